@@ -28,6 +28,7 @@ export const migration0001Foundation: Migration = {
         turns TEXT NOT NULL,
         label TEXT,
         pair TEXT,
+        meta TEXT,
         UNIQUE (dataset_id, content_hash),
         UNIQUE (dataset_id, ordinal)
       ) STRICT;
@@ -43,6 +44,7 @@ export const migration0001Foundation: Migration = {
         checkpoint TEXT,
         result TEXT,
         error TEXT,
+        owner_pid INTEGER,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
       ) STRICT;

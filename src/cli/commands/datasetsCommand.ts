@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { FacetError } from '../../shared/FacetError.ts';
+import { datasetFormats, datasetRoles, type DatasetFormat, type DatasetRole, type DatasetSummary } from '../../shared/datasetTypes.ts';
+import type { FacetEngine } from '../../engine/FacetEngine.ts';
+import type { CliContext } from '../CliContext.ts';
+import { formatTable } from '../formatTable.ts';
+import { openCliEngine } from '../openCliEngine.ts';
+import { followJob } from '../runEngineJob.ts';
+
+const help = `Usage:
+  facet datasets import <file> [--name N] [--format auto|${datasetFormats.join('|')}] [--role ${datasetRoles.join('|')}] [--skip-invalid]
+  facet datasets list
+  facet datasets show <name|id> [--limit N] [--offset N]
+  facet datasets remove <name|id>
+
+Files: JSON Lines, JSON arrays, CSV with a header row, plain text lines; any of them gzipped (.gz).
+Import is all or nothing: an invalid row stops it (naming file, line and field) unless --skip-invalid.`;
+
+function resolveDataset(engine: FacetEngine, ref: string | undefined): Promise<DatasetSummary> {
+  if (ref === undefined) throw new FacetError('INVALID_ARGUMENT', `Name the dataset.\n\n${help}`);
+  return engine.call('datasets.list', {}).then((all) => {
+    const found = all.find((dataset) => dataset.name === ref) ?? (/^\d+$/.test(ref) ? all.find((dataset) => dataset.id === Number(ref)) : undefined);
+    if (found === undefined) throw new FacetError('NOT_FOUND', `No dataset named '${ref}'. See 'facet datasets list'.`, { ref });
+    return found;
+  });
+}
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    ctx.out(help);
+    return sub === undefined ? 2 : 0;
+  }
+  const engine = openCliEngine(ctx);
+  try {
+    switch (sub) {
+      case 'import': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { name: { type: 'string' }, format: { type: 'string', default: 'auto' }, role: { type: 'string', default: 'seed' }, 'skip-invalid': { type: 'boolean', default: false } },
+        });
+        const file = positionals[0];
+        if (file === undefined) throw new FacetError('INVALID_ARGUMENT', `Name the file to import.\n\n${help}`);
+        if (values.format !== 'auto' && !datasetFormats.includes(values.format as DatasetFormat)) {
+          throw new FacetError('INVALID_ARGUMENT', `Unknown --format '${values.format}'. Use auto, ${datasetFormats.join(', ')}.`);
+        }
+        if (!datasetRoles.includes(values.role as DatasetRole)) throw new FacetError('INVALID_ARGUMENT', `Unknown --role '${values.role}'. Use ${datasetRoles.join(', ')}.`);
+        const job = await engine.call('datasets.import', {
+          path: file,
+          ...(values.name !== undefined ? { name: values.name } : {}),
+          format: values.format as DatasetFormat | 'auto',
+          role: values.role as DatasetRole,
+          skipInvalid: values['skip-invalid'],
+        });
+        const final = await followJob(engine, ctx, job, `Importing ${file}`);
+        const dataset = final.result as DatasetSummary;
+        if (ctx.json) ctx.printJson(dataset);
+        else {
+          ctx.out(`Imported '${dataset.name}' (${dataset.format}, role ${dataset.role}): ${dataset.sampleCount} samples, ${dataset.duplicateCount} duplicates skipped${dataset.invalidCount > 0 ? `, ${dataset.invalidCount} invalid rows skipped` : ''}.`);
+        }
+        return 0;
+      }
+      case 'list': {
+        const all = await engine.call('datasets.list', {});
+        if (ctx.json) ctx.printJson(all);
+        else if (all.length === 0) ctx.out("No datasets yet. Import one with 'facet datasets import <file>'.");
+        else ctx.out(formatTable(['id', 'name', 'role', 'format', 'samples', 'duplicates', 'state'], all.map((d) => [d.id, d.name, d.role, d.format, d.sampleCount, d.duplicateCount, d.state])));
+        return 0;
+      }
+      case 'show': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { limit: { type: 'string', default: '5' }, offset: { type: 'string', default: '0' } } });
+        const dataset = await resolveDataset(engine, positionals[0]);
+        const page = await engine.call('datasets.samples', { id: dataset.id, offset: Number(values.offset), limit: Math.max(1, Math.min(1000, Number(values.limit))) });
+        if (ctx.json) ctx.printJson({ dataset, samples: page.samples });
+        else {
+          ctx.out(`${dataset.name}: ${dataset.sampleCount} samples, format ${dataset.format}, role ${dataset.role}, from ${dataset.sourcePath}`);
+          for (const sample of page.samples) {
+            ctx.out(`\n#${sample.ordinal} (line ${sample.sourceLine})${sample.label !== undefined ? ` label=${sample.label}` : ''}`);
+            for (const turn of sample.turns) ctx.out(`  ${turn.role}: ${turn.content.length > 200 ? `${turn.content.slice(0, 200)}…` : turn.content}`);
+            if (sample.pair?.kind === 'ab') ctx.out(`  matching: ${sample.pair.matching}  not matching: ${sample.pair.notMatching}`);
+            if (sample.pair?.kind === 'preference') {
+              ctx.out(`  chosen: ${sample.pair.chosen.map((t) => t.content).join(' / ').slice(0, 200)}`);
+              ctx.out(`  rejected: ${sample.pair.rejected.map((t) => t.content).join(' / ').slice(0, 200)}`);
+            }
+          }
+        }
+        return 0;
+      }
+      case 'remove': {
+        const dataset = await resolveDataset(engine, rest[0]);
+        await engine.call('datasets.remove', { id: dataset.id });
+        if (ctx.json) ctx.printJson({ removed: dataset.name });
+        else ctx.out(`Removed '${dataset.name}'.`);
+        return 0;
+      }
+      default:
+        throw new FacetError('INVALID_ARGUMENT', `Unknown subcommand 'datasets ${sub}'.\n\n${help}`);
+    }
+  } finally {
+    await engine.close();
+  }
+}

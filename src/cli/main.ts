@@ -1,0 +1,67 @@
+import { FacetError, isAbortError, toWireError } from '../shared/FacetError.ts';
+import { resolveFacetHome } from '../core/workspace/resolveFacetHome.ts';
+import { createCliContext } from './CliContext.ts';
+import { commandTable } from './commandTable.ts';
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commandTable).map((name) => name.length));
+  const lines = Object.entries(commandTable).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  return [
+    'Usage: facet <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Every command accepts --json for machine-readable output and --help for its options.',
+    'Workspace: $FACET_HOME, else the platform user-data folder.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version') {
+    process.stdout.write('facet 0.1.0\n');
+    return 0;
+  }
+  const entry = commandTable[name];
+  if (entry === undefined) {
+    process.stderr.write(`facet: unknown command '${name}'.\n\n${usage()}\n`);
+    return 2;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nCancelling… (press Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx = createCliContext(resolveFacetHome(), json, controller.signal);
+  try {
+    const command = await entry.load();
+    return await command.run(rest.filter((arg) => arg !== '--json'), ctx);
+  } catch (error) {
+    ctx.progress.finish();
+    if (isAbortError(error)) {
+      if (json) ctx.printJson({ error: { code: 'CANCELLED', message: 'Cancelled.' } });
+      else ctx.err('Cancelled.');
+      return 130;
+    }
+    const wire = toWireError(error);
+    if (json) ctx.printJson({ error: wire });
+    else if (error instanceof FacetError) ctx.err(`Error [${wire.code}]: ${wire.message}`);
+    else ctx.err(`Facet hit a bug: ${(error as Error)?.stack ?? String(error)}`);
+    return error instanceof FacetError && error.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    ctx.close();
+  }
+}

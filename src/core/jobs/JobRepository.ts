@@ -1,0 +1,111 @@
+import type Database from 'better-sqlite3';
+import type { WireError } from '../../shared/FacetError.ts';
+import type { JobState } from '../../shared/jobTypes.ts';
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  title: string;
+  params: unknown;
+  state: JobState;
+  done: number;
+  total: number | null;
+  checkpoint: unknown;
+  result: unknown;
+  error: WireError | null;
+  ownerPid: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface JobRow {
+  id: string;
+  kind: string;
+  title: string;
+  params: string;
+  state: JobState;
+  done: number;
+  total: number | null;
+  checkpoint: string | null;
+  result: string | null;
+  error: string | null;
+  owner_pid: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function parse(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}
+
+function fromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    params: parse(row.params),
+    state: row.state,
+    done: row.done,
+    total: row.total,
+    checkpoint: parse(row.checkpoint),
+    result: parse(row.result),
+    error: parse(row.error) as WireError | null,
+    ownerPid: row.owner_pid,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** SQL for the `jobs` table, prepared once. */
+export class JobRepository {
+  private readonly statements;
+
+  constructor(db: Database.Database) {
+    this.statements = {
+      insert: db.prepare<[string, string, string, string, string, string]>(
+        `INSERT INTO jobs (id, kind, title, params, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
+      ),
+      get: db.prepare<[string], JobRow>(`SELECT * FROM jobs WHERE id = ?`),
+      list: db.prepare<[number], JobRow>(`SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`),
+      unfinished: db.prepare<[], JobRow>(`SELECT * FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at`),
+      setState: db.prepare<[JobState, number | null, string, string]>(`UPDATE jobs SET state = ?, owner_pid = ?, updated_at = ? WHERE id = ?`),
+      progress: db.prepare<[number, number | null, string, string]>(`UPDATE jobs SET done = ?, total = ?, updated_at = ? WHERE id = ?`),
+      progressWithCheckpoint: db.prepare<[number, number | null, string, string, string]>(
+        `UPDATE jobs SET done = ?, total = ?, checkpoint = ?, updated_at = ? WHERE id = ?`,
+      ),
+      finish: db.prepare<[JobState, string | null, string | null, string, string]>(
+        `UPDATE jobs SET state = ?, result = ?, error = ?, owner_pid = NULL, updated_at = ? WHERE id = ?`,
+      ),
+    };
+  }
+
+  insert(id: string, kind: string, title: string, params: unknown, now: string): void {
+    this.statements.insert.run(id, kind, title, JSON.stringify(params), now, now);
+  }
+
+  get(id: string): JobRecord | undefined {
+    const row = this.statements.get.get(id);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  list(limit = 200): JobRecord[] {
+    return this.statements.list.all(limit).map(fromRow);
+  }
+
+  unfinished(): JobRecord[] {
+    return this.statements.unfinished.all().map(fromRow);
+  }
+
+  setState(id: string, state: JobState, ownerPid: number | null, now: string): void {
+    this.statements.setState.run(state, ownerPid, now, id);
+  }
+
+  progress(id: string, done: number, total: number | null, now: string, checkpoint?: unknown): void {
+    if (checkpoint === undefined) this.statements.progress.run(done, total, now, id);
+    else this.statements.progressWithCheckpoint.run(done, total, JSON.stringify(checkpoint), now, id);
+  }
+
+  finish(id: string, state: JobState, result: unknown, error: WireError | null, now: string): void {
+    this.statements.finish.run(state, result === undefined ? null : JSON.stringify(result), error === null ? null : JSON.stringify(error), now, id);
+  }
+}

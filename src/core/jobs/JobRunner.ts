@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import { FacetError, isAbortError, toWireError } from '../../shared/FacetError.ts';
+import type { JobSnapshot } from '../../shared/jobTypes.ts';
+import { isFinished } from '../../shared/jobTypes.ts';
+import type { Store } from '../store/Store.ts';
+import { JobRepository, type JobRecord } from './JobRepository.ts';
+
+/** What a running job sees. */
+export interface JobContext<Checkpoint> {
+  id: string;
+  signal: AbortSignal;
+  /** The last checkpoint saved by an earlier run of this job (after a crash), else undefined. */
+  checkpoint: Checkpoint | undefined;
+  /**
+   * Records progress. With a checkpoint, call it inside the same SQLite transaction as the
+   * batch of writes it describes, so a crash keeps both or neither.
+   */
+  progress(done: number, total?: number | null, checkpoint?: Checkpoint): void;
+}
+
+export interface JobDefinition<Params, Checkpoint, Result> {
+  kind: string;
+  title(params: Params): string;
+  run(params: Params, ctx: JobContext<Checkpoint>): Promise<Result>;
+}
+
+// Definitions are stored type-erased; `register` and `submit` keep callers typed.
+type AnyJobDefinition = JobDefinition<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface RunningJob {
+  controller: AbortController;
+  runStartedAt: number;
+  doneAtRunStart: number;
+  promise: Promise<void>;
+}
+
+export type JobListener = (job: JobSnapshot) => void;
+
+/**
+ * Runs long operations as jobs persisted in SQLite: state, progress, checkpoints, cancellation.
+ * A job left `running` by a process that died can be resumed from its last checkpoint.
+ */
+export class JobRunner {
+  private readonly repository: JobRepository;
+  private readonly definitions = new Map<string, AnyJobDefinition>();
+  private readonly running = new Map<string, RunningJob>();
+  private readonly listeners = new Set<JobListener>();
+  private readonly lastEmit = new Map<string, number>();
+  private readonly queue: string[] = [];
+  private readonly concurrency: number;
+
+  constructor(store: Store, options: { concurrency?: number } = {}) {
+    this.repository = new JobRepository(store.db);
+    this.concurrency = options.concurrency ?? 2;
+  }
+
+  register<P, C, R>(definition: JobDefinition<P, C, R>): void {
+    this.definitions.set(definition.kind, definition as AnyJobDefinition);
+  }
+
+  subscribe(listener: JobListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Queues a job and starts it when a slot is free. */
+  submit<P>(kind: string, params: P): JobSnapshot {
+    const definition = this.definition(kind);
+    const id = randomUUID();
+    this.repository.insert(id, kind, definition.title(params), params, new Date().toISOString());
+    this.queue.push(id);
+    this.emit(id, true);
+    this.pump();
+    return this.get(id);
+  }
+
+  get(id: string): JobSnapshot {
+    const record = this.repository.get(id);
+    if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}. List jobs with 'facet jobs list'.`, { id });
+    return this.snapshot(record);
+  }
+
+  list(limit?: number): JobSnapshot[] {
+    return this.repository.list(limit).map((record) => this.snapshot(record));
+  }
+
+  /** Jobs left queued or running by a process that is no longer alive. */
+  interrupted(): JobSnapshot[] {
+    return this.repository
+      .unfinished()
+      .filter((record) => !this.running.has(record.id) && !this.queue.includes(record.id) && !isProcessAlive(record.ownerPid))
+      .map((record) => this.snapshot(record));
+  }
+
+  /** Restarts an interrupted job from its last checkpoint. */
+  resume(id: string): JobSnapshot {
+    const record = this.repository.get(id);
+    if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
+    const stale = (record.state === 'running' || record.state === 'queued') && !this.running.has(id) && !this.queue.includes(id) && !isProcessAlive(record.ownerPid);
+    if (!stale) {
+      throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}${isProcessAlive(record.ownerPid) ? ` in process ${record.ownerPid}` : ''}; only jobs interrupted by a crash or kill can be resumed.`, { id, state: record.state });
+    }
+    this.definition(record.kind);
+    this.repository.setState(id, 'queued', null, new Date().toISOString());
+    this.queue.push(id);
+    this.emit(id, true);
+    this.pump();
+    return this.get(id);
+  }
+
+  cancel(id: string): JobSnapshot {
+    const record = this.repository.get(id);
+    if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
+    const running = this.running.get(id);
+    if (running !== undefined) {
+      running.controller.abort();
+    } else if (!isFinished(record.state)) {
+      const queued = this.queue.indexOf(id);
+      if (queued >= 0) this.queue.splice(queued, 1);
+      this.repository.finish(id, 'cancelled', null, null, new Date().toISOString());
+      this.emit(id, true);
+    }
+    return this.get(id);
+  }
+
+  /** Resolves with the final snapshot once the job has finished. */
+  async wait(id: string): Promise<JobSnapshot> {
+    for (;;) {
+      const running = this.running.get(id);
+      if (running !== undefined) await running.promise;
+      const job = this.get(id);
+      if (isFinished(job.state)) return job;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Cancels every running job and waits for them to stop. */
+  async close(): Promise<void> {
+    this.queue.length = 0;
+    const all = [...this.running.values()];
+    for (const job of all) job.controller.abort();
+    await Promise.allSettled(all.map((job) => job.promise));
+  }
+
+  private definition(kind: string): AnyJobDefinition {
+    const definition = this.definitions.get(kind);
+    if (definition === undefined) throw new FacetError('INVALID_ARGUMENT', `Unknown job kind '${kind}'.`, { kind });
+    return definition;
+  }
+
+  private pump(): void {
+    while (this.running.size < this.concurrency && this.queue.length > 0) {
+      const id = this.queue.shift() as string;
+      this.start(id);
+    }
+  }
+
+  private start(id: string): void {
+    const record = this.repository.get(id);
+    if (record === undefined) return;
+    const definition = this.definition(record.kind);
+    const controller = new AbortController();
+    this.repository.setState(id, 'running', process.pid, new Date().toISOString());
+    const entry: RunningJob = { controller, runStartedAt: Date.now(), doneAtRunStart: record.done, promise: Promise.resolve() };
+    this.running.set(id, entry);
+    this.emit(id, true);
+    const ctx: JobContext<unknown> = {
+      id,
+      signal: controller.signal,
+      checkpoint: record.checkpoint ?? undefined,
+      progress: (done, total, checkpoint) => {
+        this.repository.progress(id, done, total ?? null, new Date().toISOString(), checkpoint);
+        this.emit(id, false);
+      },
+    };
+    entry.promise = (async () => {
+      try {
+        const result = await definition.run(record.params, ctx);
+        this.repository.finish(id, 'done', result ?? null, null, new Date().toISOString());
+      } catch (error) {
+        const cancelled = isAbortError(error) || controller.signal.aborted;
+        this.repository.finish(id, cancelled ? 'cancelled' : 'failed', null, cancelled ? null : toWireError(error), new Date().toISOString());
+      } finally {
+        this.running.delete(id);
+        this.emit(id, true);
+        this.lastEmit.delete(id);
+        this.pump();
+      }
+    })();
+  }
+
+  private snapshot(record: JobRecord): JobSnapshot {
+    const running = this.running.get(record.id);
+    let rate: number | null = null;
+    let etaSeconds: number | null = null;
+    if (running !== undefined) {
+      const seconds = (Date.now() - running.runStartedAt) / 1000;
+      const done = record.done - running.doneAtRunStart;
+      if (seconds > 0.2 && done > 0) {
+        rate = done / seconds;
+        if (record.total !== null) etaSeconds = Math.max(0, (record.total - record.done) / rate);
+      }
+    }
+    return {
+      id: record.id,
+      kind: record.kind,
+      title: record.title,
+      state: record.state,
+      done: record.done,
+      total: record.total,
+      rate,
+      etaSeconds,
+      result: record.result,
+      error: record.error,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  /** Pushes a snapshot to listeners; progress-only updates are throttled to ~10 per second per job. */
+  private emit(id: string, force: boolean): void {
+    if (this.listeners.size === 0) return;
+    const now = Date.now();
+    if (!force && now - (this.lastEmit.get(id) ?? 0) < 100) return;
+    this.lastEmit.set(id, now);
+    const snapshot = this.get(id);
+    for (const listener of this.listeners) listener(snapshot);
+  }
+}
+
+function isProcessAlive(pid: number | null): boolean {
+  if (pid === null) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

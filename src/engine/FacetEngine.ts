@@ -1,0 +1,135 @@
+import { FacetError, toWireError, type WireError } from '../shared/FacetError.ts';
+import {
+  methodSchemas,
+  type EventName,
+  type EventPayloads,
+  type MethodName,
+  type MethodResult,
+  type SystemInfo,
+  type ValidatedParams,
+} from '../shared/api/contract.ts';
+import { createDatasetImportJob, defaultDatasetName, validateImportParams, type DatasetImportParams } from '../core/datasets/datasetImportJob.ts';
+import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
+import { JobRunner } from '../core/jobs/JobRunner.ts';
+import { Store } from '../core/store/Store.ts';
+import { databasePath } from '../core/workspace/resolveFacetHome.ts';
+
+export const facetVersion = '0.1.0';
+
+type Handlers = { [M in MethodName]: (params: ValidatedParams<M>) => Promise<MethodResult<M>> | MethodResult<M> };
+export type EngineEvent = { [E in EventName]: { event: E; payload: EventPayloads[E] } }[EventName];
+
+export interface FacetEngineOptions {
+  home: string;
+  shell: 'cli' | 'serve' | 'electron';
+  /** Resume jobs interrupted by a crash when the engine starts. Defaults to true. */
+  resumeInterrupted?: boolean;
+}
+
+/**
+ * Binds the API contract to the core services. Every shell talks to one of these: the CLI
+ * in-process, Electron through a MessagePort, browsers through a WebSocket.
+ */
+export class FacetEngine {
+  readonly store: Store;
+  readonly jobs: JobRunner;
+  readonly home: string;
+  private readonly shell: FacetEngineOptions['shell'];
+  private readonly datasets: DatasetRepository;
+  private readonly listeners = new Set<(event: EngineEvent) => void>();
+  private readonly handlers: Handlers;
+
+  constructor(options: FacetEngineOptions) {
+    this.home = options.home;
+    this.shell = options.shell;
+    this.store = Store.open(databasePath(options.home));
+    this.datasets = new DatasetRepository(this.store.db);
+    this.jobs = new JobRunner(this.store);
+    this.jobs.register(createDatasetImportJob(this.store));
+    this.jobs.subscribe((job) => {
+      this.emit({ event: 'job.updated', payload: job });
+      if (job.kind === 'dataset.import' && (job.state === 'done' || job.state === 'failed' || job.state === 'cancelled')) {
+        this.emit({ event: 'datasets.changed', payload: {} });
+      }
+    });
+    this.handlers = this.createHandlers();
+    if (options.resumeInterrupted ?? true) {
+      for (const job of this.jobs.interrupted()) this.jobs.resume(job.id);
+    }
+  }
+
+  /** Validates raw parameters against the contract and runs the method. Throws FacetError. */
+  async call<M extends MethodName>(method: M, rawParams: unknown): Promise<MethodResult<M>> {
+    const schema = methodSchemas[method];
+    if (schema === undefined) throw new FacetError('INVALID_ARGUMENT', `Unknown API method '${String(method)}'.`, { method });
+    const parsed = schema.safeParse(rawParams ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new FacetError('INVALID_ARGUMENT', `Invalid parameters for ${method}: ${issue ? `${issue.path.join('.') || '(params)'}: ${issue.message}` : 'invalid'}.`, { method, issues: parsed.error.issues });
+    }
+    const handler = this.handlers[method] as (params: unknown) => Promise<MethodResult<M>> | MethodResult<M>;
+    return handler(parsed.data);
+  }
+
+  /** Same as {@link call} but never throws: the result or a wire error, for transports. */
+  async callForWire(method: string, rawParams: unknown): Promise<{ ok: true; result: unknown } | { ok: false; error: WireError }> {
+    try {
+      if (!Object.hasOwn(methodSchemas, method)) throw new FacetError('INVALID_ARGUMENT', `Unknown API method '${method}'.`, { method });
+      return { ok: true, result: await this.call(method as MethodName, rawParams) };
+    } catch (error) {
+      return { ok: false, error: toWireError(error) };
+    }
+  }
+
+  subscribe(listener: (event: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.close();
+    this.store.close();
+  }
+
+  private emit(event: EngineEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private requireDataset(id: number) {
+    const dataset = this.datasets.get(id);
+    if (dataset === undefined) throw new FacetError('NOT_FOUND', `No dataset with id ${id}.`, { id });
+    return dataset;
+  }
+
+  private createHandlers(): Handlers {
+    return {
+      'system.info': (): SystemInfo => ({ version: facetVersion, home: this.home, shell: this.shell, canPickFiles: this.shell === 'electron' }),
+      'datasets.list': () => this.datasets.list(),
+      'datasets.get': ({ id }) => this.requireDataset(id),
+      'datasets.samples': ({ id, offset, limit }) => {
+        const dataset = this.requireDataset(id);
+        return { total: dataset.sampleCount, offset, samples: this.datasets.samples(id, offset, limit) };
+      },
+      'datasets.import': async (params) => {
+        const validated: DatasetImportParams = await validateImportParams(this.store, {
+          path: params.path,
+          name: params.name ?? defaultDatasetName(params.path),
+          format: params.format,
+          role: params.role,
+          skipInvalid: params.skipInvalid,
+        });
+        return this.jobs.submit('dataset.import', validated);
+      },
+      'datasets.remove': ({ id }) => {
+        this.requireDataset(id);
+        const removed = this.datasets.remove(id);
+        this.emit({ event: 'datasets.changed', payload: {} });
+        return { removed };
+      },
+      'jobs.list': ({ limit }) => this.jobs.list(limit),
+      'jobs.get': ({ id }) => this.jobs.get(id),
+      'jobs.cancel': ({ id }) => this.jobs.cancel(id),
+      'jobs.resume': ({ id }) => this.jobs.resume(id),
+    };
+  }
+}

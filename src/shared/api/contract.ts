@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
+import type { JobSnapshot } from '../jobTypes.ts';
+
+/**
+ * The one API contract between Facet's engine and every shell (CLI in-process, Electron over a
+ * MessagePort, browsers over a WebSocket). Each method is defined once: its parameter schema
+ * (validated at the engine boundary) and its result type.
+ */
+export const methodSchemas = {
+  'system.info': z.object({}).strict(),
+  'datasets.list': z.object({}).strict(),
+  'datasets.get': z.object({ id: z.number().int().positive() }).strict(),
+  'datasets.samples': z
+    .object({ id: z.number().int().positive(), offset: z.number().int().min(0), limit: z.number().int().min(1).max(1000) })
+    .strict(),
+  'datasets.import': z
+    .object({
+      path: z.string().min(1),
+      name: z.string().min(1).max(200).optional(),
+      format: z.enum(['auto', ...datasetFormats]).default('auto'),
+      role: z.enum(datasetRoles).default('seed'),
+      skipInvalid: z.boolean().default(false),
+    })
+    .strict(),
+  'datasets.remove': z.object({ id: z.number().int().positive() }).strict(),
+  'jobs.list': z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
+  'jobs.get': z.object({ id: z.string().min(1) }).strict(),
+  'jobs.cancel': z.object({ id: z.string().min(1) }).strict(),
+  'jobs.resume': z.object({ id: z.string().min(1) }).strict(),
+} as const;
+
+export interface SystemInfo {
+  version: string;
+  home: string;
+  /** 'electron' | 'serve' | 'cli' */
+  shell: string;
+  /** Whether file paths on the engine's machine can be picked (desktop) or files must be uploaded (browser). */
+  canPickFiles: boolean;
+}
+
+export interface MethodResults {
+  'system.info': SystemInfo;
+  'datasets.list': DatasetSummary[];
+  'datasets.get': DatasetSummary;
+  'datasets.samples': { total: number; offset: number; samples: SampleRow[] };
+  'datasets.import': JobSnapshot;
+  'datasets.remove': { removed: boolean };
+  'jobs.list': JobSnapshot[];
+  'jobs.get': JobSnapshot;
+  'jobs.cancel': JobSnapshot;
+  'jobs.resume': JobSnapshot;
+}
+
+export type MethodName = keyof typeof methodSchemas;
+/** What a caller passes (defaults may be omitted). */
+export type MethodParams<M extends MethodName> = z.input<(typeof methodSchemas)[M]>;
+/** What a handler receives after validation (defaults filled in). */
+export type ValidatedParams<M extends MethodName> = z.output<(typeof methodSchemas)[M]>;
+export type MethodResult<M extends MethodName> = MethodResults[M];
+
+/** Events the engine pushes to every connected shell. */
+export interface EventPayloads {
+  'job.updated': JobSnapshot;
+  'datasets.changed': Record<string, never>;
+}
+export type EventName = keyof EventPayloads;
+
+// Every method has a result type and vice versa.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const contractComplete: Same<MethodName, keyof MethodResults> = true;
+void contractComplete;
