@@ -14,4 +14,5 @@ export const commandTable: Record<string, CommandEntry> = {
   jobs: { summary: 'list, show, cancel and resume long-running jobs', load: () => import('./commands/jobsCommand.ts') },
   serve: { summary: 'serve the Facet UI and API to a browser (loopback, token-protected)', load: () => import('./commands/serveCommand.ts') },
   demo: { summary: 'run the headless main job on built-in defaults', load: () => import('./commands/demoCommand.ts') },
+  forge: { summary: 'build a tiny test model (real tokenizer, seeded weights) as a GGUF file', load: () => import('./commands/forgeCommand.ts') },
 };
