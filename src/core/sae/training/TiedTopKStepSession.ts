@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { FacetError } from '../../../shared/FacetError.ts';
 import { buildTiedTopKTrainingGraph, type TrainingFloat } from './TiedTopKTrainingGraph.ts';
@@ -60,15 +63,10 @@ export class TiedTopKStepSession {
 
   static async create(options: TiedTopKStepSessionOptions): Promise<TiedTopKStepSession> {
     const float = options.float ?? 'float32';
-    const device = resolveTrainingDevice(options.device ?? 'auto');
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      graphOptimizationLevel: 'all',
-      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-    };
     const shape = { dIn: options.dIn, dSae: options.dSae, float };
-    const gradientSession = await ort.InferenceSession.create(buildTiedTopKTrainingGraph({ ...shape, withGradient: true }), sessionOptions);
-    const forwardSession = await ort.InferenceSession.create(buildTiedTopKTrainingGraph({ ...shape, withGradient: false }), sessionOptions);
+    const [gradientBytes, forwardBytes] = [buildTiedTopKTrainingGraph({ ...shape, withGradient: true }), buildTiedTopKTrainingGraph({ ...shape, withGradient: false })];
+    const { session: gradientSession, device } = await createTrainingSession(gradientBytes, options.device ?? 'auto', options.threads);
+    const { session: forwardSession } = await createTrainingSession(forwardBytes, device, options.threads);
     return new TiedTopKStepSession(
       { dIn: options.dIn, dSae: options.dSae, float, maxSelectionElements: options.maxSelectionElements ?? 2 ** 25 },
       device,
@@ -179,14 +177,36 @@ export class TiedTopKStepSession {
   }
 }
 
-/** Picks the execution provider: CUDA only where onnxruntime-node reports it. */
-export function resolveTrainingDevice(device: TrainingDevice): 'cpu' | 'cuda' {
-  const hasCuda = ort.listSupportedBackends().some((backend) => backend.name === 'cuda');
-  if (device === 'cuda' && !hasCuda) {
-    throw new FacetError('INVALID_ARGUMENT', 'The CUDA execution provider is not installed in onnxruntime-node; reinstall it with its CUDA install flag (CUDA 12 + cuDNN) or train with --device cpu.');
+/**
+ * Creates an onnxruntime session on the requested device. onnxruntime-node lists CUDA on every
+ * linux-x64 machine, but its provider library exists only where the user installed it, so `auto`
+ * tries CUDA only when that library is present and falls back to the CPU if it fails to load.
+ */
+export async function createTrainingSession(model: Uint8Array, device: TrainingDevice, threads: number | undefined): Promise<{ session: ort.InferenceSession; device: 'cpu' | 'cuda' }> {
+  const common: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+  };
+  if (device !== 'cpu' && cudaProviderInstalled()) {
+    try {
+      return { session: await ort.InferenceSession.create(model, { ...common, executionProviders: ['cuda', 'cpu'] }), device: 'cuda' };
+    } catch (error) {
+      if (device === 'cuda') {
+        throw new FacetError('INVALID_ARGUMENT', `The CUDA execution provider of onnxruntime-node could not be loaded (${error instanceof Error ? error.message : String(error)}); install it with the package's CUDA install flag (CUDA 12 + cuDNN) or train with --device cpu.`, {}, { cause: error });
+      }
+    }
+  } else if (device === 'cuda') {
+    throw new FacetError('INVALID_ARGUMENT', 'This onnxruntime-node build has no CUDA execution provider; train with --device cpu.');
   }
-  if (device === 'auto') return hasCuda ? 'cuda' : 'cpu';
-  return device;
+  return { session: await ort.InferenceSession.create(model, { ...common, executionProviders: ['cpu'] }), device: 'cpu' };
+}
+
+/** True when onnxruntime-node's CUDA provider library sits beside its binding (installed with its CUDA flag). */
+export function cudaProviderInstalled(): boolean {
+  if (!ort.listSupportedBackends().some((backend) => backend.name === 'cuda')) return false;
+  const packageRoot = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  return existsSync(join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
 }
 
 export function emptyStatistics(): BatchStatistics {
