@@ -1,0 +1,49 @@
+import { useEffect, useState } from 'react';
+import { connection } from './api/connection.ts';
+import { DatasetsPage } from './pages/DatasetsPage.tsx';
+import { JobsPage } from './pages/JobsPage.tsx';
+import { PlannedPage } from './pages/PlannedPage.tsx';
+import { useDatasetsStore } from './stores/useDatasetsStore.ts';
+import { useJobsStore } from './stores/useJobsStore.ts';
+import { pages, useNavigationStore } from './stores/useNavigationStore.ts';
+
+export function App() {
+  const { page, go } = useNavigationStore();
+  const [status, setStatus] = useState<'connecting' | 'open' | 'closed'>('connecting');
+  const [error, setError] = useState<string | null>(null);
+  const running = Object.values(useJobsStore((state) => state.jobs)).filter((job) => job.state === 'running' || job.state === 'queued').length;
+
+  useEffect(() => {
+    connection.onStatus((next) => {
+      setStatus(next);
+      // (Re)load the snapshot whenever the connection opens; events keep it current after that.
+      if (next === 'open') {
+        Promise.all([useJobsStore.getState().load(), useDatasetsStore.getState().load()]).then(
+          () => setError(null),
+          (caught: Error) => setError(caught.message),
+        );
+      }
+    });
+  }, []);
+
+  return (
+    <div className="app">
+      <nav className="sidebar">
+        <div className="brand">Facet</div>
+        {pages.map((name) => (
+          <button key={name} type="button" className={name === page ? 'nav active' : 'nav'} onClick={() => go(name)} data-testid={`nav-${name}`}>
+            {name}
+            {name === 'Jobs' && running > 0 ? <span className="badge">{running}</span> : null}
+          </button>
+        ))}
+        <div className={`status status-${status}`} data-testid="connection-status">
+          {status === 'open' ? 'engine connected' : status === 'closed' ? 'engine disconnected, retrying…' : 'connecting…'}
+        </div>
+      </nav>
+      <main className="content">
+        {error !== null ? <div className="error">{error}</div> : null}
+        {page === 'Datasets' ? <DatasetsPage /> : page === 'Jobs' ? <JobsPage /> : <PlannedPage name={page} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+import { ApiClient, type WireChannel } from '../../../shared/api/ApiClient.ts';
+import { desktopBridgeKey, type DesktopBridge } from '../../../shared/api/desktopBridge.ts';
+import { isWireMessage, type WireMessage } from '../../../shared/api/wireMessages.ts';
+
+export interface Connection {
+  client: ApiClient;
+  /** Desktop: the preload bridge (native file dialog). Browser: undefined (uploads instead). */
+  desktop: DesktopBridge | undefined;
+  /** Browser only: the per-run token from the URL, needed for uploads. */
+  token: string | undefined;
+  onStatus(listener: (status: 'open' | 'closed') => void): void;
+}
+
+function desktopBridge(): DesktopBridge | undefined {
+  return (window as unknown as Record<string, DesktopBridge | undefined>)[desktopBridgeKey];
+}
+
+/** A WebSocket wire channel that reconnects after a drop (the engine keeps its state). */
+function webSocketChannel(token: string, onStatus: (status: 'open' | 'closed') => void, onDrop: () => void): WireChannel {
+  const receivers = new Set<(message: WireMessage) => void>();
+  const outbox: string[] = [];
+  let socket: WebSocket;
+  const open = (): void => {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    socket = new WebSocket(`${scheme}://${location.host}/api/ws?token=${encodeURIComponent(token)}`);
+    socket.onopen = () => {
+      onStatus('open');
+      for (const text of outbox.splice(0)) socket.send(text);
+    };
+    socket.onmessage = (event) => {
+      const message: unknown = JSON.parse(String(event.data));
+      if (isWireMessage(message)) receivers.forEach((receiver) => receiver(message));
+    };
+    socket.onclose = () => {
+      onStatus('closed');
+      onDrop();
+      setTimeout(open, 1000);
+    };
+  };
+  open();
+  return {
+    send: (message) => {
+      const text = JSON.stringify(message);
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+      else outbox.push(text);
+    },
+    onMessage: (receiver) => {
+      receivers.add(receiver);
+      return () => receivers.delete(receiver);
+    },
+  };
+}
+
+/** Connects to the engine: through the preload bridge in Electron, a WebSocket in a browser. */
+export function connectApi(): Connection {
+  const statusListeners = new Set<(status: 'open' | 'closed') => void>();
+  const emitStatus = (status: 'open' | 'closed'): void => statusListeners.forEach((listener) => listener(status));
+  const desktop = desktopBridge();
+  if (desktop !== undefined) {
+    const client = new ApiClient({ send: desktop.send, onMessage: desktop.onMessage });
+    queueMicrotask(() => emitStatus('open'));
+    return { client, desktop, token: undefined, onStatus: (listener) => statusListeners.add(listener) };
+  }
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  let client: ApiClient | undefined;
+  const channel = webSocketChannel(token, emitStatus, () => client?.failPending('The connection to the Facet engine dropped; reconnecting.'));
+  client = new ApiClient(channel);
+  return { client, desktop: undefined, token, onStatus: (listener) => statusListeners.add(listener) };
+}
+
+/** Browser: uploads a file into the engine's workspace and returns its path there. */
+export async function uploadFile(token: string, file: File): Promise<string> {
+  const response = await fetch(`/api/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+  const body = (await response.json()) as { path?: string; error?: { message: string } };
+  if (!response.ok || body.path === undefined) throw new Error(body.error?.message ?? `Upload failed (${response.status}).`);
+  return body.path;
+}

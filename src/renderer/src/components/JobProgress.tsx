@@ -1,0 +1,44 @@
+import type { JobSnapshot } from '../../../shared/jobTypes.ts';
+import { useJobsStore } from '../stores/useJobsStore.ts';
+
+function formatEta(seconds: number | null): string {
+  if (seconds === null) return '';
+  if (seconds < 60) return `ETA ${Math.ceil(seconds)}s`;
+  return `ETA ${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
+}
+
+/** One job's live state: progress bar, rate, ETA, error, and Cancel while it can be cancelled. */
+export function JobProgress({ job }: { job: JobSnapshot }) {
+  const cancel = useJobsStore((state) => state.cancel);
+  const share = job.total ? Math.min(1, job.done / job.total) : job.state === 'done' ? 1 : 0;
+  const active = job.state === 'queued' || job.state === 'running';
+  return (
+    <div className={`job job-${job.state}`} data-testid="job" data-job-id={job.id} data-state={job.state}>
+      <div className="job-head">
+        <span className="job-title">{job.title}</span>
+        <span className="job-state" data-testid="job-state">{job.state}</span>
+      </div>
+      <div className="progress" aria-label="progress">
+        <div className="progress-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
+      </div>
+      <div className="job-meta">
+        <span>
+          {job.done.toLocaleString()}
+          {job.total !== null ? ` / ${job.total.toLocaleString()}` : ''}
+        </span>
+        {job.rate !== null && active ? <span>{Math.round(job.rate).toLocaleString()}/s</span> : null}
+        {active ? <span>{formatEta(job.etaSeconds)}</span> : null}
+        {active ? (
+          <button type="button" className="danger" data-testid="job-cancel" onClick={() => void cancel(job.id)}>
+            Cancel
+          </button>
+        ) : null}
+      </div>
+      {job.error !== null ? (
+        <div className="error" data-testid="job-error">
+          [{job.error.code}] {job.error.message}
+        </div>
+      ) : null}
+    </div>
+  );
+}

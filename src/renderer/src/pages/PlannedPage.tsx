@@ -1,0 +1,20 @@
+const descriptions: Record<string, string> = {
+  Models: 'Local GGUF models (LLaMA, Mistral, Qwen) run through llama.cpp: register, inspect, capture residual activations.',
+  Features: 'SAE features of the indexed datasets: counts, activation histograms and top text spans.',
+  Coverage: 'Feature Activation Coverage of a seed set against an anchor set, and the features it misses.',
+  Synthesis: 'Generate samples that activate missing features, each verified by re-encoding.',
+  Compare: 'Feature spaces of different model families side by side.',
+};
+
+/** A section of the workbench that this build does not offer yet; the CLI lists what exists. */
+export function PlannedPage({ name }: { name: string }) {
+  return (
+    <div className="page">
+      <section className="panel">
+        <h2>{name}</h2>
+        <p>{descriptions[name]}</p>
+        <p className="muted">Not available in this build yet.</p>
+      </section>
+    </div>
+  );
+}

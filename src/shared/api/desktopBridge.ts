@@ -1,0 +1,18 @@
+import type { WireMessage } from './wireMessages.ts';
+
+/**
+ * What the preload script exposes to the renderer as `window.facetDesktop`: named functions
+ * only, never ipcRenderer itself.
+ */
+export interface DesktopBridge {
+  /** Sends a wire message to the engine over the window's MessagePort. */
+  send(message: WireMessage): void;
+  /** Receives wire messages from the engine; returns an unsubscribe function. */
+  onMessage(receiver: (message: WireMessage) => void): () => void;
+  /** Opens the native file dialog; resolves with the chosen path or null. */
+  pickDatasetFile(): Promise<string | null>;
+}
+
+export const desktopBridgeKey = 'facetDesktop';
+/** IPC channel names between preload and main. */
+export const ipcChannels = { port: 'facet:engine-port', pickFile: 'facet:pick-dataset-file' } as const;
