@@ -1,0 +1,748 @@
+#include "ProbeContext.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "ProbeErrors.h"
+#include "ProbeModel.h"
+
+Napi::FunctionReference* g_contextConstructor = nullptr;
+
+Napi::Function ProbeContext::Define(Napi::Env env) {
+  return DefineClass(env, "ProbeContext",
+                     {
+                         InstanceMethod("info", &ProbeContext::Info),
+                         InstanceMethod("capture", &ProbeContext::Capture),
+                         InstanceMethod("generate", &ProbeContext::Generate),
+                         InstanceMethod("setSteering", &ProbeContext::SetSteering),
+                         InstanceMethod("abort", &ProbeContext::Abort),
+                         InstanceMethod("dispose", &ProbeContext::Dispose),
+                     });
+}
+
+ProbeContext::ProbeContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProbeContext>(info) {}
+
+ProbeContext::~ProbeContext() {
+  if (ctx_ != nullptr) llama.llama_free(ctx_);
+}
+
+void ProbeContext::adopt(llama_context* ctx, ProbeModel* model, Napi::Object modelObject) {
+  ctx_ = ctx;
+  model_ = model;
+  modelRef_ = Napi::Persistent(modelObject);
+}
+
+void ProbeContext::ensureOpen(Napi::Env env) const {
+  if (ctx_ == nullptr || model_ == nullptr || model_->model() == nullptr) {
+    throw makeCodedError(env, "INVALID_ARGUMENT", "The context (or its model) was disposed.");
+  }
+}
+
+bool ProbeContext::abortCallback(void* userData) {
+  return static_cast<ProbeContext*>(userData)->abort_.load();
+}
+
+// Called by the graph scheduler for every node: ask=true "do you want to see this node?",
+// ask=false "here it is, computed"; returning false then cancels the rest of the graph.
+bool ProbeContext::evalCallback(ggml_tensor* tensor, bool ask, void* userData) {
+  auto* self = static_cast<ProbeContext*>(userData);
+  CaptureState* state = self->capture;
+  if (state == nullptr) return !ask;
+  const char* name = tensor->name;
+  if (std::strncmp(name, "l_out-", 6) != 0) return !ask;
+  char* end = nullptr;
+  long layer = std::strtol(name + 6, &end, 10);
+  if (end == name + 6 || *end != '\0') return !ask;
+  auto it = std::find(state->layers.begin(), state->layers.end(), static_cast<int32_t>(layer));
+  if (it == state->layers.end()) return !ask;
+  if (ask) return true;
+  size_t slot = static_cast<size_t>(it - state->layers.begin());
+  if (state->seenInCall[slot]) return true;
+  state->seenInCall[slot] = true;
+  if (tensor->type != GGML_TYPE_F32 || tensor->ne[0] != state->nEmbd || !llama.ggml_is_contiguous(tensor)) {
+    state->error = std::string("tensor ") + name + " is not a contiguous float32 [n_embd, tokens] tensor";
+    return false;
+  }
+  if (tensor->ne[1] != state->callTokens) {
+    state->error = std::string("tensor ") + name + " has " + std::to_string(tensor->ne[1]) + " rows, expected " +
+                   std::to_string(state->callTokens);
+    return false;
+  }
+  float* dest = state->outputs[slot] + state->callStart * state->nEmbd;
+  llama.ggml_backend_tensor_get(tensor, dest, 0, static_cast<size_t>(state->callTokens * state->nEmbd) * sizeof(float));
+  if (state->stopEarly && static_cast<int32_t>(layer) == state->layers.back()) {
+    state->stoppedEarly = true;
+    return false;
+  }
+  return true;
+}
+
+Napi::Value ProbeContext::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureOpen(env);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("nCtx", llama.llama_n_ctx(ctx_));
+  out.Set("nBatch", llama.llama_n_batch(ctx_));
+  out.Set("nUbatch", llama.llama_n_ubatch(ctx_));
+  out.Set("nSeqMax", llama.llama_n_seq_max(ctx_));
+  return out;
+}
+
+Napi::Value ProbeContext::Abort(const Napi::CallbackInfo& info) {
+  abort_.store(true);
+  return info.Env().Undefined();
+}
+
+// setSteering(Float32Array | null, layerStart, layerEnd): data = n_embd floats per layer from layer 1.
+Napi::Value ProbeContext::SetSteering(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureOpen(env);
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) throw makeCodedError(env, "INVALID_ARGUMENT", "The context is busy; set steering between calls.");
+  int32_t nEmbd = llama.llama_model_n_embd(model_->model());
+  int32_t result;
+  if (info[0].IsNull() || info[0].IsUndefined()) {
+    result = llama.llama_set_adapter_cvec(ctx_, nullptr, 0, nEmbd, 0, 0);
+  } else {
+    Napi::Float32Array data = info[0].As<Napi::Float32Array>();
+    int32_t start = info[1].As<Napi::Number>().Int32Value();
+    int32_t endLayer = info[2].As<Napi::Number>().Int32Value();
+    result = llama.llama_set_adapter_cvec(ctx_, data.Data(), data.ElementLength(), nEmbd, start, endLayer);
+  }
+  if (result != 0) {
+    throw makeCodedError(env, "INTERNAL", "llama.cpp refused the steering vector: " + recentLlamaLog());
+  }
+  return env.Undefined();
+}
+
+Napi::Value ProbeContext::Dispose(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(busy_);
+  if (ctx_ != nullptr) {
+    llama.llama_free(ctx_);
+    ctx_ = nullptr;
+  }
+  if (!modelRef_.IsEmpty()) modelRef_.Reset();
+  model_ = nullptr;
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- capture
+
+namespace {
+
+/** One llama_decode call of the capture: a slice [start, start+count) of the token stream. */
+struct CapturePiece {
+  int32_t sample;
+  int32_t offset;  // position of the first token inside the sample
+  int32_t count;
+  int32_t seq;
+};
+
+class CaptureWorker : public Napi::AsyncWorker {
+ public:
+  CaptureWorker(Napi::Env env, ProbeContext* owner, Napi::Object ownerObject)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner) {
+    ownerRef_ = Napi::Persistent(ownerObject);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  std::vector<std::vector<llama_token>> samples;
+  CaptureState state;
+  bool earlyStop = true;
+  Napi::ObjectReference outputsRef;
+  int32_t calls = 0;
+  int32_t earlyCalls = 0;
+  std::string errorCode = "INTERNAL";
+
+  void Execute() override {
+    std::lock_guard<std::mutex> lock(owner_->busy());
+    clearRecentLlamaLog();
+    llama_context* ctx = owner_->ctx();
+    llama_model* model = owner_->model()->model();
+    llama_memory_t memory = llama.llama_get_memory(ctx);
+    const int32_t nLayer = llama.llama_model_n_layer(model);
+    const int32_t nCtx = static_cast<int32_t>(llama.llama_n_ctx(ctx));
+    const int32_t nBatch = static_cast<int32_t>(std::min(llama.llama_n_batch(ctx), llama.llama_n_ubatch(ctx)));
+    const int32_t nSeq = static_cast<int32_t>(llama.llama_n_seq_max(ctx));
+    // The last block only yields rows for tokens that produce outputs: ask for all of them.
+    const bool allOutputs = state.layers.back() == nLayer - 1;
+    // Early stop buys nothing when the deepest wanted layer is the last block.
+    const bool mayStop = earlyStop && !allOutputs;
+
+    for (const auto& sample : samples) {
+      if (static_cast<int32_t>(sample.size()) > nCtx) {
+        errorCode = "PROMPT_TOO_LONG";
+        SetError("a sample has " + std::to_string(sample.size()) + " tokens but the context holds " + std::to_string(nCtx));
+        return;
+      }
+    }
+
+    llama_batch batch = llama.llama_batch_init(nBatch, 0, 1);
+    llama.llama_memory_clear(memory, false);
+    owner_->capture = &state;
+    state.seenInCall.assign(state.layers.size(), false);
+
+    size_t sampleIndex = 0;
+    int32_t offset = 0;      // next token inside samples[sampleIndex]
+    int32_t carriedSeq = -1; // sequence of a sample split across decodes
+    int64_t streamPos = 0;
+    std::vector<CapturePiece> pieces;
+
+    while (sampleIndex < samples.size()) {
+      if (owner_->abortFlag().load()) {
+        errorCode = "CANCELLED";
+        SetError("Cancelled.");
+        break;
+      }
+      // Fill one decode with whole samples where possible; a sample is split only when it
+      // cannot fit in an empty decode (or when early stop is off and packing densely pays).
+      pieces.clear();
+      int32_t used = 0;
+      // tokens of a split sample already in memory count against the context
+      int32_t capacity = std::min(nBatch, nCtx - offset);
+      size_t scan = sampleIndex;
+      int32_t scanOffset = offset;
+      bool partialAtEnd = false;
+      while (scan < samples.size() && used < capacity && static_cast<int32_t>(pieces.size()) < nSeq) {
+        int32_t remaining = static_cast<int32_t>(samples[scan].size()) - scanOffset;
+        int32_t space = capacity - used;
+        if (remaining <= space) {
+          pieces.push_back({static_cast<int32_t>(scan), scanOffset, remaining, 0});
+          used += remaining;
+          scan++;
+          scanOffset = 0;
+          continue;
+        }
+        if (pieces.empty() || !mayStop) {
+          pieces.push_back({static_cast<int32_t>(scan), scanOffset, space, 0});
+          used += space;
+          scanOffset += space;
+          partialAtEnd = true;
+        }
+        break;
+      }
+      // sequence ids: a carried sample keeps its id, the others take the free ones
+      int32_t nextSeq = 0;
+      for (auto& piece : pieces) {
+        if (piece.offset > 0 && carriedSeq >= 0) {
+          piece.seq = carriedSeq;
+        } else {
+          if (nextSeq == carriedSeq) nextSeq++;
+          piece.seq = nextSeq++;
+        }
+      }
+      batch.n_tokens = 0;
+      for (const auto& piece : pieces) {
+        const auto& tokens = samples[static_cast<size_t>(piece.sample)];
+        for (int32_t i = 0; i < piece.count; i++) {
+          int32_t k = batch.n_tokens++;
+          batch.token[k] = tokens[static_cast<size_t>(piece.offset + i)];
+          batch.pos[k] = piece.offset + i;
+          batch.n_seq_id[k] = 1;
+          batch.seq_id[k][0] = piece.seq;
+          batch.logits[k] = allOutputs ? 1 : 0;
+        }
+      }
+      if (!allOutputs) batch.logits[batch.n_tokens - 1] = 1;
+
+      state.callStart = streamPos;
+      state.callTokens = batch.n_tokens;
+      std::fill(state.seenInCall.begin(), state.seenInCall.end(), false);
+      state.stopEarly = mayStop && !partialAtEnd;
+      state.stoppedEarly = false;
+
+      int32_t rc = llama.llama_decode(ctx, batch);
+      calls++;
+      if (!state.error.empty()) {
+        SetError(state.error);
+        break;
+      }
+      // The scheduler either skips the rest of the graph (rc 0) or reports an abort (rc 2).
+      if ((rc == 0 || rc == 2) && state.stoppedEarly) {
+        earlyCalls++;
+      } else if (rc == 2 || owner_->abortFlag().load()) {
+        errorCode = "CANCELLED";
+        SetError("Cancelled.");
+        break;
+      } else if (rc == 1) {
+        errorCode = "PROMPT_TOO_LONG";
+        SetError("the context has no room for " + std::to_string(batch.n_tokens) + " more tokens (context " +
+                 std::to_string(nCtx) + "); use a larger context or shorter samples");
+        break;
+      } else if (rc != 0) {
+        SetError("llama_decode failed with code " + std::to_string(rc) + ": " + recentLlamaLog());
+        break;
+      }
+      for (size_t slot = 0; slot < state.layers.size(); slot++) {
+        if (!state.seenInCall[slot]) {
+          errorCode = "MODEL_ARCH_UNSUPPORTED";
+          state.error = "the compute graph has no tensor l_out-" + std::to_string(state.layers[slot]) +
+                        " (this architecture does not expose the residual stream per block)";
+          break;
+        }
+      }
+      if (!state.error.empty()) {
+        SetError(state.error);
+        break;
+      }
+
+      // finished samples leave memory; a split one stays for its next piece
+      carriedSeq = -1;
+      for (const auto& piece : pieces) {
+        bool finished = piece.offset + piece.count == static_cast<int32_t>(samples[static_cast<size_t>(piece.sample)].size());
+        if (finished) {
+          llama.llama_memory_seq_rm(memory, piece.seq, -1, -1);
+        } else {
+          carriedSeq = piece.seq;
+        }
+      }
+      streamPos += batch.n_tokens;
+      sampleIndex = scan;
+      offset = scanOffset;
+    }
+
+    owner_->capture = nullptr;
+    llama.llama_memory_clear(memory, false);
+    llama.llama_batch_free(batch);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("layers", outputsRef.Value());
+    result.Set("calls", calls);
+    result.Set("earlyStoppedCalls", earlyCalls);
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(makeCodedError(Env(), errorCode, error.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ProbeContext* owner_;
+  Napi::ObjectReference ownerRef_;
+};
+
+}  // namespace
+
+// capture(samples: Int32Array[], layers: Int32Array (ascending), earlyStop: boolean)
+//   -> Promise<{ layers: Float32Array[] each [sum(len), nEmbd], calls, earlyStoppedCalls }>
+Napi::Value ProbeContext::Capture(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureOpen(env);
+  Napi::Array samplesArray = info[0].As<Napi::Array>();
+  Napi::Int32Array layersArray = info[1].As<Napi::Int32Array>();
+  bool earlyStop = info[2].ToBoolean().Value();
+  llama_model* model = model_->model();
+  const int32_t nLayer = llama.llama_model_n_layer(model);
+  const int32_t nEmbd = llama.llama_model_n_embd(model);
+  const int32_t nVocab = llama.llama_vocab_n_tokens(model_->vocab());
+
+  auto* worker = new CaptureWorker(env, this, Value());
+  worker->earlyStop = earlyStop;
+  worker->state.nEmbd = nEmbd;
+  try {
+    if (layersArray.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "capture needs at least one layer");
+    for (size_t i = 0; i < layersArray.ElementLength(); i++) {
+      int32_t layer = layersArray[i];
+      if (layer < 0 || layer >= nLayer) {
+        throw makeCodedError(env, "LAYER_OUT_OF_RANGE",
+                             "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
+      }
+      if (i > 0 && layer <= layersArray[i - 1]) throw makeCodedError(env, "INVALID_ARGUMENT", "layers must ascend");
+      worker->state.layers.push_back(layer);
+    }
+    int64_t total = 0;
+    for (uint32_t i = 0; i < samplesArray.Length(); i++) {
+      Napi::Int32Array tokens = samplesArray.Get(i).As<Napi::Int32Array>();
+      if (tokens.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "sample " + std::to_string(i) + " has no tokens");
+      std::vector<llama_token> copy(tokens.Data(), tokens.Data() + tokens.ElementLength());
+      for (llama_token token : copy) {
+        if (token < 0 || token >= nVocab) {
+          throw makeCodedError(env, "INVALID_ARGUMENT", "sample " + std::to_string(i) + " holds token id " + std::to_string(token) + " outside the vocabulary");
+        }
+      }
+      total += static_cast<int64_t>(copy.size());
+      worker->samples.push_back(std::move(copy));
+    }
+    if (worker->samples.empty()) throw makeCodedError(env, "INVALID_ARGUMENT", "capture needs at least one sample");
+    // Outputs live in JS-owned buffers (no external buffers: Electron forbids them).
+    Napi::Array outputs = Napi::Array::New(env, worker->state.layers.size());
+    for (size_t slot = 0; slot < worker->state.layers.size(); slot++) {
+      Napi::Float32Array array = Napi::Float32Array::New(env, static_cast<size_t>(total * nEmbd));
+      worker->state.outputs.push_back(array.Data());
+      outputs.Set(static_cast<uint32_t>(slot), array);
+    }
+    worker->outputsRef = Napi::Persistent(outputs.As<Napi::Object>());
+  } catch (...) {
+    delete worker;
+    throw;
+  }
+  abort_.store(false);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// ---------------------------------------------------------------- generation
+
+namespace {
+
+struct SamplingOptions {
+  float temperature = 0.8f;
+  float topP = 0.95f;
+  int32_t topK = 40;
+  float minP = 0.05f;
+  float repeatPenalty = 1.0f;
+  int32_t repeatLastN = 64;
+  uint32_t seed = 0;
+  std::string grammar;
+  std::string grammarRoot = "root";
+};
+
+struct Candidate {
+  std::vector<llama_token> tokens;
+  std::string text;
+  std::string finish = "length";
+  llama_sampler* sampler = nullptr;
+  bool active = true;
+  int32_t batchIndex = -1;
+};
+
+class GenerateWorker : public Napi::AsyncWorker {
+ public:
+  GenerateWorker(Napi::Env env, ProbeContext* owner, Napi::Object ownerObject)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner) {
+    ownerRef_ = Napi::Persistent(ownerObject);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  std::vector<llama_token> prompt;
+  int32_t n = 1;
+  int32_t maxTokens = 128;
+  SamplingOptions options;
+  std::vector<std::string> stops;
+  std::string errorCode = "INTERNAL";
+  std::vector<Candidate> candidates;
+
+  llama_sampler* makeSampler(const llama_vocab* vocab, uint32_t seed) {
+    llama_sampler* chain = llama.llama_sampler_chain_init(llama.llama_sampler_chain_default_params());
+    if (!options.grammar.empty()) {
+      llama_sampler* grammar = llama.llama_sampler_init_grammar(vocab, options.grammar.c_str(), options.grammarRoot.c_str());
+      if (grammar == nullptr) {
+        llama.llama_sampler_free(chain);
+        return nullptr;
+      }
+      llama.llama_sampler_chain_add(chain, grammar);
+    }
+    if (options.repeatPenalty != 1.0f) {
+      llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_penalties(llama.llama_vocab_n_tokens(vocab), options.repeatLastN,
+                                                                              options.repeatPenalty, 0.0f, 0.0f));
+    }
+    if (options.temperature <= 0.0f) {
+      llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_greedy());
+      return chain;
+    }
+    if (options.topK > 0) llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_top_k(options.topK));
+    if (options.topP < 1.0f) llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_top_p(options.topP, 1));
+    if (options.minP > 0.0f) llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_min_p(options.minP, 1));
+    llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_temp(options.temperature));
+    llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_dist(seed));
+    return chain;
+  }
+
+  // Appends a token; returns false when the candidate is finished.
+  bool accept(Candidate& candidate, llama_token token, const llama_vocab* vocab) {
+    if (llama.llama_vocab_is_eog(vocab, token)) {
+      candidate.finish = "eog";
+      return false;
+    }
+    candidate.tokens.push_back(token);
+    std::string piece = owner_->model()->piece(token, false);
+    size_t before = candidate.text.size();
+    candidate.text += piece;
+    for (const auto& stop : stops) {
+      size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
+      size_t at = candidate.text.find(stop, from);
+      if (at != std::string::npos) {
+        candidate.text.resize(at);
+        candidate.finish = "stop";
+        return false;
+      }
+    }
+    if (static_cast<int32_t>(candidate.tokens.size()) >= maxTokens) {
+      candidate.finish = "length";
+      return false;
+    }
+    return true;
+  }
+
+  void Execute() override {
+    std::lock_guard<std::mutex> lock(owner_->busy());
+    clearRecentLlamaLog();
+    llama_context* ctx = owner_->ctx();
+    const llama_vocab* vocab = owner_->model()->vocab();
+    llama_memory_t memory = llama.llama_get_memory(ctx);
+    const int32_t nCtx = static_cast<int32_t>(llama.llama_n_ctx(ctx));
+    const int32_t nBatch = static_cast<int32_t>(llama.llama_n_batch(ctx));
+    const int32_t nSeq = static_cast<int32_t>(llama.llama_n_seq_max(ctx));
+    const int32_t promptLength = static_cast<int32_t>(prompt.size());
+    if (n > nSeq) {
+      errorCode = "INVALID_ARGUMENT";
+      SetError("n = " + std::to_string(n) + " candidates exceed the context's " + std::to_string(nSeq) + " sequences");
+      return;
+    }
+    if (promptLength + static_cast<int64_t>(n) * maxTokens > nCtx) {
+      errorCode = "PROMPT_TOO_LONG";
+      SetError("prompt (" + std::to_string(promptLength) + " tokens) + " + std::to_string(n) + " x " + std::to_string(maxTokens) +
+               " new tokens exceed the context of " + std::to_string(nCtx) + " tokens");
+      return;
+    }
+    candidates.resize(static_cast<size_t>(n));
+    for (int32_t i = 0; i < n; i++) {
+      candidates[static_cast<size_t>(i)].sampler = makeSampler(vocab, options.seed + static_cast<uint32_t>(i));
+      if (candidates[static_cast<size_t>(i)].sampler == nullptr) {
+        errorCode = "INVALID_ARGUMENT";
+        SetError("the grammar does not parse: " + recentLlamaLog());
+        release();
+        return;
+      }
+    }
+
+    llama.llama_memory_clear(memory, false);
+    llama_batch batch = llama.llama_batch_init(std::max(nBatch, n), 0, 1);
+    int32_t lastIndex = -1;
+    bool failed = false;
+    for (int32_t start = 0; start < promptLength && !failed; start += nBatch) {
+      batch.n_tokens = 0;
+      int32_t end = std::min(promptLength, start + nBatch);
+      for (int32_t i = start; i < end; i++) {
+        int32_t k = batch.n_tokens++;
+        batch.token[k] = prompt[static_cast<size_t>(i)];
+        batch.pos[k] = i;
+        batch.n_seq_id[k] = 1;
+        batch.seq_id[k][0] = 0;
+        batch.logits[k] = i == promptLength - 1 ? 1 : 0;
+      }
+      lastIndex = batch.n_tokens - 1;
+      failed = !decode(ctx, batch);
+    }
+    if (!failed) {
+      for (int32_t i = 1; i < n; i++) llama.llama_memory_seq_cp(memory, 0, i, -1, -1);
+      for (auto& candidate : candidates) {
+        llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, lastIndex);
+        candidate.active = accept(candidate, token, vocab);
+      }
+      int32_t position = promptLength;
+      while (!failed) {
+        if (owner_->abortFlag().load()) {
+          errorCode = "CANCELLED";
+          SetError("Cancelled.");
+          break;
+        }
+        batch.n_tokens = 0;
+        for (int32_t i = 0; i < n; i++) {
+          Candidate& candidate = candidates[static_cast<size_t>(i)];
+          candidate.batchIndex = -1;
+          if (!candidate.active) continue;
+          int32_t k = batch.n_tokens++;
+          batch.token[k] = candidate.tokens.back();
+          batch.pos[k] = position;
+          batch.n_seq_id[k] = 1;
+          batch.seq_id[k][0] = i;
+          batch.logits[k] = 1;
+          candidate.batchIndex = k;
+        }
+        if (batch.n_tokens == 0) break;
+        if (!decode(ctx, batch)) break;
+        position++;
+        for (auto& candidate : candidates) {
+          if (candidate.batchIndex < 0) continue;
+          llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
+          candidate.active = accept(candidate, token, vocab);
+        }
+      }
+    }
+    llama.llama_batch_free(batch);
+    llama.llama_memory_clear(memory, false);
+    release();
+  }
+
+  bool decode(llama_context* ctx, llama_batch& batch) {
+    int32_t rc = llama.llama_decode(ctx, batch);
+    if (rc == 0) return true;
+    if (rc == 2 || owner_->abortFlag().load()) {
+      errorCode = "CANCELLED";
+      SetError("Cancelled.");
+    } else if (rc == 1) {
+      errorCode = "PROMPT_TOO_LONG";
+      SetError("the context is full; use a larger context or fewer/shorter candidates");
+    } else {
+      SetError("llama_decode failed with code " + std::to_string(rc) + ": " + recentLlamaLog());
+    }
+    return false;
+  }
+
+  void release() {
+    for (auto& candidate : candidates) {
+      if (candidate.sampler != nullptr) llama.llama_sampler_free(candidate.sampler);
+      candidate.sampler = nullptr;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, candidates.size());
+    for (size_t i = 0; i < candidates.size(); i++) {
+      Napi::Object item = Napi::Object::New(env);
+      Napi::Int32Array tokens = Napi::Int32Array::New(env, candidates[i].tokens.size());
+      std::copy(candidates[i].tokens.begin(), candidates[i].tokens.end(), tokens.Data());
+      item.Set("tokens", tokens);
+      item.Set("text", Napi::Buffer<char>::Copy(env, candidates[i].text.data(), candidates[i].text.size()));
+      item.Set("finish", candidates[i].finish);
+      out.Set(static_cast<uint32_t>(i), item);
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(makeCodedError(Env(), errorCode, error.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ProbeContext* owner_;
+  Napi::ObjectReference ownerRef_;
+};
+
+}  // namespace
+
+// generate(prompt: Int32Array, options) -> Promise<{tokens, text: Buffer, finish}[]>
+Napi::Value ProbeContext::Generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureOpen(env);
+  Napi::Int32Array prompt = info[0].As<Napi::Int32Array>();
+  Napi::Object options = info[1].As<Napi::Object>();
+  if (prompt.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "generation needs a non-empty prompt");
+  const int32_t nVocab = llama.llama_vocab_n_tokens(model_->vocab());
+  for (size_t i = 0; i < prompt.ElementLength(); i++) {
+    if (prompt[i] < 0 || prompt[i] >= nVocab) throw makeCodedError(env, "INVALID_ARGUMENT", "prompt holds a token id outside the vocabulary");
+  }
+  auto* worker = new GenerateWorker(env, this, Value());
+  worker->prompt.assign(prompt.Data(), prompt.Data() + prompt.ElementLength());
+  auto number = [&](const char* key, double fallback) {
+    Napi::Value value = options.Get(key);
+    return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+  };
+  worker->n = static_cast<int32_t>(number("n", 1));
+  worker->maxTokens = static_cast<int32_t>(number("maxTokens", 128));
+  worker->options.temperature = static_cast<float>(number("temperature", 0.8));
+  worker->options.topP = static_cast<float>(number("topP", 0.95));
+  worker->options.topK = static_cast<int32_t>(number("topK", 40));
+  worker->options.minP = static_cast<float>(number("minP", 0.05));
+  worker->options.repeatPenalty = static_cast<float>(number("repeatPenalty", 1.0));
+  worker->options.repeatLastN = static_cast<int32_t>(number("repeatLastN", 64));
+  worker->options.seed = static_cast<uint32_t>(number("seed", 0));
+  if (options.Get("grammar").IsString()) worker->options.grammar = options.Get("grammar").As<Napi::String>().Utf8Value();
+  if (options.Get("grammarRoot").IsString()) worker->options.grammarRoot = options.Get("grammarRoot").As<Napi::String>().Utf8Value();
+  if (options.Get("stop").IsArray()) {
+    Napi::Array stops = options.Get("stop").As<Napi::Array>();
+    for (uint32_t i = 0; i < stops.Length(); i++) {
+      std::string stop = stops.Get(i).As<Napi::String>().Utf8Value();
+      if (!stop.empty()) worker->stops.push_back(stop);
+    }
+  }
+  if (worker->n < 1 || worker->maxTokens < 1) {
+    delete worker;
+    throw makeCodedError(env, "INVALID_ARGUMENT", "n and maxTokens must be at least 1");
+  }
+  abort_.store(false);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// ---------------------------------------------------------------- creation
+
+namespace {
+
+class CreateContextWorker : public Napi::AsyncWorker {
+ public:
+  CreateContextWorker(Napi::Env env, ProbeModel* model, Napi::Object modelObject)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), model_(model) {
+    modelRef_ = Napi::Persistent(modelObject);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  llama_context_params params{};
+  ProbeContext* target = nullptr;
+  Napi::ObjectReference targetRef;
+
+  void Execute() override {
+    clearRecentLlamaLog();
+    ctx_ = llama.llama_init_from_model(model_->model(), params);
+    if (ctx_ == nullptr) SetError("llama.cpp could not create a context: " + recentLlamaLog());
+  }
+
+  void OnOK() override {
+    target->adopt(ctx_, model_, modelRef_.Value());
+    deferred_.Resolve(targetRef.Value());
+  }
+
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(makeCodedError(Env(), "MODEL_LOAD_FAILED", error.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ProbeModel* model_;
+  Napi::ObjectReference modelRef_;
+  llama_context* ctx_ = nullptr;
+};
+
+}  // namespace
+
+// createContext(model, { nCtx, nBatch, nUbatch, nSeqMax, threads, kvF32, flashAttn: -1|0|1 })
+Napi::Value CreateContext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object modelObject = info[0].As<Napi::Object>();
+  ProbeModel* model = ProbeModel::Unwrap(modelObject);
+  if (model == nullptr || model->model() == nullptr) throw makeCodedError(env, "INVALID_ARGUMENT", "The model was disposed.");
+  Napi::Object options = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  auto number = [&](const char* key, double fallback) {
+    Napi::Value value = options.Get(key);
+    return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+  };
+  Napi::Object contextObject = g_contextConstructor->New({});
+  auto* worker = new CreateContextWorker(env, model, modelObject);
+  worker->target = ProbeContext::Unwrap(contextObject);
+  worker->targetRef = Napi::Persistent(contextObject);
+  llama_context_params params = llama.llama_context_default_params();
+  params.n_ctx = static_cast<uint32_t>(number("nCtx", 2048));
+  params.n_batch = static_cast<uint32_t>(number("nBatch", 512));
+  params.n_ubatch = static_cast<uint32_t>(number("nUbatch", params.n_batch));
+  params.n_seq_max = static_cast<uint32_t>(number("nSeqMax", 1));
+  params.n_threads = static_cast<int32_t>(number("threads", 1));
+  params.n_threads_batch = params.n_threads;
+  // One KV stream: micro-batches keep batch order, which the capture relies on to place rows.
+  params.kv_unified = true;
+  params.no_perf = true;
+  if (options.Get("kvF32").ToBoolean().Value()) {
+    params.type_k = GGML_TYPE_F32;
+    params.type_v = GGML_TYPE_F32;
+  }
+  params.flash_attn_type = static_cast<llama_flash_attn_type>(static_cast<int32_t>(number("flashAttn", -1)));
+  params.cb_eval = &ProbeContext::evalCallback;
+  params.cb_eval_user_data = worker->target;
+  params.abort_callback = &ProbeContext::abortCallback;
+  params.abort_callback_data = worker->target;
+  worker->params = params;
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}

@@ -1,0 +1,28 @@
+// Errors thrown from worker threads carry a Facet error code (see src/shared/FacetError.ts) so the
+// TypeScript side can rethrow them as FacetError without parsing messages.
+#pragma once
+
+#include <napi.h>
+
+#include <stdexcept>
+#include <string>
+
+class ProbeError : public std::runtime_error {
+ public:
+  ProbeError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+inline Napi::Error makeCodedError(Napi::Env env, const std::string& code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Value().Set("facetCode", Napi::String::New(env, code));
+  return error;
+}
+
+/** Tail of recent llama.cpp warnings/errors logged on the calling thread (for error messages). */
+std::string recentLlamaLog();
+void clearRecentLlamaLog();
+void installLogTap();
