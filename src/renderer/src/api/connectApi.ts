@@ -62,9 +62,8 @@ export function connectApi(): Connection {
     return { client, desktop, token: undefined, onStatus: (listener) => statusListeners.add(listener) };
   }
   const token = new URLSearchParams(location.search).get('token') ?? '';
-  let client: ApiClient | undefined;
-  const channel = webSocketChannel(token, emitStatus, () => client?.failPending('The connection to the Facet engine dropped; reconnecting.'));
-  client = new ApiClient(channel);
+  const channel = webSocketChannel(token, emitStatus, () => client.failPending('The connection to the Facet engine dropped; reconnecting.'));
+  const client = new ApiClient(channel);
   return { client, desktop: undefined, token, onStatus: (listener) => statusListeners.add(listener) };
 }
 
