@@ -1,0 +1,86 @@
+import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runFacet, startFacet } from '../support/runFacet.ts';
+import { sharedDataDir, tempHome } from '../support/tempHome.ts';
+
+let home: { path: string; remove(): void };
+beforeEach(() => {
+  home = tempHome();
+});
+afterEach(() => home.remove());
+
+describe('facet datasets (spawned CLI)', () => {
+  it('imports, lists, shows and removes with --json output', async () => {
+    const imported = await runFacet(['datasets', 'import', join(sharedDataDir, 'caa/sycophancy/test_dataset_ab.json'), '--name', 'syco', '--role', 'anchor', '--json'], home.path);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ name: 'syco', role: 'anchor', format: 'caa', sampleCount: 50 });
+    const list = await runFacet(['datasets', 'list', '--json'], home.path);
+    expect(JSON.parse(list.stdout)).toHaveLength(1);
+    const show = await runFacet(['datasets', 'show', 'syco', '--limit', '2'], home.path);
+    expect(show.stdout).toContain('syco: 50 samples');
+    expect(show.stdout).toContain('matching: (A)');
+    const removed = await runFacet(['datasets', 'remove', 'syco'], home.path);
+    expect(removed.code).toBe(0);
+    expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)).toEqual([]);
+  });
+
+  it('refuses a malformed line with its number and exit code 1, importing nothing', async () => {
+    const path = join(home.path, 'broken.jsonl');
+    writeFileSync(path, '{"text": "ok"}\n{"text": "fine"}\n{"text": 17}\n');
+    const result = await runFacet(['datasets', 'import', path], home.path);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`[DATASET_LINE_INVALID]: ${path}:3: field 'text'`);
+    expect(result.stderr).toContain('--skip-invalid');
+    const json = await runFacet(['datasets', 'import', path, '--json'], home.path);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'DATASET_LINE_INVALID', details: { line: 3 } } });
+    expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)).toEqual([]);
+  });
+
+  it('explains bad arguments with exit code 2', async () => {
+    const result = await runFacet(['datasets', 'import', 'x.jsonl', '--format', 'yaml'], home.path);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Unknown --format 'yaml'");
+    expect((await runFacet(['nonsense'], home.path)).code).toBe(2);
+  });
+
+  it('resumes an import killed mid-way from its checkpoint, without duplicates', async () => {
+    const rows = 150_000;
+    const path = join(home.path, 'big.jsonl');
+    writeFileSync(path, Array.from({ length: rows }, (_, i) => JSON.stringify({ instruction: `task number ${i}`, output: `answer ${i}` })).join('\n'));
+    const child = startFacet(['datasets', 'import', path, '--name', 'big'], home.path);
+    const dbPath = join(home.path, 'facet.db');
+    // Kill it hard once a few batches are committed.
+    const killedAt = await new Promise<number>((resolve, reject) => {
+      const timer = setInterval(() => {
+        try {
+          const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+          const row = db.prepare<[], { done: number }>(`SELECT done FROM jobs WHERE kind = 'dataset.import'`).get();
+          db.close();
+          if (row !== undefined && row.done >= 12_000) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+            resolve(row.done);
+          }
+        } catch {
+          // database not created yet
+        }
+      }, 50);
+      child.on('close', () => {
+        clearInterval(timer);
+        reject(new Error('import finished before it could be killed'));
+      });
+    });
+    expect(killedAt).toBeLessThan(rows);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const jobs = JSON.parse((await runFacet(['jobs', 'list', '--json'], home.path)).stdout);
+    expect(jobs[0]).toMatchObject({ kind: 'dataset.import', state: 'running' });
+    const resumed = await runFacet(['jobs', 'resume', '--json'], home.path, { timeoutMs: 120_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)[0]).toMatchObject({ state: 'done', result: { name: 'big', sampleCount: rows, duplicateCount: 0 } });
+    const db = new Database(join(home.path, 'facet.db'), { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n, count(DISTINCT ordinal) AS ordinals, max(ordinal) AS last FROM samples').get()).toEqual({ n: rows, ordinals: rows, last: rows - 1 });
+    db.close();
+  });
+});
