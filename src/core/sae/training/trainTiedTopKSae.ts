@@ -1,11 +1,12 @@
 import { FacetError, throwIfAborted } from '../../../shared/FacetError.ts';
 import type { ActivationSource } from './ActivationSource.ts';
-import { adamUpdate, DEFAULT_ADAM, type AdamHyperparameters } from './AdamOptimizer.ts';
+import { DEFAULT_ADAM, type AdamHyperparameters } from './AdamOptimizer.ts';
+import { runTrainingStep } from './runTrainingStep.ts';
 import { kAtStep } from './kAtStep.ts';
 import { SeededRandom } from './SeededRandom.ts';
 import { ShuffleBuffer } from './ShuffleBuffer.ts';
 import { addStatistics, emptyStatistics, TiedTopKStepSession, type BatchStatistics, type TrainingDevice } from './TiedTopKStepSession.ts';
-import { parameterArrays, zerosLike, type TiedTopKParameters } from './TiedTopKParameters.ts';
+import { zerosLike, type TiedTopKParameters } from './TiedTopKParameters.ts';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainingCheckpointState } from './TrainingCheckpoint.ts';
 
 export interface SaeTrainingOptions {
@@ -192,8 +193,8 @@ export async function trainTiedTopKSae(
 
   try {
     epochLoop: while (state.epoch < epochs) {
-      let sourceDone = false;
       const iterator = source.chunks({ startChunk: state.cursor, ...(control.signal ? { signal: control.signal } : {}) })[Symbol.asyncIterator]();
+      let sourceDone = false;
       try {
         while (true) {
           throwIfAborted(control.signal);
@@ -221,16 +222,8 @@ export async function trainTiedTopKSae(
           buffer.draw(rows, random, batch);
           const currentK = kAtStep(state.step, k, kAnnealFrom, kAnnealSteps);
           const started = performance.now();
-          for (const array of parameterArrays(gradient)) array.fill(0);
-          const stats = await session.gradient(parameters, batch.subarray(0, rows * dIn), currentK, gradient, { featureFires });
           const step = state.step + 1;
-          const [w, bEnc, bDec] = parameterArrays(parameters);
-          const [gw, gEnc, gDec] = parameterArrays(gradient);
-          const [mw, mEnc, mDec] = parameterArrays(firstMoment);
-          const [vw, vEnc, vDec] = parameterArrays(secondMoment);
-          adamUpdate(w, gw, mw, vw, step, adam);
-          adamUpdate(bEnc, gEnc, mEnc, vEnc, step, adam);
-          adamUpdate(bDec, gDec, mDec, vDec, step, adam);
+          const stats = await runTrainingStep(session, { parameters, gradient, firstMoment, secondMoment }, batch.subarray(0, rows * dIn), currentK, step, adam, featureFires);
           stepSeconds += (performance.now() - started) / 1000;
           const loss = stats.normalisedErrorSum / stats.rows;
           if (!Number.isFinite(loss)) {
@@ -288,7 +281,6 @@ export async function trainTiedTopKSae(
       featureFires.fill(0);
       stepsSinceCheckpoint += 1;
       await maybeCheckpoint(true);
-      void sourceDone;
     }
     complete = state.epoch >= epochs;
   } finally {
@@ -332,15 +324,21 @@ async function validate(session: TiedTopKStepSession, parameters: TiedTopKParame
  */
 export function initialParameters(dIn: number, dSae: number, random: SeededRandom): TiedTopKParameters {
   const weight = new Float32Array(dSae * dIn);
+  // Box–Muller, both outputs of each pair (the init of 4096 × 65,536 weights is on the clock).
+  for (let i = 0; i < weight.length; i += 2) {
+    let u = random.next();
+    while (u <= 0) u = random.next();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    const angle = 2 * Math.PI * random.next();
+    weight[i] = radius * Math.cos(angle);
+    if (i + 1 < weight.length) weight[i + 1] = radius * Math.sin(angle);
+  }
   for (let f = 0; f < dSae; f++) {
+    const row = weight.subarray(f * dIn, (f + 1) * dIn);
     let norm = 0;
-    for (let i = 0; i < dIn; i++) {
-      const value = random.gaussian();
-      weight[f * dIn + i] = value;
-      norm += value * value;
-    }
+    for (let i = 0; i < dIn; i++) norm += row[i]! * row[i]!;
     const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < dIn; i++) weight[f * dIn + i]! *= scale;
+    for (let i = 0; i < dIn; i++) row[i]! *= scale;
   }
   return { dIn, dSae, weight, encoderBias: new Float32Array(dSae), decoderBias: new Float32Array(dIn) };
 }

@@ -1,0 +1,35 @@
+import { adamUpdate, type AdamHyperparameters } from './AdamOptimizer.ts';
+import type { BatchStatistics, TiedTopKStepSession } from './TiedTopKStepSession.ts';
+import { parameterArrays, type TiedTopKParameters } from './TiedTopKParameters.ts';
+
+/** Parameters with their gradient buffer and Adam moments (all the same shapes). */
+export interface TrainingState {
+  parameters: TiedTopKParameters;
+  gradient: TiedTopKParameters;
+  firstMoment: TiedTopKParameters;
+  secondMoment: TiedTopKParameters;
+}
+
+/**
+ * One optimiser step on `batch` `[rows, dIn]`: zero the gradient, forward + backward graph
+ * (scatter-adding the sparse weight gradient), Adam update of W, b_enc and b_dec in place.
+ * `step` is the 1-based Adam step number.
+ */
+export async function runTrainingStep(
+  session: TiedTopKStepSession,
+  state: TrainingState,
+  batch: Float32Array,
+  k: number,
+  step: number,
+  adam: AdamHyperparameters,
+  featureFires?: Float64Array,
+): Promise<BatchStatistics> {
+  for (const array of parameterArrays(state.gradient)) array.fill(0);
+  const stats = await session.gradient(state.parameters, batch, k, state.gradient, featureFires ? { featureFires } : {});
+  const parameters = parameterArrays(state.parameters);
+  const gradient = parameterArrays(state.gradient);
+  const first = parameterArrays(state.firstMoment);
+  const second = parameterArrays(state.secondMoment);
+  for (let i = 0; i < 3; i++) adamUpdate(parameters[i]!, gradient[i]!, first[i]!, second[i]!, step, adam);
+  return stats;
+}
