@@ -54,17 +54,26 @@ function webSocketChannel(token: string, onStatus: (status: 'open' | 'closed') =
 /** Connects to the engine: through the preload bridge in Electron, a WebSocket in a browser. */
 export function connectApi(): Connection {
   const statusListeners = new Set<(status: 'open' | 'closed') => void>();
-  const emitStatus = (status: 'open' | 'closed'): void => statusListeners.forEach((listener) => listener(status));
+  let current: 'open' | 'closed' | undefined;
+  const emitStatus = (status: 'open' | 'closed'): void => {
+    current = status;
+    statusListeners.forEach((listener) => listener(status));
+  };
+  // A late listener first hears the current status, so no 'open' is missed.
+  const onStatus = (listener: (status: 'open' | 'closed') => void): void => {
+    statusListeners.add(listener);
+    if (current !== undefined) listener(current);
+  };
   const desktop = desktopBridge();
   if (desktop !== undefined) {
     const client = new ApiClient({ send: desktop.send, onMessage: desktop.onMessage });
     queueMicrotask(() => emitStatus('open'));
-    return { client, desktop, token: undefined, onStatus: (listener) => statusListeners.add(listener) };
+    return { client, desktop, token: undefined, onStatus };
   }
   const token = new URLSearchParams(location.search).get('token') ?? '';
   const channel = webSocketChannel(token, emitStatus, () => client.failPending('The connection to the Facet engine dropped; reconnecting.'));
   const client = new ApiClient(channel);
-  return { client, desktop: undefined, token, onStatus: (listener) => statusListeners.add(listener) };
+  return { client, desktop: undefined, token, onStatus };
 }
 
 /** Browser: uploads a file into the engine's workspace and returns its path there. */

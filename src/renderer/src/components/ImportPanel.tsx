@@ -13,6 +13,8 @@ export function ImportPanel() {
   const [skipInvalid, setSkipInvalid] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Remounting the file input clears the browser's own selection after an import starts.
+  const [inputKey, setInputKey] = useState(0);
   const desktop = connection.desktop;
   const chosen = desktop !== undefined ? path : file?.name;
 
@@ -31,6 +33,7 @@ export function ImportPanel() {
       setFile(null);
       setPath(null);
       setName('');
+      setInputKey((key) => key + 1);
     } catch (caught) {
       setError((caught as Error).message);
     } finally {
@@ -47,7 +50,7 @@ export function ImportPanel() {
             Choose file…
           </button>
         ) : (
-          <input type="file" data-testid="import-file" accept=".jsonl,.json,.csv,.txt,.gz,.ndjson" onChange={(event) => setFile(event.target.files?.[0] ?? null)} />
+          <input key={inputKey} type="file" data-testid="import-file" accept=".jsonl,.json,.csv,.txt,.gz,.ndjson" onChange={(event) => setFile(event.target.files?.[0] ?? null)} />
         )}
         <span className="muted">{chosen ?? 'JSONL, JSON array, CSV or text; .gz is fine'}</span>
       </div>
