@@ -22,8 +22,10 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   if (!result.ok) throw makeCodedError(env, "ADDON_LOAD_FAILED", result.error);
   installLogTap();
   // node-llama-cpp normally registered the backends already; never load them twice.
-  if (llama.ggml_backend_dev_count() == 0 && info[1].IsString()) {
-    llama.ggml_backend_load_all_from_path(info[1].As<Napi::String>().Utf8Value().c_str());
+  if (llama.ggml_backend_dev_count() == 0) {
+    std::string directory = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+    if (directory.empty() && !result.path.empty()) directory = result.path.substr(0, result.path.find_last_of('/'));
+    llama.ggml_backend_load_all_from_path(directory.empty() ? nullptr : directory.c_str());
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("library", result.library);

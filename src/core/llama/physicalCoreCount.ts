@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/**
+ * Physical CPU cores (hyper-threads not counted): llama.cpp slows down sharply when it runs more
+ * threads than cores. Linux reads /proc/cpuinfo; elsewhere falls back to the logical count.
+ */
+export function physicalCoreCount(): number {
+  const logical = availableParallelism();
+  if (process.platform !== 'linux') return logical;
+  try {
+    const cores = new Set<string>();
+    let physical = '0';
+    for (const line of readFileSync('/proc/cpuinfo', 'utf8').split('\n')) {
+      const [key, value] = line.split(':').map((part) => part.trim());
+      if (key === 'physical id') physical = value ?? '0';
+      else if (key === 'core id') cores.add(`${physical}:${value ?? ''}`);
+    }
+    return cores.size > 0 ? Math.min(cores.size, logical) : logical;
+  } catch {
+    return logical;
+  }
+}
+
+/** Default llama.cpp thread count: at most the physical cores. */
+export function defaultThreadCount(): number {
+  return Math.max(1, physicalCoreCount());
+}

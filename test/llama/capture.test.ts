@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ForgeFamily } from '../../src/core/forge/ForgeFamily.ts';
+import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
+import { poolActivations } from '../../src/core/llama/poolActivations.ts';
+import { forgeTestModel } from '../forge/forgeTestModel.ts';
+import { referenceResiduals, relativeL2 } from '../reference/ReferenceForward.ts';
+
+const prompts = [
+  'The quick brown fox jumps over the lazy dog.',
+  'Hi',
+  'Explain, in two sentences, why the sky looks blue at noon and red at sunset.',
+  'List three prime numbers: 2, 3, 5 — and one more?',
+];
+
+function rows(data: Float32Array, nEmbd: number, offset: number, length: number): Float32Array {
+  return data.subarray(offset * nEmbd, (offset + length) * nEmbd);
+}
+
+describe.each<ForgeFamily>(['llama3', 'mistral', 'qwen2'])('capture of l_out-<L> for %s', (family) => {
+  let model: ProbeModel;
+  let path: string;
+
+  beforeAll(async () => {
+    path = (await forgeTestModel({ family, layers: 3, dim: 64, heads: 4, kvHeads: 2, seed: 7, contextLength: 512 })).path;
+    model = await ProbeModel.load(path, { gpu: false });
+  });
+  afterAll(() => model?.dispose());
+
+  it('matches the float64 reference at every layer with an F32 KV cache, across micro-batches and sequences', async () => {
+    const samples = prompts.map((prompt) => model.prepare(prompt));
+    // 8-token micro-batches and 3 sequences: samples are split across decodes and packed together
+    const context = await model.createContext({ contextSize: 256, batchSize: 8, sequences: 3, threads: 1, kv: 'f32' });
+    try {
+      const tokens = samples.map((sample) => sample.tokens);
+      const result = await context.capture(tokens, { layers: [0, 1, 2] });
+      const early = await context.capture(tokens, { layers: [1] });
+      for (let s = 0; s < samples.length; s++) {
+        const reference = await referenceResiduals(path, Array.from(tokens[s]!), [0, 1, 2]);
+        for (const layer of [0, 1, 2]) {
+          const got = rows(result.activations.get(layer)!, result.nEmbd, result.offsets[s]!, result.lengths[s]!);
+          expect(relativeL2(got, reference.get(layer)!), `sample ${s} layer ${layer}`).toBeLessThanOrEqual(1e-5);
+        }
+        const gotEarly = rows(early.activations.get(1)!, early.nEmbd, early.offsets[s]!, early.lengths[s]!);
+        expect(relativeL2(gotEarly, reference.get(1)!)).toBeLessThanOrEqual(1e-5);
+      }
+    } finally {
+      context.dispose();
+    }
+  });
+
+  it('matches the reference within 2e-3 with the default F16 KV cache', async () => {
+    const samples = prompts.map((prompt) => model.prepare(prompt).tokens);
+    const context = await model.createContext({ contextSize: 512, threads: 1, sequences: 4 });
+    try {
+      const result = await context.capture(samples, { layers: [1, 2] });
+      for (let s = 0; s < samples.length; s++) {
+        const reference = await referenceResiduals(path, Array.from(samples[s]!), [1, 2]);
+        for (const layer of [1, 2]) {
+          const got = rows(result.activations.get(layer)!, result.nEmbd, result.offsets[s]!, result.lengths[s]!);
+          expect(relativeL2(got, reference.get(layer)!)).toBeLessThanOrEqual(2e-3);
+        }
+      }
+    } finally {
+      context.dispose();
+    }
+  });
+
+  it('reports t0 after the template prefix and pools only positions ≥ t0', () => {
+    const withTemplate = model.prepare('Hello there, friend');
+    const texts = model.tokenTexts(withTemplate.tokens);
+    const content = texts.slice(withTemplate.t0).join('');
+    expect(content.trimStart().startsWith('Hello')).toBe(true);
+    expect(texts.slice(0, withTemplate.t0).join('')).not.toContain('Hello');
+    expect(withTemplate.t0).toBeGreaterThan(1);
+
+    const raw = model.prepare('Hello there, friend', { template: false });
+    expect(raw.t0).toBe(model.info.addBos ? 1 : 0);
+
+    const nEmbd = 2;
+    const data = Float32Array.from([100, -100, 1, 5, 3, -1]);
+    expect(Array.from(poolActivations(data, nEmbd, 1, 'max'))).toEqual([3, 5]);
+    expect(Array.from(poolActivations(data, nEmbd, 1, 'mean'))).toEqual([2, 2]);
+    expect(Array.from(poolActivations(data, nEmbd, 1, 'last'))).toEqual([3, -1]);
+  });
+});
