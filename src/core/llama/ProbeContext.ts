@@ -281,11 +281,16 @@ export class ProbeContext {
         throw new FacetError('INVALID_ARGUMENT', `The JSON schema cannot be turned into a grammar: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
       }
     }
+    const n = options.n ?? 1;
+    const maxTokens = options.maxTokens ?? 256;
+    if (prompt.length + n * maxTokens > this.contextSize) {
+      throw new FacetError('PROMPT_TOO_LONG', `The prompt (${prompt.length} tokens) plus ${n} × ${maxTokens} new tokens exceed the context of ${this.contextSize} tokens. Shorten the prompt, lower maxTokens or n, or use a larger context.`, { promptTokens: prompt.length, n, maxTokens, contextSize: this.contextSize });
+    }
     const generated = await this.serialize(() =>
       this.withAbort(options.signal, () =>
         this.handle.generate(prompt, {
-          n: options.n ?? 1,
-          maxTokens: options.maxTokens ?? 256,
+          n,
+          maxTokens,
           temperature: options.temperature ?? 0.8,
           topP: options.topP ?? 0.95,
           topK: options.topK ?? 40,

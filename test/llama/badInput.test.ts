@@ -1,0 +1,88 @@
+import { copyFileSync, mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledVocabPath } from '../../src/core/forge/BundledVocab.ts';
+import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
+import { forgeTestModel } from '../forge/forgeTestModel.ts';
+import { referenceResiduals, relativeL2 } from '../reference/ReferenceForward.ts';
+
+describe('bad input gives coded errors and the process keeps working', () => {
+  let dir: string;
+  let good: string;
+  let model: ProbeModel;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'facet-llama-bad-'));
+    good = (await forgeTestModel({ family: 'qwen2', layers: 2, dim: 64, heads: 4, kvHeads: 2, seed: 3, contextLength: 512 })).path;
+    model = await ProbeModel.load(good, { gpu: false });
+  });
+  afterAll(() => {
+    model?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('not a GGUF', async () => {
+    const path = join(dir, 'notes.gguf');
+    writeFileSync(path, 'this is plain text, not a model\n');
+    await expect(ProbeModel.load(path, { gpu: false })).rejects.toMatchObject({ code: 'GGUF_INVALID' });
+  });
+
+  it('a GGUF truncated inside the tensor data, and inside the metadata', async () => {
+    const inData = join(dir, 'cut-data.gguf');
+    copyFileSync(good, inData);
+    truncateSync(inData, 9_000_000);
+    await expect(ProbeModel.load(inData, { gpu: false })).rejects.toMatchObject({ code: 'GGUF_TRUNCATED' });
+    const inHeader = join(dir, 'cut-header.gguf');
+    copyFileSync(good, inHeader);
+    truncateSync(inHeader, 4096);
+    await expect(ProbeModel.load(inHeader, { gpu: false })).rejects.toMatchObject({ code: 'GGUF_TRUNCATED' });
+  });
+
+  it('an architecture without l_out tensors (the bundled BERT vocab file)', async () => {
+    const bert = await bundledVocabPath('bert-bge');
+    await expect(ProbeModel.load(bert, { gpu: false })).rejects.toMatchObject({ code: 'MODEL_ARCH_UNSUPPORTED' });
+  });
+
+  it('a model file that vanished', async () => {
+    const path = join(dir, 'gone.gguf');
+    copyFileSync(good, path);
+    unlinkSync(path);
+    await expect(ProbeModel.load(path, { gpu: false })).rejects.toMatchObject({ code: 'MODEL_FILE_NOT_FOUND' });
+  });
+
+  it('a layer out of range', async () => {
+    const context = await model.createContext({ contextSize: 128, threads: 1 });
+    try {
+      const tokens = model.prepare('hello').tokens;
+      await expect(context.capture([tokens], { layers: [2] })).rejects.toMatchObject({ code: 'LAYER_OUT_OF_RANGE' });
+      await expect(context.capture([tokens], { layers: [-1] })).rejects.toMatchObject({ code: 'LAYER_OUT_OF_RANGE' });
+    } finally {
+      context.dispose();
+    }
+  });
+
+  it('a prompt longer than the context', async () => {
+    const context = await model.createContext({ contextSize: 32, threads: 1 });
+    try {
+      const tokens = model.prepare('word '.repeat(60)).tokens;
+      expect(tokens.length).toBeGreaterThan(32);
+      await expect(context.capture([tokens], { layers: [0] })).rejects.toMatchObject({ code: 'PROMPT_TOO_LONG' });
+      await expect(context.generate(tokens, { maxTokens: 4 })).rejects.toMatchObject({ code: 'PROMPT_TOO_LONG' });
+    } finally {
+      context.dispose();
+    }
+  });
+
+  it('still captures correctly after all of the above', async () => {
+    const context = await model.createContext({ contextSize: 128, threads: 1, kv: 'f32' });
+    try {
+      const tokens = model.prepare('Still alive?').tokens;
+      const result = await context.capture([tokens], { layers: [1] });
+      const reference = await referenceResiduals(good, Array.from(tokens), [1]);
+      expect(relativeL2(result.activations.get(1)!, reference.get(1)!)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      context.dispose();
+    }
+  });
+});
