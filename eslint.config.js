@@ -26,7 +26,7 @@ const electronBan = {
 };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'native/build/**', 'test-results/**', 'playwright-report/**', 'test/fixtures/lint/**'] },
+  { ignores: ['out/**', 'node_modules/**', 'native/build/**', 'test-results/**', 'playwright-report/**', 'test/fixtures/lint/**', '.facet-tmp/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.{ts,tsx,js}'],
