@@ -1,0 +1,86 @@
+import { basename, dirname, join } from 'node:path';
+import { FacetError } from '../../../shared/FacetError.ts';
+import type { SaeConfig } from '../SaeConfig.ts';
+import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
+import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
+import { hashFiles, isFile, layerFromHookName, openSafetensors, optionalString, readJsonObject, readTensorWithShape, requireInteger, tensorShape, transpose } from './loaderSupport.ts';
+
+const CONFIG = 'cfg.json';
+const WEIGHTS = 'sae.safetensors';
+
+/**
+ * EleutherAI sparsify layout: one folder per hook point (`layers.15`) with `cfg.json` (d_in, k,
+ * num_latents or expansion_factor, activation) and `sae.safetensors` holding `encoder.weight`
+ * [d_sae, d_in] (transposed relative to Facet), `encoder.bias`, `W_dec` [d_sae, d_in], `b_dec`.
+ * Encoding subtracts b_dec, applies ReLU and keeps the top K. The parent folder's `config.json`
+ * may name the model.
+ */
+export const sparsifyLoader: SaeLoader = {
+  format: 'sparsify',
+  async detect(path) {
+    return (await isFile(join(path, CONFIG))) && (await isFile(join(path, WEIGHTS)));
+  },
+  async load(path) {
+    const cfgPath = join(path, CONFIG);
+    const weightsPath = join(path, WEIGHTS);
+    const cfg = await readJsonObject(cfgPath);
+    const dIn = requireInteger(cfg, 'd_in', cfgPath);
+    const k = requireInteger(cfg, 'k', cfgPath);
+    const latents = typeof cfg['num_latents'] === 'number' && cfg['num_latents'] > 0 ? (cfg['num_latents'] as number) : null;
+    const dSae = latents ?? dIn * requireInteger(cfg, 'expansion_factor', cfgPath);
+    const activation = optionalString(cfg, 'activation') ?? 'topk';
+    if (activation !== 'topk') throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: activation '${activation}' is not supported; Facet encodes sparsify TopK SAEs.`, { file: cfgPath, activation });
+    if (cfg['transcode'] === true || cfg['skip_connection'] === true) {
+      throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: transcoders and skip connections are not SAEs of one residual stream; Facet cannot encode them. Use a plain sparsify SAE.`, { file: cfgPath });
+    }
+    const notes: string[] = [];
+    const folder = basename(path);
+    const hookName = /layers[._]\d+$/.test(folder) ? folder : null;
+    const { layer, note } = layerFromHookName(hookName);
+    if (note !== null) notes.push(note);
+    let modelFamily: string | null = null;
+    const parentConfig = join(dirname(path), 'config.json');
+    if (await isFile(parentConfig)) {
+      const run = await readJsonObject(parentConfig).catch(() => ({}) as Record<string, unknown>);
+      modelFamily = optionalString(run, 'model');
+    }
+
+    const header = await openSafetensors(weightsPath);
+    const encoder = await readTensorWithShape(header, ['encoder.weight'], [dSae, dIn], true);
+    const bEnc = await readTensorWithShape(header, ['encoder.bias'], [dSae], true);
+    const bDec = await readTensorWithShape(header, ['b_dec'], [dIn], true);
+    const decoderShape = tensorShape(header, 'W_dec');
+    // Some exports store W_dec transposed; accept either orientation when they differ.
+    const decoderTransposed = decoderShape !== null && dIn !== dSae && decoderShape[0] === dIn && decoderShape[1] === dSae;
+    const decoder = await readTensorWithShape(header, ['W_dec'], decoderTransposed ? [dIn, dSae] : [dSae, dIn], true);
+    const weights: SaeWeights = {
+      wEnc: transpose(encoder.data, dSae, dIn),
+      bEnc: bEnc.data,
+      wDec: decoderTransposed ? transpose(decoder.data, dIn, dSae) : decoder.data,
+      bDec: bDec.data,
+      threshold: null,
+    };
+    const config: SaeConfig = {
+      architecture: 'topk',
+      dIn,
+      dSae,
+      k,
+      normalisation: { kind: 'none' },
+      tied: false,
+      applyBDecToInput: true,
+      threshold: null,
+      modelFamily,
+      layer,
+      source: { format: 'sparsify', path, files: [CONFIG, WEIGHTS], hookName, notes },
+      hash: await hashFiles([weightsPath]),
+    };
+    const origins = {
+      wEnc: { file: weightsPath, tensor: 'encoder.weight' },
+      bEnc: { file: weightsPath, tensor: 'encoder.bias' },
+      wDec: { file: weightsPath, tensor: 'W_dec' },
+      bDec: { file: weightsPath, tensor: 'b_dec' },
+    };
+    validateSaeWeights(config, weights, origins);
+    return { config, weights, origins } satisfies LoadedSae;
+  },
+};
