@@ -12,10 +12,11 @@ interface CommandEntry {
 export const commandTable: Record<string, CommandEntry> = {
   datasets: { summary: 'import, list, show and remove datasets', load: () => import('./commands/datasetsCommand.ts') },
   jobs: { summary: 'list, show, cancel and resume long-running jobs', load: () => import('./commands/jobsCommand.ts') },
+  models: { summary: 'register, list, inspect, remove and download GGUF models', load: () => import('./commands/modelsCommand.ts') },
+  hardware: { summary: 'backend, devices, memory, and a memory estimate for a model + context', load: () => import('./commands/hardwareCommand.ts') },
+  activations: { summary: 'capture residual-stream activations (l_out-L, 0-based block index) to .npy/.safetensors', load: () => import('./commands/activationsCommand.ts') },
+  forge: { summary: 'build a tiny seeded GGUF model with a real LLaMA-3, Mistral or Qwen2 tokenizer', load: () => import('./commands/forgeCommand.ts') },
+  sae: { summary: 'import, list, inspect and remove SAEs; encode, decode, train and check them', load: () => import('./commands/saeCommand.ts') },
   serve: { summary: 'serve the Facet UI and API to a browser (loopback, token-protected)', load: () => import('./commands/serveCommand.ts') },
   demo: { summary: 'run the headless main job on built-in defaults', load: () => import('./commands/demoCommand.ts') },
-  forge: { summary: 'build a tiny test model (real tokenizer, seeded weights) as a GGUF file', load: () => import('./commands/forgeCommand.ts') },
-  activations: { summary: 'capture the residual stream l_out-L (0-based block) of samples to .npy/.safetensors', load: () => import('./commands/activationsCommand.ts') },
-  models: { summary: 'register, list, inspect, remove and download GGUF models', load: () => import('./commands/modelsCommand.ts') },
-  hardware: { summary: 'show the llama.cpp backend, devices, memory, cores and a model memory estimate', load: () => import('./commands/hardwareCommand.ts') },
 };
