@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:capture`: on a forged 8-block model (n_embd 256, mistral tokenizer), same threads,
+ * same run:
+ *  - residual capture at block 3 with early stop vs a full forward pass of the same tokens
+ *    (captureRatio = capture time / full time; target ≤ 0.65);
+ *  - greedy generation through the probe addon vs node-llama-cpp's own evaluator on the same model
+ *    (genRatio = our tokens/s / node-llama-cpp's; target ≥ 0.9).
+ * Prints one JSON line:
+ * {"bench":"capture","captureTokPerSec":…,"fullTokPerSec":…,"captureRatio":…,"genRatio":…}
+ */
+import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { forgeModel } from '../src/core/forge/forgeModel.ts';
+import { ProbeModel } from '../src/core/llama/ProbeModel.ts';
+import { defaultThreadCount } from '../src/core/llama/physicalCoreCount.ts';
+
+const threads = Number(process.env.FACET_BENCH_THREADS ?? defaultThreadCount());
+const layers = 8;
+const dim = 256;
+const captureLayer = 3;
+const repeats = 3;
+const generateTokens = 128;
+
+const folder = join(tmpdir(), 'facet-bench');
+mkdirSync(folder, { recursive: true });
+const path = join(folder, `mistral-L${layers}-d${dim}-s1.gguf`);
+if (!existsSync(path)) await forgeModel({ family: 'mistral', layers, dim, seed: 1, contextLength: 4096, out: path });
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const model = await ProbeModel.load(path, { gpu: false });
+const words = 'the river runs past old mills and quiet towns toward a wide grey sea where ships wait'.split(' ');
+const samples = Array.from({ length: 24 }, (_, i) => {
+  const text = Array.from({ length: 60 + (i % 5) * 15 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ');
+  return model.prepare(text, { maxTokens: 512 }).tokens;
+});
+const tokenCount = samples.reduce((sum, sample) => sum + sample.length, 0);
+
+const context = await model.createContext({ contextSize: 4096, batchSize: 512, sequences: 8, threads });
+async function timeCapture(earlyStop: boolean): Promise<number> {
+  const started = performance.now();
+  await context.capture(samples, { layers: [captureLayer], earlyStop });
+  return (performance.now() - started) / 1000;
+}
+await timeCapture(true);
+await timeCapture(false);
+const captureTimes: number[] = [];
+const fullTimes: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  captureTimes.push(await timeCapture(true));
+  fullTimes.push(await timeCapture(false));
+}
+const captureSeconds = median(captureTimes);
+const fullSeconds = median(fullTimes);
+
+// generation: same prompt, greedy, fixed token count, same threads
+const prompt = model.tokenize(model.formatChat([{ role: 'user', content: 'Write about rivers.' }], { addAssistant: true }), { parseSpecial: true });
+async function ourGeneration(): Promise<number> {
+  const started = performance.now();
+  const [result] = await context.generate(prompt, { temperature: 0, maxTokens: generateTokens });
+  return result!.tokens.length / ((performance.now() - started) / 1000);
+}
+
+const { llama } = model.backend;
+const theirModel = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+const theirContext = await theirModel.createContext({ contextSize: 4096, batchSize: 512, threads });
+async function theirGeneration(): Promise<number> {
+  const sequence = theirContext.getSequence();
+  try {
+    const started = performance.now();
+    let count = 0;
+    for await (const token of sequence.evaluate(Array.from(prompt), { temperature: 0 })) {
+      if (theirModel.isEogToken(token) || ++count >= generateTokens) break;
+    }
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    sequence.dispose();
+  }
+}
+await ourGeneration();
+await theirGeneration();
+const ours: number[] = [];
+const theirs: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  ours.push(await ourGeneration());
+  theirs.push(await theirGeneration());
+}
+const ourTokPerSec = median(ours);
+const theirTokPerSec = median(theirs);
+await theirContext.dispose();
+await theirModel.dispose();
+context.dispose();
+model.dispose();
+
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
+process.stderr.write(
+  `model ${layers} blocks, n_embd ${dim}, ${threads} threads; ${samples.length} samples / ${tokenCount} tokens\n` +
+    `capture l_out-${captureLayer} with early stop: ${captureSeconds.toFixed(3)} s (${(tokenCount / captureSeconds).toFixed(0)} tok/s); ` +
+    `full forward: ${fullSeconds.toFixed(3)} s (${(tokenCount / fullSeconds).toFixed(0)} tok/s)\n` +
+    `greedy generation, ${generateTokens} tokens: probe ${ourTokPerSec.toFixed(1)} tok/s, node-llama-cpp ${theirTokPerSec.toFixed(1)} tok/s\n`,
+);
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'capture',
+    captureTokPerSec: round(tokenCount / captureSeconds, 1),
+    fullTokPerSec: round(tokenCount / fullSeconds, 1),
+    captureRatio: round(captureSeconds / fullSeconds, 3),
+    genRatio: round(ourTokPerSec / theirTokPerSec, 3),
+  })}\n`,
+);
