@@ -74,6 +74,28 @@ describe('bad input gives coded errors and the process keeps working', () => {
     }
   });
 
+  it('a capture cancelled through its AbortSignal', async () => {
+    const context = await model.createContext({ contextSize: 512, batchSize: 16, threads: 1 });
+    try {
+      const samples = Array.from({ length: 400 }, (_, i) => model.prepare(`Sample number ${i} with some words in it.`).tokens);
+      const controller = new AbortController();
+      let progressCalls = 0;
+      const running = context.capture(samples, {
+        layers: [1],
+        signal: controller.signal,
+        onProgress: () => {
+          if (++progressCalls === 2) controller.abort();
+        },
+      });
+      setTimeout(() => controller.abort(), 20);
+      await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
+      const after = await context.capture([samples[0]!], { layers: [1] });
+      expect(after.activations.get(1)!.length).toBe(samples[0]!.length * model.info.nEmbd);
+    } finally {
+      context.dispose();
+    }
+  });
+
   it('still captures correctly after all of the above', async () => {
     const context = await model.createContext({ contextSize: 128, threads: 1, kv: 'f32' });
     try {
