@@ -114,6 +114,9 @@ describe('GGUF reader errors', () => {
     const empty = join(dir, 'empty.gguf');
     writeFileSync(empty, '');
     await expect(readGgufHeader(empty)).rejects.toMatchObject({ code: 'GGUF_INVALID' });
+    const short = join(dir, 'short.gguf');
+    writeFileSync(short, 'hello');
+    await expect(readGgufHeader(short)).rejects.toMatchObject({ code: 'GGUF_INVALID' });
     const cut = join(dir, 'gg.gguf');
     writeFileSync(cut, 'GG');
     await expect(readGgufHeader(cut)).rejects.toMatchObject({ code: 'GGUF_TRUNCATED' });

@@ -66,9 +66,8 @@ async function openModelFile(path: string): Promise<FileHandle> {
 }
 
 async function parseHeader(input: ChunkedInput, path: string, fileSize: number, signal: AbortSignal | undefined): Promise<GgufHeader> {
-  const name = basename(path);
   const invalid = (message: string, offset: number): never => {
-    throw new FacetError('GGUF_INVALID', `${name}: ${message} (byte offset ${offset}). This is not a usable GGUF model file: pick a .gguf file produced by llama.cpp's converters.`, { path, offset });
+    throw new FacetError('GGUF_INVALID', `${path}: ${message} (byte offset ${offset}). This is not a usable GGUF model file: pick a .gguf file produced by llama.cpp's converters.`, { path, offset });
   };
 
   if (fileSize === 0) invalid('the file is empty', 0);
@@ -77,8 +76,9 @@ async function parseHeader(input: ChunkedInput, path: string, fileSize: number, 
     if (Buffer.from('GGUF').subarray(0, fileSize).equals(head)) await input.need(4); // a cut-off magic: truncated
     invalid('the file is too small to be a GGUF file', 0);
   }
-  await input.need(8);
+  await input.need(4);
   if (input.u32() !== GGUF_MAGIC) invalid('the file does not start with the GGUF magic bytes', 0);
+  await input.need(4);
   const version = input.u32();
   if (version === 1) invalid('GGUF version 1 is no longer supported; convert the model again', 4);
   if ((version & 0xffff) === 0 && version !== 0) invalid('the file is a big-endian GGUF, which Facet does not read', 4);
@@ -170,7 +170,7 @@ async function parseHeader(input: ChunkedInput, path: string, fileSize: number, 
 function truncatedError(path: string, what: string, offset: number, fileSize: number): FacetError {
   return new FacetError(
     'GGUF_TRUNCATED',
-    `${basename(path)} is truncated: ${what} (byte offset ${offset}), but the file ends at byte ${fileSize}. The file is incomplete (an interrupted download or copy?): download or copy it again.`,
+    `${path} is truncated: ${what} (byte offset ${offset}), but the file ends at byte ${fileSize}. The file is incomplete (an interrupted download or copy?): download or copy it again.`,
     { path, offset, fileSize },
   );
 }
@@ -310,7 +310,7 @@ class ChunkedInput {
     const at = this.offset;
     const value = this.u64();
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new FacetError('GGUF_INVALID', `${basename(this.path)}: impossible size ${value} at byte offset ${at}. This is not a usable GGUF model file.`, { path: this.path, offset: at });
+      throw new FacetError('GGUF_INVALID', `${this.path}: impossible size ${value} at byte offset ${at}. This is not a usable GGUF model file.`, { path: this.path, offset: at });
     }
     return Number(value);
   }

@@ -1,0 +1,145 @@
+import { parseArgs } from 'node:util';
+import { FacetError } from '../../shared/FacetError.ts';
+import type { ModelRecord } from '../../core/models/ModelRecord.ts';
+import { ModelService, type AddModelResult, type ModelProgress } from '../../core/models/ModelService.ts';
+import type { CliContext } from '../CliContext.ts';
+import { formatTable } from '../formatTable.ts';
+
+const help = `Usage:
+  facet models add <file.gguf> [--name N]   register a local GGUF (reads its metadata, hashes it)
+  facet models list
+  facet models info <name>
+  facet models remove <name>                forget a model (the file is kept)
+  facet models pull <hf:user/repo:quant | hf:user/repo/file.gguf | https://…> [--name N] [--timeout S]
+                                            download into <workspace>/models and register it;
+                                            --timeout: give up after S seconds without data (default 30)
+
+A model argument anywhere in Facet accepts a registered name or a path to a .gguf file.`;
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [sub, target] = positionals;
+  if (values.help || sub === undefined) {
+    ctx.out(help);
+    return values.help ? 0 : 2;
+  }
+  const service = new ModelService(ctx.openStore());
+  const needTarget = (what: string): string => {
+    if (target === undefined) throw new FacetError('INVALID_ARGUMENT', `facet models ${sub} needs ${what}.\n\n${help}`);
+    return target;
+  };
+  let started = false;
+  const onProgress = (progress: ModelProgress): void => {
+    if (!started) ctx.progress.start('Hashing', progress.total);
+    started = true;
+    ctx.progress.update(progress.done, progress.total);
+  };
+  switch (sub) {
+    case 'add': {
+      const file = needTarget('a .gguf file');
+      const result = await service.add(file, { ...(values.name !== undefined ? { name: values.name } : {}), signal: ctx.signal, onProgress });
+      if (started) ctx.progress.finish();
+      report(ctx, result);
+      return 0;
+    }
+    case 'list': {
+      const models = service.list();
+      if (ctx.json) ctx.printJson(models.map(withoutTemplate));
+      else if (models.length === 0) ctx.out('No models registered. Add one with: facet models add <file.gguf>');
+      else ctx.out(formatTable(['name', 'arch', 'blocks', 'n_embd', 'quant', 'size', 'path'], models.map((m) => [m.name, m.architecture, m.blockCount ?? '?', m.embeddingLength ?? '?', m.quantization, formatBytes(m.sizeBytes), m.path])));
+      return 0;
+    }
+    case 'info': {
+      const model = service.get(needTarget('a model name'));
+      if (ctx.json) ctx.printJson(model);
+      else ctx.out(describeModel(model));
+      return 0;
+    }
+    case 'remove': {
+      const model = service.remove(needTarget('a model name'));
+      if (ctx.json) ctx.printJson({ removed: model.name, path: model.path });
+      else ctx.out(`Removed '${model.name}' from the registry (the file ${model.path} is kept).`);
+      return 0;
+    }
+    case 'pull': {
+      const uri = needTarget('an hf: URI or an https:// URL');
+      let stallTimeoutMs: number | undefined;
+      if (values.timeout !== undefined) {
+        const seconds = Number(values.timeout);
+        if (!Number.isFinite(seconds) || seconds <= 0) throw new FacetError('INVALID_ARGUMENT', `--timeout must be a positive number of seconds (got '${values.timeout}').`);
+        stallTimeoutMs = seconds * 1000;
+      }
+      let phase: ModelProgress['phase'] | undefined;
+      const result = await service.pull(uri, {
+        ...(values.name !== undefined ? { name: values.name } : {}),
+        ...(stallTimeoutMs !== undefined ? { stallTimeoutMs } : {}),
+        signal: ctx.signal,
+        onProgress: (progress) => {
+          if (progress.phase !== phase) {
+            if (phase !== undefined) ctx.progress.finish();
+            phase = progress.phase;
+            ctx.progress.start(phase === 'download' ? 'Downloading' : 'Hashing', progress.total);
+          }
+          ctx.progress.update(progress.done, progress.total);
+        },
+      });
+      if (phase !== undefined) ctx.progress.finish();
+      report(ctx, result);
+      return 0;
+    }
+    default:
+      throw new FacetError('INVALID_ARGUMENT', `Unknown subcommand 'models ${sub}'.\n\n${help}`);
+  }
+}
+
+function report(ctx: CliContext, { model, alreadyRegistered }: AddModelResult): void {
+  if (ctx.json) ctx.printJson({ ...model, alreadyRegistered });
+  else ctx.out(`${alreadyRegistered ? 'Already registered' : 'Registered'} '${model.name}': ${model.architecture}, ${model.blockCount ?? '?'} blocks, n_embd ${model.embeddingLength ?? '?'}, ${model.quantization}, ${formatBytes(model.sizeBytes)}.`);
+}
+
+function withoutTemplate(model: ModelRecord): Omit<ModelRecord, 'chatTemplate'> & { hasChatTemplate: boolean } {
+  const { chatTemplate, ...rest } = model;
+  return { ...rest, hasChatTemplate: chatTemplate !== null };
+}
+
+function describeModel(m: ModelRecord): string {
+  const rows: [string, string | number][] = [
+    ['name', m.name],
+    ['path', m.path],
+    ['architecture', m.architecture],
+    ['blocks (layers 0..n-1)', m.blockCount ?? '?'],
+    ['n_embd', m.embeddingLength ?? '?'],
+    ['heads / KV heads', `${m.headCount ?? '?'} / ${m.headCountKv ?? '?'}`],
+    ['context length (trained)', m.contextLength ?? '?'],
+    ['vocabulary', m.vocabSize ?? '?'],
+    ['quantization', m.quantization],
+    ['tokenizer', `${m.tokenizerModel ?? '?'} (pre: ${m.tokenizerPre ?? '?'})`],
+    ['chat template', m.chatTemplate === null ? 'none' : `${m.chatTemplate.length} characters`],
+    ['size', formatBytes(m.sizeBytes)],
+    ['sha256', m.contentHash],
+    ['source', m.source],
+    ['added', m.addedAt],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
