@@ -10,6 +10,7 @@ import { runFacet } from '../support/runFacet.ts';
 const home = mkdtempSync(join(tmpdir(), 'facet-models-cli-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output, checked field by field
 const json = (text: string): any => JSON.parse(text.trim().split('\n').at(-1) ?? 'null');
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
