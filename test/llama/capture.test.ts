@@ -73,6 +73,12 @@ describe.each<ForgeFamily>(['llama3', 'mistral', 'qwen2'])('capture of l_out-<L>
     expect(texts.slice(0, withTemplate.t0).join('')).not.toContain('Hello');
     expect(withTemplate.t0).toBeGreaterThan(1);
 
+    // content that also appears in the template header, and a system turn before it
+    const tricky = model.prepare({ turns: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'user' }] });
+    const trickyTexts = model.tokenTexts(tricky.tokens);
+    expect(trickyTexts.slice(0, tricky.t0).join('')).toContain('Be brief.');
+    expect(trickyTexts.slice(tricky.t0).join('').trimStart().startsWith('user')).toBe(true);
+
     const raw = model.prepare('Hello there, friend', { template: false });
     expect(raw.t0).toBe(model.info.addBos ? 1 : 0);
 

@@ -149,9 +149,7 @@ export class ProbeModel {
       const turns: readonly ChatTurn[] = typeof input === 'string' ? [{ role: 'user', content: input }] : 'text' in input ? [{ role: 'user', content: input.text }] : input.turns;
       const rendered = this.withoutLeadingBos(this.formatChat(turns));
       tokens = this.tokenize(rendered, { addSpecial: true, parseSpecial: true });
-      const first = turns.find((turn) => turn.role !== 'system') ?? turns[0];
-      const content = first?.content.trim() ?? '';
-      const at = content === '' ? -1 : rendered.indexOf(content);
+      const at = this.templatePrefixLength(turns, rendered);
       if (at < 0) {
         t0 = tokens.length > 0 && tokens[0] === this.info.bos && this.info.addBos ? 1 : 0;
       } else {
@@ -162,6 +160,23 @@ export class ProbeModel {
     }
     if (options.maxTokens !== undefined && tokens.length > options.maxTokens) tokens = tokens.slice(0, options.maxTokens);
     return { tokens, t0: Math.min(t0, Math.max(0, tokens.length - 1)) };
+  }
+
+  /**
+   * Characters of `rendered` before the first non-system turn's content: found by rendering the
+   * same conversation with that content replaced by a marker (so content that also occurs in the
+   * header, e.g. "user", cannot mislead), else by searching the content. -1 if neither works.
+   */
+  private templatePrefixLength(turns: readonly ChatTurn[], rendered: string): number {
+    const index = Math.max(0, turns.findIndex((turn) => turn.role !== 'system'));
+    const target = turns[index];
+    if (target === undefined) return -1;
+    const marker = 'FACETCONTENTMARKER';
+    const marked = this.withoutLeadingBos(this.formatChat(turns.map((turn, i) => (i === index ? { role: turn.role, content: marker } : turn))));
+    const at = marked.indexOf(marker);
+    if (at >= 0 && rendered.startsWith(marked.slice(0, at))) return at;
+    const content = target.content.trim();
+    return content === '' ? -1 : rendered.indexOf(content);
   }
 
   /** Templates that write BOS themselves would get a second one from the tokenizer. */
