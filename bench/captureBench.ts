@@ -9,6 +9,7 @@
  * {"bench":"capture","captureTokPerSec":…,"fullTokPerSec":…,"captureRatio":…,"genRatio":…}
  */
 import { tmpdir } from 'node:os';
+import type { Token } from 'node-llama-cpp';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { forgeModel } from '../src/core/forge/forgeModel.ts';
@@ -73,7 +74,7 @@ async function theirGeneration(): Promise<number> {
   try {
     const started = performance.now();
     let count = 0;
-    for await (const token of sequence.evaluate(Array.from(prompt), { temperature: 0 })) {
+    for await (const token of sequence.evaluate(Array.from(prompt) as Token[], { temperature: 0 })) {
       if (theirModel.isEogToken(token) || ++count >= generateTokens) break;
     }
     return count / ((performance.now() - started) / 1000);
