@@ -6,7 +6,11 @@ import { isSaeArchitectureName } from '../SaeArchitecture.ts';
 import type { SaeConfig } from '../SaeConfig.ts';
 import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
 import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
-import { hashFiles, isFile, openSafetensors, readJsonObject, readTensorWithShape } from './loaderSupport.ts';
+import { readSafetensorsHeader } from '../formats/SafetensorsFile.ts';
+import { hashFiles } from './hashFiles.ts';
+import { JsonConfigFile } from './JsonConfigFile.ts';
+import { pathKind } from './pathKind.ts';
+import { readShapedTensor } from './readShapedTensor.ts';
 
 /**
  * Facet's own layout, for SAEs trained in Facet: `facet_sae.json` (a {@link SaeConfig} without
@@ -37,22 +41,23 @@ export async function writeFacetSae(folder: string, config: Omit<SaeConfig, 'has
 export const facetSaeLoader: SaeLoader = {
   format: 'facet',
   async detect(path) {
-    return (await isFile(join(path, FACET_SAE_CONFIG))) && (await isFile(join(path, FACET_SAE_WEIGHTS)));
+    return (await pathKind(join(path, FACET_SAE_CONFIG))) === 'file' && (await pathKind(join(path, FACET_SAE_WEIGHTS))) === 'file';
   },
   async load(path) {
     const cfgPath = join(path, FACET_SAE_CONFIG);
     const weightsPath = join(path, FACET_SAE_WEIGHTS);
-    const raw = await readJsonObject(cfgPath);
-    const architecture = String(raw['architecture']);
+    const raw = await JsonConfigFile.read(cfgPath);
+    const architecture = String(raw.fields['architecture']);
     if (!isSaeArchitectureName(architecture)) throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: architecture '${architecture}' is unknown. Fix the file.`, { file: cfgPath, architecture });
-    const partial = raw as unknown as Omit<SaeConfig, 'hash' | 'source'>;
-    const { dIn, dSae } = partial;
-    const header = await openSafetensors(weightsPath);
-    const wEnc = await readTensorWithShape(header, ['W_enc'], [dIn, dSae], true);
-    const bEnc = await readTensorWithShape(header, ['b_enc'], [dSae], true);
-    const bDec = await readTensorWithShape(header, ['b_dec'], [dIn], true);
-    const wDec = partial.tied ? null : await readTensorWithShape(header, ['W_dec'], [dSae, dIn], true);
-    const threshold = await readTensorWithShape(header, ['threshold'], [dSae], false);
+    const partial = raw.fields as unknown as Omit<SaeConfig, 'hash' | 'source'>;
+    const dIn = raw.integer('dIn');
+    const dSae = raw.integer('dSae');
+    const header = await readSafetensorsHeader(weightsPath);
+    const wEnc = await readShapedTensor(header, ['W_enc'], [dIn, dSae], true);
+    const bEnc = await readShapedTensor(header, ['b_enc'], [dSae], true);
+    const bDec = await readShapedTensor(header, ['b_dec'], [dIn], true);
+    const wDec = partial.tied ? null : await readShapedTensor(header, ['W_dec'], [dSae, dIn], true);
+    const threshold = await readShapedTensor(header, ['threshold'], [dSae], false);
     const weights: SaeWeights = { wEnc: wEnc.data, bEnc: bEnc.data, wDec: wDec?.data ?? null, bDec: bDec.data, threshold: threshold?.data ?? null };
     const config: SaeConfig = {
       ...partial,

@@ -4,7 +4,8 @@ import { TorchCheckpoint, isTorchTensorRef, type TorchTensorRef } from '../forma
 import type { SaeConfig } from '../SaeConfig.ts';
 import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
 import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
-import { hashFiles, isFile } from './loaderSupport.ts';
+import { hashFiles } from './hashFiles.ts';
+import { pathKind } from './pathKind.ts';
 
 /**
  * The paper's checkpoints (`TopK7_l16_h4096_epoch3.pth`): `torch.save({"weight": state_dict,
@@ -16,7 +17,7 @@ import { hashFiles, isFile } from './loaderSupport.ts';
 export const paperCheckpointLoader: SaeLoader = {
   format: 'paper-pth',
   async detect(path) {
-    return /\.(pth|pt)$/i.test(path) && (await isFile(path));
+    return /\.(pth|pt)$/i.test(path) && (await pathKind(path)) === 'file';
   },
   async load(path) {
     const checkpoint = await TorchCheckpoint.open(path);

@@ -3,7 +3,12 @@ import { FacetError } from '../../../shared/FacetError.ts';
 import type { SaeArchitectureName, SaeConfig, SaeNormalisation } from '../SaeConfig.ts';
 import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
 import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
-import { hashFiles, isFile, layerFromHookName, openSafetensors, optionalNumber, optionalString, readJsonObject, readTensorWithShape, requireInteger } from './loaderSupport.ts';
+import { readSafetensorsHeader } from '../formats/SafetensorsFile.ts';
+import { hashFiles } from './hashFiles.ts';
+import { JsonConfigFile } from './JsonConfigFile.ts';
+import { layerFromHookName } from './layerFromHookName.ts';
+import { pathKind } from './pathKind.ts';
+import { readShapedTensor } from './readShapedTensor.ts';
 
 const CONFIG = 'cfg.json';
 const WEIGHTS = 'sae_weights.safetensors';
@@ -17,20 +22,20 @@ const WEIGHTS = 'sae_weights.safetensors';
 export const saeLensLoader: SaeLoader = {
   format: 'saelens',
   async detect(path) {
-    return (await isFile(join(path, CONFIG))) && (await isFile(join(path, WEIGHTS)));
+    return (await pathKind(join(path, CONFIG))) === 'file' && (await pathKind(join(path, WEIGHTS))) === 'file';
   },
   async load(path) {
     const cfgPath = join(path, CONFIG);
     const weightsPath = join(path, WEIGHTS);
-    const cfg = await readJsonObject(cfgPath);
-    const meta = typeof cfg['meta'] === 'object' && cfg['meta'] !== null ? (cfg['meta'] as Record<string, unknown>) : undefined;
-    const dIn = requireInteger(cfg, 'd_in', cfgPath);
-    const dSae = requireInteger(cfg, 'd_sae', cfgPath);
+    const cfg = await JsonConfigFile.read(cfgPath);
+    const meta = cfg.object('meta');
+    const dIn = cfg.integer('d_in');
+    const dSae = cfg.integer('d_sae');
     const notes: string[] = [];
 
-    const declared = optionalString(cfg, 'architecture') ?? 'standard';
-    const activationName = optionalString(cfg, 'activation_fn_str') ?? optionalString(cfg, 'activation_fn');
-    const kwargs = (cfg['activation_fn_kwargs'] ?? {}) as Record<string, unknown>;
+    const declared = cfg.string('architecture') ?? 'standard';
+    const activationName = cfg.string('activation_fn_str') ?? cfg.string('activation_fn');
+    const kwargs = cfg.object('activation_fn_kwargs');
     let architecture: SaeArchitectureName;
     if (declared === 'standard' && activationName === 'topk') architecture = 'topk';
     else if (declared === 'standard' || declared === 'topk' || declared === 'jumprelu' || declared === 'batchtopk') architecture = declared;
@@ -40,32 +45,32 @@ export const saeLensLoader: SaeLoader = {
     if (declared === 'standard' && activationName !== null && activationName !== 'relu' && activationName !== 'topk') {
       throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: activation '${activationName}' is not supported (relu or topk). Convert the SAE to a supported activation.`, { file: cfgPath, activation: activationName });
     }
-    const k = architecture === 'topk' || architecture === 'batchtopk' ? (optionalNumber(cfg, 'k') ?? optionalNumber(kwargs, 'k')) : null;
+    const k = architecture === 'topk' || architecture === 'batchtopk' ? (cfg.number('k') ?? kwargs?.number('k') ?? null) : null;
 
     const normalisation = readNormalisation(cfg, cfgPath, notes);
-    const applyBDecToInput = cfg['apply_b_dec_to_input'] !== false;
-    const hookName = optionalString(cfg, 'hook_name') ?? optionalString(meta, 'hook_name');
-    const modelFamily = optionalString(cfg, 'model_name') ?? optionalString(meta, 'model_name');
+    const applyBDecToInput = cfg.fields['apply_b_dec_to_input'] !== false;
+    const hookName = cfg.string('hook_name') ?? meta?.string('hook_name') ?? null;
+    const modelFamily = cfg.string('model_name') ?? meta?.string('model_name') ?? null;
     const { layer, note } = layerFromHookName(hookName);
     if (note !== null) notes.push(note);
 
-    const header = await openSafetensors(weightsPath);
-    const wEnc = await readTensorWithShape(header, ['W_enc'], [dIn, dSae], true);
-    const wDec = await readTensorWithShape(header, ['W_dec'], [dSae, dIn], true);
-    const bEnc = await readTensorWithShape(header, ['b_enc'], [dSae], true);
-    const bDec = await readTensorWithShape(header, ['b_dec'], [dIn], true);
+    const header = await readSafetensorsHeader(weightsPath);
+    const wEnc = await readShapedTensor(header, ['W_enc'], [dIn, dSae], true);
+    const wDec = await readShapedTensor(header, ['W_dec'], [dSae, dIn], true);
+    const bEnc = await readShapedTensor(header, ['b_enc'], [dSae], true);
+    const bDec = await readShapedTensor(header, ['b_dec'], [dIn], true);
     let threshold: Float32Array | null = null;
     let thresholdName = 'threshold';
     let scalarThreshold: number | null = null;
     if (architecture === 'jumprelu' || architecture === 'batchtopk') {
-      const direct = await readTensorWithShape(header, ['threshold'], [dSae], false);
-      const logged = direct === null ? await readTensorWithShape(header, ['log_threshold'], [dSae], false) : null;
+      const direct = await readShapedTensor(header, ['threshold'], [dSae], false);
+      const logged = direct === null ? await readShapedTensor(header, ['log_threshold'], [dSae], false) : null;
       if (direct !== null) threshold = direct.data;
       else if (logged !== null) {
         threshold = Float32Array.from(logged.data, Math.exp);
         thresholdName = 'log_threshold';
       }
-      const cfgThreshold = optionalNumber(cfg, 'jump_relu_threshold') ?? optionalNumber(cfg, 'threshold');
+      const cfgThreshold = cfg.number('jump_relu_threshold') ?? cfg.number('threshold');
       if (threshold === null && cfgThreshold !== null) scalarThreshold = cfgThreshold;
       if (architecture === 'batchtopk' && threshold !== null) {
         // Inference-time BatchTopK threshold is one value for every feature.
@@ -74,7 +79,7 @@ export const saeLensLoader: SaeLoader = {
       }
     }
 
-    if (architecture === 'topk' && cfg['rescale_acts_by_decoder_norm'] === true) {
+    if (architecture === 'topk' && cfg.fields['rescale_acts_by_decoder_norm'] === true) {
       foldDecoderNorms(wEnc.data, bEnc.data, wDec.data, dIn, dSae);
       notes.push('rescale_acts_by_decoder_norm: decoder norms folded into W_enc and b_enc at import.');
     }
@@ -106,13 +111,13 @@ export const saeLensLoader: SaeLoader = {
   },
 };
 
-function readNormalisation(cfg: Record<string, unknown>, cfgPath: string, notes: string[]): SaeNormalisation {
-  const value = optionalString(cfg, 'normalize_activations') ?? 'none';
+function readNormalisation(cfg: JsonConfigFile, cfgPath: string, notes: string[]): SaeNormalisation {
+  const value = cfg.string('normalize_activations') ?? 'none';
   switch (value) {
     case 'none':
       return { kind: 'none' };
     case 'expected_average_only_in': {
-      const factor = optionalNumber(cfg, 'norm_scaling_factor') ?? optionalNumber(cfg, 'activation_norm_scaling_factor');
+      const factor = cfg.number('norm_scaling_factor') ?? cfg.number('activation_norm_scaling_factor');
       if (factor !== null) return { kind: 'scale', factor };
       notes.push('normalize_activations=expected_average_only_in without a stored scaling factor: inputs are used unscaled, as SAELens does at inference.');
       return { kind: 'none' };

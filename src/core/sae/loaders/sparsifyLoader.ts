@@ -3,7 +3,13 @@ import { FacetError } from '../../../shared/FacetError.ts';
 import type { SaeConfig } from '../SaeConfig.ts';
 import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
 import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
-import { hashFiles, isFile, layerFromHookName, openSafetensors, optionalString, readJsonObject, readTensorWithShape, requireInteger, tensorShape, transpose } from './loaderSupport.ts';
+import { transposeMatrix } from '../../arrays/transposeMatrix.ts';
+import { readSafetensorsHeader } from '../formats/SafetensorsFile.ts';
+import { hashFiles } from './hashFiles.ts';
+import { JsonConfigFile } from './JsonConfigFile.ts';
+import { layerFromHookName } from './layerFromHookName.ts';
+import { pathKind } from './pathKind.ts';
+import { readShapedTensor } from './readShapedTensor.ts';
 
 const CONFIG = 'cfg.json';
 const WEIGHTS = 'sae.safetensors';
@@ -18,19 +24,19 @@ const WEIGHTS = 'sae.safetensors';
 export const sparsifyLoader: SaeLoader = {
   format: 'sparsify',
   async detect(path) {
-    return (await isFile(join(path, CONFIG))) && (await isFile(join(path, WEIGHTS)));
+    return (await pathKind(join(path, CONFIG))) === 'file' && (await pathKind(join(path, WEIGHTS))) === 'file';
   },
   async load(path) {
     const cfgPath = join(path, CONFIG);
     const weightsPath = join(path, WEIGHTS);
-    const cfg = await readJsonObject(cfgPath);
-    const dIn = requireInteger(cfg, 'd_in', cfgPath);
-    const k = requireInteger(cfg, 'k', cfgPath);
-    const latents = typeof cfg['num_latents'] === 'number' && cfg['num_latents'] > 0 ? (cfg['num_latents'] as number) : null;
-    const dSae = latents ?? dIn * requireInteger(cfg, 'expansion_factor', cfgPath);
-    const activation = optionalString(cfg, 'activation') ?? 'topk';
+    const cfg = await JsonConfigFile.read(cfgPath);
+    const dIn = cfg.integer('d_in');
+    const k = cfg.integer('k');
+    const latents = (cfg.number('num_latents') ?? 0) > 0 ? cfg.integer('num_latents') : null;
+    const dSae = latents ?? dIn * cfg.integer('expansion_factor');
+    const activation = cfg.string('activation') ?? 'topk';
     if (activation !== 'topk') throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: activation '${activation}' is not supported; Facet encodes sparsify TopK SAEs.`, { file: cfgPath, activation });
-    if (cfg['transcode'] === true || cfg['skip_connection'] === true) {
+    if (cfg.fields['transcode'] === true || cfg.fields['skip_connection'] === true) {
       throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: transcoders and skip connections are not SAEs of one residual stream; Facet cannot encode them. Use a plain sparsify SAE.`, { file: cfgPath });
     }
     const notes: string[] = [];
@@ -40,23 +46,23 @@ export const sparsifyLoader: SaeLoader = {
     if (note !== null) notes.push(note);
     let modelFamily: string | null = null;
     const parentConfig = join(dirname(path), 'config.json');
-    if (await isFile(parentConfig)) {
-      const run = await readJsonObject(parentConfig).catch(() => ({}) as Record<string, unknown>);
-      modelFamily = optionalString(run, 'model');
+    if ((await pathKind(parentConfig)) === 'file') {
+      const run = await JsonConfigFile.read(parentConfig).catch(() => null);
+      modelFamily = run?.string('model') ?? null;
     }
 
-    const header = await openSafetensors(weightsPath);
-    const encoder = await readTensorWithShape(header, ['encoder.weight'], [dSae, dIn], true);
-    const bEnc = await readTensorWithShape(header, ['encoder.bias'], [dSae], true);
-    const bDec = await readTensorWithShape(header, ['b_dec'], [dIn], true);
-    const decoderShape = tensorShape(header, 'W_dec');
+    const header = await readSafetensorsHeader(weightsPath);
+    const encoder = await readShapedTensor(header, ['encoder.weight'], [dSae, dIn], true);
+    const bEnc = await readShapedTensor(header, ['encoder.bias'], [dSae], true);
+    const bDec = await readShapedTensor(header, ['b_dec'], [dIn], true);
+    const decoderShape = header.tensors.get('W_dec')?.shape ?? null;
     // Some exports store W_dec transposed; accept either orientation when they differ.
     const decoderTransposed = decoderShape !== null && dIn !== dSae && decoderShape[0] === dIn && decoderShape[1] === dSae;
-    const decoder = await readTensorWithShape(header, ['W_dec'], decoderTransposed ? [dIn, dSae] : [dSae, dIn], true);
+    const decoder = await readShapedTensor(header, ['W_dec'], decoderTransposed ? [dIn, dSae] : [dSae, dIn], true);
     const weights: SaeWeights = {
-      wEnc: transpose(encoder.data, dSae, dIn),
+      wEnc: transposeMatrix(encoder.data, dSae, dIn),
       bEnc: bEnc.data,
-      wDec: decoderTransposed ? transpose(decoder.data, dIn, dSae) : decoder.data,
+      wDec: decoderTransposed ? transposeMatrix(decoder.data, dIn, dSae) : decoder.data,
       bDec: bDec.data,
       threshold: null,
     };
