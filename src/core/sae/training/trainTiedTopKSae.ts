@@ -1,4 +1,4 @@
-import { FacetError, throwIfAborted } from '../../../shared/FacetError.ts';
+import { FacetError, isAbortError, throwIfAborted } from '../../../shared/FacetError.ts';
 import type { ActivationSource } from './ActivationSource.ts';
 import { DEFAULT_ADAM, type AdamHyperparameters } from './AdamOptimizer.ts';
 import { runTrainingStep } from './runTrainingStep.ts';
@@ -105,7 +105,8 @@ export interface SaeTrainingResult {
  * `kAnnealFrom` to `k`. Activations stream from `source` epoch after epoch; every
  * round(1/validationFraction)-th chunk is held out. With `checkpointDir`, the state (weights,
  * Adam moments, step, source cursor, shuffle buffer, random state) is saved there and a later
- * call with the same options continues exactly where a killed run stopped.
+ * call with the same options continues exactly where a killed run stopped (a cancelled run saves
+ * a checkpoint before it returns; a killed one loses the steps since the last).
  */
 export async function trainTiedTopKSae(
   options: SaeTrainingOptions,
@@ -283,6 +284,11 @@ export async function trainTiedTopKSae(
       await maybeCheckpoint(true);
     }
     complete = state.epoch >= epochs;
+  } catch (error) {
+    // Cancelled (Ctrl-C, job cancel): keep the work since the last checkpoint. The state is
+    // consistent here: aborts are seen between steps, before a read chunk is counted.
+    if (isAbortError(error)) await maybeCheckpoint(true);
+    throw error;
   } finally {
     await session.dispose();
   }
