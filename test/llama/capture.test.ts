@@ -34,6 +34,17 @@ describe.each<ForgeFamily>(['llama3', 'mistral', 'qwen2'])('capture of l_out-<L>
       const tokens = samples.map((sample) => sample.tokens);
       const result = await context.capture(tokens, { layers: [0, 1, 2] });
       const early = await context.capture(tokens, { layers: [1] });
+      // capturing the last block runs whole graphs; samples split across decodes run their
+      // non-final pieces whole; every decode that ends on sample boundaries stops early
+      expect(result.earlyStoppedDecodes).toBe(0);
+      expect(early.earlyStoppedDecodes).toBeGreaterThan(0);
+      expect(early.earlyStoppedDecodes).toBeLessThan(early.decodes);
+      const packed = await model.createContext({ contextSize: 256, batchSize: 128, sequences: 4, threads: 1, kv: 'f32' });
+      const whole = await packed.capture(tokens, { layers: [1] });
+      packed.dispose();
+      expect(whole.earlyStoppedDecodes).toBe(whole.decodes);
+      // other packing, other float summation order: equal up to float32 rounding
+      expect(relativeL2(whole.activations.get(1)!, early.activations.get(1)!)).toBeLessThanOrEqual(1e-5);
       for (let s = 0; s < samples.length; s++) {
         const reference = await referenceResiduals(path, Array.from(tokens[s]!), [0, 1, 2]);
         for (const layer of [0, 1, 2]) {

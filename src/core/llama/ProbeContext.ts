@@ -35,6 +35,9 @@ export interface CaptureChunk {
   lengths: number[];
   /** Per requested layer: [sum(lengths), nEmbd] row-major, samples in order. */
   activations: Map<number, Float32Array>;
+  /** llama_decode calls, and how many of them stopped the graph after the deepest wanted layer. */
+  decodes: number;
+  earlyStoppedDecodes: number;
 }
 
 export interface CaptureResult {
@@ -44,6 +47,8 @@ export interface CaptureResult {
   lengths: number[];
   /** Per requested layer: [total tokens, nEmbd] row-major. */
   activations: Map<number, Float32Array>;
+  decodes: number;
+  earlyStoppedDecodes: number;
 }
 
 export interface SteeringOptions {
@@ -206,7 +211,7 @@ export class ProbeContext {
       const result = await this.serialize(() => this.withAbort(options.signal, () => this.handle.capture(group as Int32Array[], layerArray, options.earlyStop ?? true)));
       const activations = new Map<number, Float32Array>();
       layers.forEach((layer, slot) => activations.set(layer, result.layers[slot]!));
-      await onChunk({ firstSample: start, lengths: group.map((sample) => sample.length), activations });
+      await onChunk({ firstSample: start, lengths: group.map((sample) => sample.length), activations, decodes: result.calls, earlyStoppedDecodes: result.earlyStoppedCalls });
       start = end;
       options.onProgress?.(start, samples.length);
     }
@@ -224,11 +229,15 @@ export class ProbeContext {
     }
     const layers = this.checkLayers(options.layers);
     const activations = new Map(layers.map((layer) => [layer, new Float32Array(total * nEmbd)] as const));
+    let decodes = 0;
+    let earlyStoppedDecodes = 0;
     await this.captureChunks(samples, options, (chunk) => {
+      decodes += chunk.decodes;
+      earlyStoppedDecodes += chunk.earlyStoppedDecodes;
       const row = offsets[chunk.firstSample]!;
       for (const [layer, data] of chunk.activations) activations.get(layer)!.set(data, row * nEmbd);
     });
-    return { nEmbd, offsets, lengths, activations };
+    return { nEmbd, offsets, lengths, activations, decodes, earlyStoppedDecodes };
   }
 
   /**
