@@ -66,6 +66,18 @@ describe('facet activations', () => {
     expect(relativeL2(pooled, expected)).toBeLessThanOrEqual(1e-5);
   });
 
+  it('accepts a registered model name', async () => {
+    const home = join(dir, 'registry-home');
+    const added = await runFacet(['models', 'add', model, '--name', 'tiny-mistral'], home);
+    expect(added.code, added.stderr).toBe(0);
+    const out = join(dir, 'named.npy');
+    const run = await runFacet(['activations', '--model', 'tiny-mistral', '--layer', '0', '--text', 'by name', '--out', out, '--threads', '1', '--cpu'], home);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await readNpy(out)).shape[1]).toBe(64);
+    const missing = await runFacet(['activations', '--model', 'no-such-model', '--layer', '0', '--text', 'x', '--out', out, '--cpu'], home);
+    expect(missing.stderr).toContain('MODEL_NOT_FOUND');
+  });
+
   it('--no-template puts t0 right after BOS; a bad layer is a coded error', async () => {
     const out = join(dir, 'raw.npy');
     const run = await runFacet(['activations', '--model', model, '--layer', '0', '--text', 'raw text', '--out', out, '--no-template', '--threads', '1', '--cpu'], join(dir, 'home'));
