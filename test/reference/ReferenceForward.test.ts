@@ -47,6 +47,8 @@ describe('float64 reference forward pass against llama.cpp', () => {
         // Defaults (F16 KV cache): K and V rounded to half precision.
         expect(relativeL2(standard, expected)).toBeLessThan(Math.max(1e-3, exactTolerance));
         expect(Math.max(...rows(standard))).toBeLessThan(2e-3);
+        // Last-position logits alone are the last row of the full matrix.
+        expect(reference.forward(tokens, { logits: 'last' }).logits).toEqual(expected.subarray((tokens.length - 1) * vocab));
         // The logits are not degenerate: they vary across positions and tokens.
         expect(relativeL2(expected.subarray(0, vocab), expected.subarray(vocab, 2 * vocab))).toBeGreaterThan(0.1);
       } finally {

@@ -67,9 +67,9 @@ export class ReferenceModel {
   /**
    * Runs the tokens (positions 0…T-1, one sequence) through the model.
    * @returns residuals: block → `[T, nEmbd]` row-major (l_out-<block>); logits: `[T, nVocab]`
-   * row-major when `logits` is true.
+   * row-major when `logits` is true, `[1, nVocab]` (the last position) when it is `'last'`.
    */
-  forward(tokens: readonly number[], options: { layers?: readonly number[]; logits?: boolean } = {}): { residuals: Map<number, Float64Array>; logits?: Float64Array } {
+  forward(tokens: readonly number[], options: { layers?: readonly number[]; logits?: boolean | 'last' } = {}): { residuals: Map<number, Float64Array>; logits?: Float64Array } {
     const T = tokens.length;
     const d = this.nEmbd;
     const wanted = new Set(options.layers ?? []);
@@ -109,9 +109,10 @@ export class ReferenceModel {
     }
 
     if (!options.logits) return { residuals };
-    const normed = this.rmsNorm(x, T, this.weight('output_norm.weight'));
+    const rows = options.logits === 'last' ? 1 : T;
+    const normed = this.rmsNorm(x.subarray((T - rows) * d), rows, this.weight('output_norm.weight'));
     const out = this.weights.get('output.weight') ?? embd;
-    return { residuals, logits: linear(normed, T, d, out, this.nVocab, this.weights.get('output.bias')) };
+    return { residuals, logits: linear(normed, rows, d, out, this.nVocab, this.weights.get('output.bias')) };
   }
 
   private rmsNorm(x: Float64Array, T: number, weight: Float32Array): Float64Array {
@@ -216,9 +217,9 @@ export async function referenceResiduals(modelPath: string, tokens: readonly num
   return (await loadCached(modelPath)).forward(tokens, { layers }).residuals;
 }
 
-/** Logits for every position: `[T, nVocab]` row-major. */
-export async function referenceLogits(modelPath: string, tokens: readonly number[]): Promise<Float64Array> {
-  const { logits } = (await loadCached(modelPath)).forward(tokens, { logits: true });
+/** Logits for every position (`[T, nVocab]` row-major), or for the last one only (`[nVocab]`). */
+export async function referenceLogits(modelPath: string, tokens: readonly number[], positions: 'all' | 'last' = 'all'): Promise<Float64Array> {
+  const { logits } = (await loadCached(modelPath)).forward(tokens, { logits: positions === 'all' ? true : 'last' });
   return logits!;
 }
 
