@@ -11,6 +11,11 @@ import {
 import { createDatasetImportJob, defaultDatasetName, validateImportParams, type DatasetImportParams } from '../core/datasets/datasetImportJob.ts';
 import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
+import { createModelAddJob } from '../core/models/modelAddJob.ts';
+import { ModelService } from '../core/models/ModelService.ts';
+import { toModelSummary } from '../core/models/toModelSummary.ts';
+import { SaeRegistry } from '../core/sae/SaeRegistry.ts';
+import { toSaeSummary } from '../core/sae/toSaeSummary.ts';
 import { Store } from '../core/store/Store.ts';
 import { databasePath } from '../core/workspace/resolveFacetHome.ts';
 
@@ -36,6 +41,8 @@ export class FacetEngine {
   readonly home: string;
   private readonly shell: FacetEngineOptions['shell'];
   private readonly datasets: DatasetRepository;
+  private readonly models: ModelService;
+  private readonly saes: SaeRegistry;
   private readonly listeners = new Set<(event: EngineEvent) => void>();
   private readonly handlers: Handlers;
 
@@ -45,12 +52,15 @@ export class FacetEngine {
     this.store = Store.open(databasePath(options.home));
     this.datasets = new DatasetRepository(this.store.db);
     this.jobs = new JobRunner(this.store);
+    this.models = new ModelService(this.store);
+    this.saes = new SaeRegistry(this.store, this.home);
     this.jobs.register(createDatasetImportJob(this.store));
+    this.jobs.register(createModelAddJob(this.store));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
-      if (job.kind === 'dataset.import' && (job.state === 'done' || job.state === 'failed' || job.state === 'cancelled')) {
-        this.emit({ event: 'datasets.changed', payload: {} });
-      }
+      const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
+      if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
+      if (finished && job.kind === 'model.add') this.emit({ event: 'models.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
     if (options.resumeInterrupted ?? true) {
@@ -126,6 +136,14 @@ export class FacetEngine {
         this.emit({ event: 'datasets.changed', payload: {} });
         return { removed };
       },
+      'models.list': () => this.models.list().map(toModelSummary),
+      'models.add': (params) => this.jobs.submit('model.add', params),
+      'models.remove': ({ name }) => {
+        const removed = this.models.remove(name);
+        this.emit({ event: 'models.changed', payload: {} });
+        return { removed: removed.name };
+      },
+      'saes.list': () => this.saes.list().map(toSaeSummary),
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),
       'jobs.cancel': ({ id }) => this.jobs.cancel(id),

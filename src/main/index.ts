@@ -69,12 +69,11 @@ function createWindow(): void {
 let quitting = false;
 app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  ipcMain.handle(ipcChannels.pickFile, async () => {
-    const options = {
-      title: 'Import a dataset',
-      properties: ['openFile' as const],
-      filters: [{ name: 'Datasets', extensions: ['jsonl', 'json', 'csv', 'txt', 'gz', 'ndjson'] }],
-    };
+  ipcMain.handle(ipcChannels.pickFile, async (_event, purpose: unknown) => {
+    const options =
+      purpose === 'model'
+        ? { title: 'Register a GGUF model', properties: ['openFile' as const], filters: [{ name: 'GGUF models', extensions: ['gguf'] }] }
+        : { title: 'Import a dataset', properties: ['openFile' as const], filters: [{ name: 'Datasets', extensions: ['jsonl', 'json', 'csv', 'txt', 'gz', 'ndjson'] }] };
     const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   });

@@ -25,7 +25,7 @@ const bridge: DesktopBridge = {
     receivers.add(receiver);
     return () => receivers.delete(receiver);
   },
-  pickDatasetFile: () => ipcRenderer.invoke(ipcChannels.pickFile) as Promise<string | null>,
+  pickFile: (purpose) => ipcRenderer.invoke(ipcChannels.pickFile, purpose === 'model' ? 'model' : 'dataset') as Promise<string | null>,
 };
 
 contextBridge.exposeInMainWorld(desktopBridgeKey, bridge);

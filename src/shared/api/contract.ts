@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
+import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
 
 /**
  * The one API contract between Facet's engine and every shell (CLI in-process, Electron over a
@@ -24,6 +25,10 @@ export const methodSchemas = {
     })
     .strict(),
   'datasets.remove': z.object({ id: z.number().int().positive() }).strict(),
+  'models.list': z.object({}).strict(),
+  'models.add': z.object({ path: z.string().min(1), name: z.string().min(1).max(200).optional() }).strict(),
+  'models.remove': z.object({ name: z.string().min(1) }).strict(),
+  'saes.list': z.object({}).strict(),
   'jobs.list': z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
   'jobs.get': z.object({ id: z.string().min(1) }).strict(),
   'jobs.cancel': z.object({ id: z.string().min(1) }).strict(),
@@ -46,6 +51,10 @@ export interface MethodResults {
   'datasets.samples': { total: number; offset: number; samples: SampleRow[] };
   'datasets.import': JobSnapshot;
   'datasets.remove': { removed: boolean };
+  'models.list': ModelSummary[];
+  'models.add': JobSnapshot;
+  'models.remove': { removed: string };
+  'saes.list': SaeSummary[];
   'jobs.list': JobSnapshot[];
   'jobs.get': JobSnapshot;
   'jobs.cancel': JobSnapshot;
@@ -63,6 +72,7 @@ export type MethodResult<M extends MethodName> = MethodResults[M];
 export interface EventPayloads {
   'job.updated': JobSnapshot;
   'datasets.changed': Record<string, never>;
+  'models.changed': Record<string, never>;
 }
 export type EventName = keyof EventPayloads;
 

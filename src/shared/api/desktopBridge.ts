@@ -9,10 +9,12 @@ export interface DesktopBridge {
   send(message: WireMessage): void;
   /** Receives wire messages from the engine; returns an unsubscribe function. */
   onMessage(receiver: (message: WireMessage) => void): () => void;
-  /** Opens the native file dialog; resolves with the chosen path or null. */
-  pickDatasetFile(): Promise<string | null>;
+  /** Opens the native file dialog for a kind of file; resolves with the chosen path or null. */
+  pickFile(purpose: FilePurpose): Promise<string | null>;
 }
+
+export type FilePurpose = 'dataset' | 'model';
 
 export const desktopBridgeKey = 'facetDesktop';
 /** IPC channel names between preload and main. */
-export const ipcChannels = { port: 'facet:engine-port', pickFile: 'facet:pick-dataset-file' } as const;
+export const ipcChannels = { port: 'facet:engine-port', pickFile: 'facet:pick-file' } as const;

@@ -46,7 +46,7 @@ export function ImportPanel() {
       <h2>Import a dataset</h2>
       <div className="form-row">
         {desktop !== undefined ? (
-          <button type="button" onClick={() => void desktop.pickDatasetFile().then(setPath)}>
+          <button type="button" onClick={() => void desktop.pickFile('dataset').then(setPath)}>
             Choose file…
           </button>
         ) : (
