@@ -3,6 +3,7 @@ import type { ForgeFamily } from '../../src/core/forge/ForgeFamily.ts';
 import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
 import { poolActivations } from '../../src/core/llama/poolActivations.ts';
 import { forgeTestModel } from '../forge/forgeTestModel.ts';
+import { bundledChatTemplate } from './bundledChatTemplate.ts';
 import { referenceResiduals, relativeL2 } from '../reference/ReferenceForward.ts';
 
 const prompts = [
@@ -98,5 +99,39 @@ describe.each<ForgeFamily>(['llama3', 'mistral', 'qwen2'])('capture of l_out-<L>
     expect(Array.from(poolActivations(data, nEmbd, 1, 'max'))).toEqual([3, 5]);
     expect(Array.from(poolActivations(data, nEmbd, 1, 'mean'))).toEqual([2, 2]);
     expect(Array.from(poolActivations(data, nEmbd, 1, 'last'))).toEqual([3, -1]);
+  });
+});
+
+describe('chat templates rendered as Jinja', () => {
+  it('counts a real template\'s default system prompt in the prefix (Llama-3.1: t0 = 30, BOS included)', async () => {
+    const { path } = await forgeTestModel({ family: 'llama3', layers: 3, dim: 64, heads: 4, kvHeads: 2, seed: 7, contextLength: 512 });
+    const template = await bundledChatTemplate('meta-llama-Llama-3.1-8B-Instruct');
+    const model = await ProbeModel.load(path, { gpu: false, chatTemplate: template });
+    try {
+      const sample = model.prepare('Hello there, how are you?');
+      const texts = model.tokenTexts(sample.tokens);
+      expect(texts[0]).toBe('<|begin_of_text|>');
+      expect(texts.filter((text) => text === '<|begin_of_text|>')).toHaveLength(1);
+      expect(texts.slice(0, sample.t0).join('')).toContain('Cutting Knowledge Date: December 2023');
+      expect(texts.slice(sample.t0 - 3, sample.t0 + 1)).toEqual(['user', '<|end_header_id|>', '\n\n', 'Hello']);
+      // the paper's released code fixes t0 = 31 for this template; measured from the template it is 30
+      expect(sample.t0).toBe(30);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('uses the forged Qwen2 template\'s default system turn, which llama.cpp\'s built-in ChatML leaves out', async () => {
+    const { path } = await forgeTestModel({ family: 'qwen2', layers: 3, dim: 64, heads: 4, kvHeads: 2, seed: 7, contextLength: 512 });
+    const jinja = await ProbeModel.load(path, { gpu: false });
+    const builtin = await ProbeModel.load(path, { gpu: false, templateEngine: 'builtin' });
+    try {
+      expect(jinja.formatChat([{ role: 'user', content: 'Hi' }])).toContain('You are a helpful assistant.');
+      expect(builtin.formatChat([{ role: 'user', content: 'Hi' }])).not.toContain('You are a helpful assistant.');
+      expect(jinja.prepare('Hi').t0).toBeGreaterThan(builtin.prepare('Hi').t0);
+    } finally {
+      jinja.dispose();
+      builtin.dispose();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { ChatTurn } from '../../shared/datasetTypes.ts';
 import { fromNativeError } from './fromNativeError.ts';
 import { loadLlamaBackend, type LlamaBackend, type LlamaGpuChoice } from './LlamaBackend.ts';
 import type { NativeModel, NativeModelInfo } from './ProbeAddon.ts';
+import { renderJinjaChatTemplate } from './renderJinjaChatTemplate.ts';
 import { ProbeContext, type ProbeContextOptions } from './ProbeContext.ts';
 
 export interface ProbeModelOptions {
@@ -11,6 +12,14 @@ export interface ProbeModelOptions {
   gpu?: LlamaGpuChoice;
   /** Blocks to offload to the GPU; -1 = all. Defaults to -1 on a GPU backend, 0 on CPU. */
   gpuLayers?: number;
+  /** A chat template (Jinja text or a llama.cpp built-in name such as "llama3") instead of the model's own. */
+  chatTemplate?: string;
+  /**
+   * 'jinja': render the template as Jinja (what Hugging Face does); 'builtin': llama.cpp's
+   * template matcher (recognises common families, no Jinja); 'auto': Jinja, else built-in.
+   * Defaults to 'auto'.
+   */
+  templateEngine?: 'auto' | 'jinja' | 'builtin';
   signal?: AbortSignal;
 }
 
@@ -45,14 +54,19 @@ export class ProbeModel {
   readonly path: string;
   readonly info: NativeModelInfo;
   readonly backend: LlamaBackend;
+  /** The chat template in use (the option, else the model's), or null. */
+  readonly chatTemplate: string | null;
+  readonly templateEngine: 'auto' | 'jinja' | 'builtin';
   private native: NativeModel | undefined;
   private readonly contexts = new Set<ProbeContext>();
 
-  private constructor(path: string, native: NativeModel, backend: LlamaBackend) {
+  private constructor(path: string, native: NativeModel, backend: LlamaBackend, options: ProbeModelOptions) {
     this.path = path;
     this.native = native;
     this.backend = backend;
     this.info = native.info();
+    this.chatTemplate = options.chatTemplate ?? this.info.chatTemplate;
+    this.templateEngine = options.templateEngine ?? 'auto';
   }
 
   static async load(path: string, options: ProbeModelOptions = {}): Promise<ProbeModel> {
@@ -93,7 +107,7 @@ export class ProbeModel {
       native.dispose();
       throwIfAborted(options.signal);
     }
-    return new ProbeModel(path, native, backend);
+    return new ProbeModel(path, native, backend, options);
   }
 
   private get handle(): NativeModel {
@@ -120,15 +134,30 @@ export class ProbeModel {
     return this.handle.tokenPieces(Int32Array.from(tokens)).map((bytes) => decoder.decode(bytes));
   }
 
-  /** The conversation in the model's chat template (llama.cpp's built-in template matcher). */
+  /** The conversation in the model's chat template (Jinja, or llama.cpp's built-in matcher; see {@link ProbeModelOptions.templateEngine}). */
   formatChat(turns: readonly ChatTurn[], options: { addAssistant?: boolean } = {}): string {
-    if (this.info.chatTemplate === null) {
-      throw new FacetError('INVALID_ARGUMENT', `${this.path} has no chat template (tokenizer.chat_template). Use --no-template to capture raw text.`, { path: this.path });
+    const template = this.chatTemplate;
+    if (template === null) {
+      throw new FacetError('INVALID_ARGUMENT', `${this.path} has no chat template (tokenizer.chat_template). Use --no-template to capture raw text, or pass a template.`, { path: this.path });
+    }
+    const addAssistant = options.addAssistant ?? false;
+    let jinjaError: unknown;
+    if (this.templateEngine !== 'builtin') {
+      try {
+        const [bosToken, eosToken] = this.tokenTexts([Math.max(0, this.info.bos), Math.max(0, this.info.eos)]);
+        return renderJinjaChatTemplate(template, turns, { addAssistant, bosToken: this.info.bos >= 0 ? bosToken! : '', eosToken: this.info.eos >= 0 ? eosToken! : '' });
+      } catch (error) {
+        if (this.templateEngine === 'jinja') {
+          throw new FacetError('INVALID_ARGUMENT', `The chat template of ${this.path} does not render as Jinja: ${error instanceof Error ? error.message : String(error)}. Use the built-in template engine or --no-template.`, { path: this.path }, { cause: error });
+        }
+        jinjaError = error;
+      }
     }
     try {
-      return this.handle.applyChatTemplate(this.info.chatTemplate, turns, options.addAssistant ?? false);
+      return this.handle.applyChatTemplate(template, turns, addAssistant);
     } catch (error) {
-      throw fromNativeError(error, this.path, { path: this.path });
+      const reason = jinjaError === undefined ? '' : ` (as Jinja it failed too: ${jinjaError instanceof Error ? jinjaError.message : String(jinjaError)})`;
+      throw new FacetError('INVALID_ARGUMENT', `The chat template of ${this.path} is not one llama.cpp recognises${reason}. Use --no-template to capture raw text.`, { path: this.path }, { cause: error });
     }
   }
 
