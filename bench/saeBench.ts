@@ -25,7 +25,8 @@ process.stderr.write(
   `encode ${encode.dIn}→${encode.dSae} K=${encode.k} batch ${encode.batchSize}, ${encode.threads} threads (${encode.provider}): ` +
     `${encode.encodeRowsPerSec.toFixed(1)} rows/s; plain MatMul ${encode.matmulRowsPerSec.toFixed(1)} rows/s; share ${encode.matmulShare.toFixed(3)}\n`,
 );
-const trainTokPerSec = await measureTraining();
+const trainedTokPerSec = await measureTraining();
+const trainTokPerSec = trainedTokPerSec === null ? null : Math.round(trainedTokPerSec * 10) / 10;
 process.stdout.write(
   `${JSON.stringify({ bench: 'sae', encodeRowsPerSec: Math.round(encode.encodeRowsPerSec * 10) / 10, matmulShare: Math.round(encode.matmulShare * 1000) / 1000, trainTokPerSec })}\n`,
 );

@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
+import { OnnxGraph } from './OnnxGraph.ts';
 import { getSaeArchitecture } from './SaeArchitecture.ts';
 import type { SaeConfig } from './SaeConfig.ts';
 import { SAE_GRAPH_INPUTS, SAE_GRAPH_OUTPUTS, buildSaeDecodeGraph, buildSaeEncodeGraph, type SaeGraph } from './SaeGraphBuilder.ts';
@@ -86,7 +90,7 @@ export class SaeSession {
     if (wanted !== 'cpu') {
       if (await cudaWorks(base)) provider = 'cuda';
       else if (wanted === 'cuda') {
-        throw new FacetError('INVALID_ARGUMENT', "onnxruntime's CUDA provider is not available. Install it (reinstall onnxruntime-node with ONNXRUNTIME_NODE_INSTALL_CUDA=v12; needs CUDA 12 + cuDNN 9) or use --provider cpu.", { provider: wanted });
+        throw new FacetError('INVALID_ARGUMENT', "onnxruntime's CUDA provider is not available. Install it (npm rebuild onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 set; needs CUDA 12 and cuDNN 9) or use --provider cpu.", { provider: wanted });
       }
     }
     const sessionOptions = { ...base, executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] };
@@ -224,17 +228,30 @@ function disposeAll(result: ort.InferenceSession.OnnxValueMapType): void {
 
 let cudaProbe: Promise<boolean> | undefined;
 
-/** Whether a CUDA session can be created here (probed once per process with a 1-node graph). */
+/** Whether onnxruntime-node's CUDA provider library was installed next to its binding. */
+function cudaLibraryInstalled(): boolean {
+  try {
+    const require = createRequire(import.meta.url);
+    const root = dirname(require.resolve('onnxruntime-node/package.json'));
+    const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return existsSync(join(root, 'bin', 'napi-v6', process.platform, process.arch, library));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a CUDA session can be created here: the provider library is installed and a 1-node
+ * graph loads on it (probed once per process; a missing CUDA or cuDNN shows up here).
+ */
 async function cudaWorks(base: ort.InferenceSession.SessionOptions): Promise<boolean> {
   cudaProbe ??= (async () => {
-    const backends = ort.listSupportedBackends?.() ?? [];
-    if (!backends.some((backend) => backend.name === 'cuda')) return false;
+    if (!cudaLibraryInstalled()) return false;
     try {
-      const { OnnxGraph } = await import('./OnnxGraph.ts');
       const graph = new OnnxGraph('cuda_probe');
       graph.input('a', 'float32', [1]);
       graph.output(graph.op('Relu', ['a']), 'b', 'float32', [1]);
-      const session = await ort.InferenceSession.create(graph.toBytes(), { ...base, executionProviders: ['cuda'] });
+      const session = await ort.InferenceSession.create(graph.toBytes(), { ...base, logSeverityLevel: 3, executionProviders: ['cuda'] });
       await session.release();
       return true;
     } catch {
