@@ -75,6 +75,26 @@ describe('GGUF writer and reader', () => {
     for (let i = 0; i < b.length; i++) expect(Math.abs(halves[i]! - b[i]!)).toBeLessThanOrEqual(Math.abs(b[i]!) * 2 ** -11);
   });
 
+  it('reads the header of a multi-GiB file without reading its tensor data', async () => {
+    const path = join(dir, 'huge.gguf');
+    await writeGguf(path, { metadata: [['general.architecture', { type: 'string', value: 'llama' }]], tensors: [{ name: 'huge_tensor', dims: [16], type: 'F32', data: new Float32Array(16) }] });
+    const { dataOffset } = await readGgufHeader(path);
+    const bytes = readFileSync(path);
+    // Patch the tensor's one dimension to 2^30 floats (4 GiB) and extend the file sparsely to match.
+    const dimsAt = bytes.indexOf('huge_tensor') + 'huge_tensor'.length + 4;
+    bytes.writeBigUInt64LE(2n ** 30n, dimsAt);
+    writeFileSync(path, bytes);
+    await expect(readGgufHeader(path)).rejects.toMatchObject({ code: 'GGUF_TRUNCATED', details: { offset: dataOffset } });
+    truncateSync(path, dataOffset + 4 * 2 ** 30);
+    const rssBefore = process.memoryUsage().rss;
+    const started = Date.now();
+    const header = await readGgufHeader(path);
+    expect(header.tensors[0]).toMatchObject({ name: 'huge_tensor', elementCount: 2 ** 30, byteSize: 4 * 2 ** 30, fileOffset: dataOffset });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 2 ** 20);
+    rmSync(path);
+  });
+
   it('writes the same bytes for the same spec', async () => {
     const first = readFileSync(await writeSample('one.gguf'));
     const second = readFileSync(await writeSample('two.gguf'));
