@@ -85,6 +85,14 @@ describe('model registry', () => {
     expect(service.list().map((m) => m.name)).toEqual(['tiny-qwen']);
   });
 
+  it('stops on cancellation, before or while hashing, and registers nothing', async () => {
+    await expect(service.add(modelPath, { name: 'cancelled', signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
+    const controller = new AbortController();
+    const during = service.add(modelPath, { name: 'cancelled', signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(during).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(service.list().map((m) => m.name)).toEqual(['tiny-qwen']);
+  });
+
   it('resolves a name or a path, and says when neither exists or the file vanished', async () => {
     expect(await resolveModel(store, 'tiny-qwen')).toMatchObject({ path: modelPath, record: { name: 'tiny-qwen' } });
     expect(await resolveModel(store, modelPath)).toEqual({ path: modelPath, record: null });
