@@ -191,7 +191,7 @@ export class NpyReader {
       const position = this.header.dataOffset + start * this.rowLength * item;
       let done = 0;
       while (done < bytes.length) {
-        const { bytesRead } = await this.file.read(bytes, done, bytes.length - done, position + done);
+        const { bytesRead } = await this.file.read(bytes, done, Math.min(bytes.length - done, 1 << 28), position + done);
         if (bytesRead === 0) throw invalid(this.path, 'the data ended early');
         done += bytesRead;
       }
@@ -224,7 +224,7 @@ export async function writeNpy(path: string, data: Float32Array | Int32Array | B
     await file.write(header, 0, header.length, 0);
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     let done = 0;
-    while (done < bytes.length) done += (await file.write(bytes, done, bytes.length - done, header.length + done)).bytesWritten;
+    while (done < bytes.length) done += (await file.write(bytes, done, Math.min(bytes.length - done, 1 << 28), header.length + done)).bytesWritten;
   } finally {
     await file.close();
   }
@@ -292,7 +292,7 @@ export class NpyWriter {
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.file.write(bytes, done, bytes.length - done, this.position + done);
+      const { bytesWritten } = await this.file.write(bytes, done, Math.min(bytes.length - done, 1 << 28), this.position + done);
       done += bytesWritten;
     }
     this.position += bytes.length;

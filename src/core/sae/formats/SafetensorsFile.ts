@@ -35,7 +35,8 @@ function invalid(path: string, what: string, fix = 'Download or export the file 
 async function readExactly(file: FileHandle, buffer: Uint8Array, position: number, path: string): Promise<void> {
   let done = 0;
   while (done < buffer.length) {
-    const { bytesRead } = await file.read(buffer, done, buffer.length - done, position + done);
+    // One read is capped below 2 GiB by Node; 256 MiB steps keep every read legal.
+    const { bytesRead } = await file.read(buffer, done, Math.min(buffer.length - done, 1 << 28), position + done);
     if (bytesRead === 0) throw invalid(path, `the file ends at byte ${position + done}, inside data that should reach byte ${position + buffer.length}`);
     done += bytesRead;
   }
@@ -169,7 +170,7 @@ export async function writeSafetensors(path: string, tensors: Record<string, Saf
     let position = 0;
     const write = async (bytes: Uint8Array): Promise<void> => {
       let done = 0;
-      while (done < bytes.length) done += (await file.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+      while (done < bytes.length) done += (await file.write(bytes, done, Math.min(bytes.length - done, 1 << 28), position + done)).bytesWritten;
       position += bytes.length;
     };
     await write(prefix);
