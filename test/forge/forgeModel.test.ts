@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { getLlama, JinjaTemplateChatWrapper, LlamaLogLevel, type ChatHistoryItem } from 'node-llama-cpp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundledVocabPath, llamaSourceBundlePath } from '../../src/core/forge/BundledVocab.ts';
+import { forgeChatTemplate } from '../../src/core/forge/ForgeChatTemplates.ts';
 import { forgeModel } from '../../src/core/forge/forgeModel.ts';
 import { readGgufHeader } from '../../src/core/gguf/GgufReader.ts';
 
@@ -51,6 +52,24 @@ describe('forgeModel', () => {
     expect(names).toContain('blk.1.attn_q.bias');
     expect(names).not.toContain('output.weight');
     expect(header.tensors.find((t) => t.name === 'blk.0.attn_k.weight')?.dims).toEqual([64, 32]);
+  });
+
+  it('gives each family a chat template that renders its prompt format', async () => {
+    const history: ChatHistoryItem[] = [
+      { type: 'system', text: 'Be brief.' },
+      { type: 'user', text: 'Hi there' },
+      { type: 'model', response: ['Hello!'] },
+      { type: 'user', text: 'Bye' },
+    ];
+    const expected = {
+      llama3: 'BOS<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nBye<|eot_id|>',
+      mistral: 'BOS[INST] Be brief.\n\nHi there [/INST] Hello!EOS[INST] Bye [/INST]',
+      qwen2: '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n',
+    } as const;
+    for (const family of ['llama3', 'mistral', 'qwen2'] as const) {
+      const wrapper = new JinjaTemplateChatWrapper({ template: forgeChatTemplate(family) });
+      expect(wrapper.generateContextState({ chatHistory: history }).contextText.toString(), family).toBe(expected[family]);
+    }
   });
 
   it('rejects impossible shapes', async () => {
