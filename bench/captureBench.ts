@@ -59,7 +59,7 @@ const captureSeconds = median(captureTimes);
 const fullSeconds = median(fullTimes);
 
 // generation: same prompt, greedy, fixed token count, same threads
-const prompt = model.tokenize(model.formatChat([{ role: 'user', content: 'Write about rivers.' }], { addAssistant: true }), { parseSpecial: true });
+const prompt = model.chatPrompt([{ role: 'user', content: 'Write about rivers.' }]);
 async function ourGeneration(): Promise<number> {
   const started = performance.now();
   const [result] = await context.generate(prompt, { temperature: 0, maxTokens: generateTokens });

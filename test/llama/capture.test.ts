@@ -40,6 +40,21 @@ describe.each<ForgeFamily>(['llama3', 'mistral', 'qwen2'])('capture of l_out-<L>
       expect(result.earlyStoppedDecodes).toBe(0);
       expect(early.earlyStoppedDecodes).toBeGreaterThan(0);
       expect(early.earlyStoppedDecodes).toBeLessThan(early.decodes);
+      // many small chunks: the next chunk decodes while the previous one is handed over
+      const seen: number[] = [];
+      await context.captureChunks(tokens, { layers: [1], chunkTokens: 20 }, async (chunk) => {
+        seen.push(chunk.firstSample);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        let row = 0;
+        chunk.lengths.forEach((length, i) => {
+          const s = chunk.firstSample + i;
+          const got = chunk.activations.get(1)!.subarray(row * 64, (row + length) * 64);
+          expect(relativeL2(got, rows(early.activations.get(1)!, 64, early.offsets[s]!, early.lengths[s]!))).toBeLessThanOrEqual(1e-5);
+          row += length;
+        });
+      });
+      expect(seen.length).toBeGreaterThan(2);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
       const packed = await model.createContext({ contextSize: 256, batchSize: 128, sequences: 4, threads: 1, kv: 'f32' });
       const whole = await packed.capture(tokens, { layers: [1] });
       packed.dispose();

@@ -13,7 +13,7 @@ describe('steering and generation (llama3, 3 blocks)', () => {
     const { path } = await forgeTestModel({ family: 'llama3', layers: 3, dim: 64, heads: 4, kvHeads: 2, seed: 7, contextLength: 512 });
     model = await ProbeModel.load(path, { gpu: false });
     context = await model.createContext({ contextSize: 512, threads: 1, sequences: 4, kv: 'f32' });
-    prompt = model.tokenize(model.formatChat([{ role: 'user', content: 'Tell me a story about a lighthouse.' }], { addAssistant: true }), { parseSpecial: true });
+    prompt = model.chatPrompt([{ role: 'user', content: 'Tell me a story about a lighthouse.' }]);
   });
   afterAll(() => model?.dispose());
 
@@ -21,6 +21,12 @@ describe('steering and generation (llama3, 3 blocks)', () => {
     const random = new SeededRandom(seed);
     return random.normalArray(model.info.nEmbd, 1);
   }
+
+  it('builds a generation prompt with one BOS and the assistant header', () => {
+    const texts = model.tokenTexts(prompt);
+    expect(texts.filter((text) => text === '<|begin_of_text|>')).toHaveLength(1);
+    expect(texts.slice(-3)).toEqual(['assistant', '<|end_header_id|>', '\n\n']);
+  });
 
   it('adds scale · vector to l_out-L exactly where it is set', async () => {
     const sample = model.prepare('Steer me, please.').tokens;

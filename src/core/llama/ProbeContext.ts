@@ -1,7 +1,7 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import { fromNativeError } from './fromNativeError.ts';
 import { defaultThreadCount } from './physicalCoreCount.ts';
-import type { NativeContext, NativeModel } from './ProbeAddon.ts';
+import type { NativeCaptureResult, NativeContext, NativeModel } from './ProbeAddon.ts';
 import type { ProbeModel } from './ProbeModel.ts';
 
 export interface ProbeContextOptions {
@@ -22,6 +22,8 @@ export interface CaptureOptions {
   layers: readonly number[];
   /** Stop the graph after the deepest wanted layer. Defaults to true. */
   earlyStop?: boolean;
+  /** Tokens per native call (one chunk handed over at a time). Defaults to 8192. */
+  chunkTokens?: number;
   signal?: AbortSignal;
   /** Samples done so far, of the total. */
   onProgress?: (doneSamples: number, totalSamples: number) => void;
@@ -92,7 +94,7 @@ export interface GeneratedText {
 }
 
 /** Tokens per capture call: bounds memory and sets how often progress and cancellation are seen. */
-const captureChunkTokens = 8192;
+const defaultChunkTokens = 8192;
 
 /**
  * A llama.cpp context of a {@link ProbeModel}: residual capture, steering and generation. Calls
@@ -201,19 +203,35 @@ export class ProbeContext {
       }
     });
     const layerArray = Int32Array.from(layers);
-    let start = 0;
-    options.onProgress?.(0, samples.length);
-    while (start < samples.length) {
+    const chunkTokens = options.chunkTokens ?? defaultChunkTokens;
+    const groups: [number, number][] = [];
+    for (let start = 0; start < samples.length; ) {
       let end = start;
       let tokens = 0;
-      while (end < samples.length && (end === start || tokens + samples[end]!.length <= captureChunkTokens)) tokens += samples[end++]!.length;
-      const group = samples.slice(start, end);
-      const result = await this.serialize(() => this.withAbort(options.signal, () => this.handle.capture(group as Int32Array[], layerArray, options.earlyStop ?? true)));
-      const activations = new Map<number, Float32Array>();
-      layers.forEach((layer, slot) => activations.set(layer, result.layers[slot]!));
-      await onChunk({ firstSample: start, lengths: group.map((sample) => sample.length), activations, decodes: result.calls, earlyStoppedDecodes: result.earlyStoppedCalls });
+      while (end < samples.length && (end === start || tokens + samples[end]!.length <= chunkTokens)) tokens += samples[end++]!.length;
+      groups.push([start, end]);
       start = end;
-      options.onProgress?.(start, samples.length);
+    }
+    const run = ([start, end]: [number, number]): Promise<NativeCaptureResult> =>
+      this.serialize(() => this.withAbort(options.signal, () => this.handle.capture(samples.slice(start, end) as Int32Array[], layerArray, options.earlyStop ?? true)));
+    options.onProgress?.(0, samples.length);
+    // The next group decodes (off the JS thread) while the consumer handles the current one.
+    let pending: Promise<NativeCaptureResult> | undefined = groups.length > 0 ? run(groups[0]!) : undefined;
+    try {
+      for (let index = 0; index < groups.length; index++) {
+        const [start, end] = groups[index]!;
+        const result: NativeCaptureResult = await pending!;
+        pending = index + 1 < groups.length ? run(groups[index + 1]!) : undefined;
+        const activations = new Map<number, Float32Array>();
+        layers.forEach((layer, slot) => activations.set(layer, result.layers[slot]!));
+        await onChunk({ firstSample: start, lengths: samples.slice(start, end).map((sample) => sample.length), activations, decodes: result.calls, earlyStoppedDecodes: result.earlyStoppedCalls });
+        options.onProgress?.(end, samples.length);
+      }
+    } finally {
+      if (pending !== undefined) {
+        this.native?.abort();
+        await pending.catch(() => undefined);
+      }
     }
   }
 

@@ -191,6 +191,11 @@ export class ProbeModel {
     return { tokens, t0: Math.min(t0, Math.max(0, tokens.length - 1)) };
   }
 
+  /** Token ids of a conversation ready for generation: the template plus the assistant header. */
+  chatPrompt(turns: readonly ChatTurn[]): Int32Array {
+    return this.tokenize(this.withoutLeadingBos(this.formatChat(turns, { addAssistant: true })), { addSpecial: true, parseSpecial: true });
+  }
+
   /**
    * Characters of `rendered` before the first non-system turn's content: found by rendering the
    * same conversation with that content replaced by a marker (so content that also occurs in the
