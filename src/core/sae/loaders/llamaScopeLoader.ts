@@ -68,6 +68,7 @@ export const llamaScopeLoader: SaeLoader = {
     const threshold = architecture === 'jumprelu' ? cfg.number('jump_relu_threshold') : null;
     if (architecture === 'jumprelu' && threshold === null) throw new FacetError('SAE_FILE_INVALID', `${cfgPath}: act_fn is jumprelu but jump_relu_threshold is missing.`, { file: cfgPath });
     if (threshold !== null && scale !== 1) notes.push(`JumpReLU threshold ${threshold} × input scale ${scale.toPrecision(6)} applied to pre-activations of the scaled input.`);
+    if (cfg.fields['sparsity_include_decoder_norm'] === true) notes.push('sparsity_include_decoder_norm is set: the released weights are read with decoder norms already folded in, as SAELens reads them.');
     const hookName = cfg.string('hook_point_in');
     const { layer, note } = layerFromHookName(hookName);
     if (note !== null) notes.push(note);
