@@ -10,6 +10,7 @@ import {
 } from '../shared/api/contract.ts';
 import { createDatasetImportJob, defaultDatasetName, validateImportParams, type DatasetImportParams } from '../core/datasets/datasetImportJob.ts';
 import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
+import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
 import { createModelAddJob } from '../core/models/modelAddJob.ts';
 import { ModelService } from '../core/models/ModelService.ts';
@@ -56,6 +57,7 @@ export class FacetEngine {
     this.saes = new SaeRegistry(this.store, this.home);
     this.jobs.register(createDatasetImportJob(this.store));
     this.jobs.register(createModelAddJob(this.store));
+    this.jobs.register(createFeatureIndexJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';

@@ -1,0 +1,233 @@
+import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
+import { directFeatureIndexer, type FeatureIndexer } from '../features/featureIndexJob.ts';
+import { FeatureIndexRepository, type FeatureIndexRecord } from '../features/FeatureIndexRepository.ts';
+import { getFeatureSpans, type FeatureSpan } from '../features/FeatureQueries.ts';
+import type { FeatureIndexParams, FeatureIndexSummary } from '../features/indexDataset.ts';
+import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
+import type { Store } from '../store/Store.ts';
+import { computeCoverage, type AnchorFeatureStats, type CoverageAtThreshold } from './computeCoverage.ts';
+import { CoverageRepository, type CoverageRunRecord } from './CoverageRepository.ts';
+
+/** `facet coverage` as plain data. */
+export interface CoverageRequest extends FeatureSpaceParams {
+  /** Anchor set P (registered dataset name or id). */
+  anchor: string;
+  /** The set measured against P (the seed). */
+  seed: string;
+  /** Optional evaluated set C (e.g. synthesized data): the share of missing features it activates. */
+  eval?: string;
+  /** δ values. Defaults to [0]. */
+  thresholds?: number[];
+  /** Feature set F; null or absent = every feature. */
+  features?: number[] | null;
+  /** llama.cpp and onnxruntime threads when indexing. */
+  threads?: number;
+  /** Index on the CPU even where a GPU is available. */
+  cpu?: boolean;
+  /** Missing features reported with spans (most frequent in the anchor first). Defaults to 10. */
+  topMissing?: number;
+  /** Spans per reported missing feature. Defaults to 3. */
+  spansPerFeature?: number;
+}
+
+export interface DatasetRef {
+  dataset: string;
+  datasetId: number;
+  indexId: number;
+  samples: number;
+}
+
+/** A missing feature (at the first δ) with what the anchor says about it. */
+export interface MissingFeature {
+  feature: number;
+  /** n_i(δ): anchor samples activating it. */
+  anchorSamples: number;
+  /** Mean g_i over those samples. */
+  anchorMean: number;
+  anchorMax: number;
+  spans: FeatureSpan[];
+}
+
+export interface CoverageReport {
+  runId: number;
+  spaceId: number;
+  model: string;
+  sae: string;
+  layer: number;
+  encode: string;
+  template: boolean;
+  kv: 'f16' | 'f32';
+  anchor: DatasetRef;
+  seed: DatasetRef;
+  eval?: DatasetRef;
+  /** |F|. */
+  featureCount: number;
+  results: CoverageAtThreshold[];
+  topMissing: MissingFeature[];
+  indexing: FeatureIndexSummary[];
+  computeSeconds: number;
+}
+
+export interface CoverageProgress {
+  stage: 'index' | 'compute';
+  /** Dataset being indexed. */
+  dataset?: string;
+  done: number;
+  total: number;
+}
+
+export interface CoverageControl {
+  signal?: AbortSignal;
+  onProgress?: (progress: CoverageProgress) => void;
+  /** How missing indexes are built. Defaults to {@link directFeatureIndexer}; pass `jobFeatureIndexer(jobs)` to run them as jobs. */
+  indexer?: FeatureIndexer;
+}
+
+/**
+ * A whole coverage measurement: resolves the feature space, indexes whichever of the anchor,
+ * seed and eval sets are not indexed yet (through `indexer`), computes FAC and its variants at
+ * every δ from the index, attaches spans to the top missing features, and saves the run.
+ */
+export async function measureCoverage(store: Store, home: string, request: CoverageRequest, control: CoverageControl = {}): Promise<CoverageReport> {
+  const resolved = await resolveFeatureSpace(store, home, request);
+  const datasets = [request.anchor, request.seed, ...(request.eval !== undefined ? [request.eval] : [])].map((name) => resolveIndexDataset(store, name));
+  const indexer = control.indexer ?? directFeatureIndexer(store, home);
+  const repository = new FeatureIndexRepository(store.db);
+  const indexing: FeatureIndexSummary[] = [];
+  const seen = new Set<number>();
+  for (const dataset of datasets) {
+    throwIfAborted(control.signal);
+    if (seen.has(dataset.id)) continue;
+    seen.add(dataset.id);
+    const space = repository.spaceByKey(resolved.space.key);
+    if (space !== undefined && repository.index(space.id, dataset.id)?.state === 'ready') continue;
+    const params: FeatureIndexParams = { ...spaceParams(request), dataset: dataset.name };
+    if (request.threads !== undefined) params.threads = request.threads;
+    if (request.cpu !== undefined) params.cpu = request.cpu;
+    control.onProgress?.({ stage: 'index', dataset: dataset.name, done: 0, total: dataset.sampleCount });
+    indexing.push(
+      await indexer(params, {
+        ...(control.signal ? { signal: control.signal } : {}),
+        onProgress: (progress) => control.onProgress?.({ stage: 'index', dataset: dataset.name, done: progress.done, total: progress.total }),
+      }),
+    );
+  }
+  throwIfAborted(control.signal);
+  const space = repository.spaceByKey(resolved.space.key);
+  if (space === undefined) throw new FacetError('INTERNAL', 'The feature space vanished after indexing.');
+  const ref = (datasetId: number, name: string): DatasetRef => {
+    const index = repository.index(space.id, datasetId);
+    if (index === undefined || index.state !== 'ready') throw new FacetError('INTERNAL', `The feature index of '${name}' is not complete after indexing.`);
+    return { dataset: name, datasetId, indexId: index.id, samples: index.sampleCount };
+  };
+  const [anchorSet, seedSet, evalSet] = datasets;
+  const anchor = ref(anchorSet!.id, anchorSet!.name);
+  const seed = ref(seedSet!.id, seedSet!.name);
+  const evaluated = evalSet !== undefined ? ref(evalSet.id, evalSet.name) : undefined;
+
+  control.onProgress?.({ stage: 'compute', done: 0, total: 1 });
+  const thresholds = request.thresholds ?? [0];
+  const computed = coverageFromIndex(store, {
+    anchorIndexId: anchor.indexId,
+    seedIndexId: seed.indexId,
+    ...(evaluated ? { evalIndexId: evaluated.indexId } : {}),
+    thresholds,
+    features: request.features ?? null,
+  });
+  const first = computed.results[0]!;
+  const stats = computed.anchorStats[0]!;
+  const topMissing = [...first.missing]
+    .sort((a, b) => stats.counts[b]! - stats.counts[a]! || stats.sums[b]! - stats.sums[a]! || a - b)
+    .slice(0, request.topMissing ?? 10)
+    .map((feature): MissingFeature => ({
+      feature,
+      anchorSamples: stats.counts[feature]!,
+      anchorMean: stats.counts[feature]! > 0 ? stats.sums[feature]! / stats.counts[feature]! : 0,
+      anchorMax: computed.anchorMaxima[feature]!,
+      spans: getFeatureSpans(store, space.id, feature, request.spansPerFeature ?? 3),
+    }));
+  control.onProgress?.({ stage: 'compute', done: 1, total: 1 });
+  const report: Omit<CoverageReport, 'runId'> = {
+    spaceId: space.id,
+    model: space.modelName,
+    sae: resolved.sae.name,
+    layer: space.layer,
+    encode: space.encodeMode,
+    template: space.template,
+    kv: space.kv,
+    anchor,
+    seed,
+    ...(evaluated ? { eval: evaluated } : {}),
+    featureCount: request.features?.length ?? space.dSae,
+    results: computed.results,
+    topMissing,
+    indexing,
+    computeSeconds: computed.seconds,
+  };
+  const runId = new CoverageRepository(store.db).insert(space.id, request, report);
+  return { runId, ...report };
+}
+
+function spaceParams(request: FeatureSpaceParams): FeatureSpaceParams {
+  const out: FeatureSpaceParams = { model: request.model, sae: request.sae };
+  if (request.layer !== undefined) out.layer = request.layer;
+  if (request.encode !== undefined) out.encode = request.encode;
+  if (request.template !== undefined) out.template = request.template;
+  if (request.maxTokens !== undefined) out.maxTokens = request.maxTokens;
+  if (request.kv !== undefined) out.kv = request.kv;
+  if (request.minActivation !== undefined) out.minActivation = request.minActivation;
+  return out;
+}
+
+export interface CoverageFromIndexRequest {
+  anchorIndexId: number;
+  seedIndexId: number;
+  evalIndexId?: number;
+  thresholds: readonly number[];
+  features?: readonly number[] | null;
+}
+
+/**
+ * FAC and variants from ready indexes of one space: per-set maxima become bitsets; the anchor's
+ * column values are read only when some δ lies above the storage floor.
+ */
+export function coverageFromIndex(store: Store, request: CoverageFromIndexRequest): { results: CoverageAtThreshold[]; anchorStats: AnchorFeatureStats[]; anchorMaxima: Float32Array; seconds: number } {
+  const started = performance.now();
+  const repository = new FeatureIndexRepository(store.db);
+  const load = (indexId: number, role: string): { index: FeatureIndexRecord; totals: NonNullable<ReturnType<FeatureIndexRepository['totals']>> } => {
+    const index = repository.indexById(indexId);
+    const totals = index?.state === 'ready' ? repository.totals(indexId) : undefined;
+    if (index === undefined || totals === undefined) throw new FacetError('NOT_FOUND', `The ${role} feature index ${indexId} does not exist or is not complete. Index the dataset first.`, { indexId });
+    return { index, totals };
+  };
+  const anchor = load(request.anchorIndexId, 'anchor');
+  const seed = load(request.seedIndexId, 'seed');
+  const evaluated = request.evalIndexId !== undefined ? load(request.evalIndexId, 'eval') : undefined;
+  for (const other of [seed, evaluated]) {
+    if (other !== undefined && other.index.spaceId !== anchor.index.spaceId) {
+      throw new FacetError('INVALID_ARGUMENT', 'The indexes compared belong to different feature spaces (model, layer, SAE or encode mode differ); their features are not comparable.');
+    }
+  }
+  const space = repository.space(anchor.index.spaceId)!;
+  const { results, anchorStats } = computeCoverage({
+    dSae: space.dSae,
+    anchor: { ...anchor.totals, columns: () => repository.columnValues(anchor.index.id) },
+    seedMaxima: seed.totals.maxima,
+    ...(evaluated ? { evalMaxima: evaluated.totals.maxima } : {}),
+    thresholds: request.thresholds,
+    features: request.features ?? null,
+    floor: space.minActivation,
+  });
+  return { results, anchorStats, anchorMaxima: anchor.totals.maxima, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Saved coverage runs, newest first. */
+export function listCoverageRuns(store: Store, limit = 50): CoverageRunRecord<CoverageRequest, Omit<CoverageReport, 'runId'>>[] {
+  return new CoverageRepository(store.db).list(limit);
+}
+
+export function getCoverageRun(store: Store, id: number): CoverageRunRecord<CoverageRequest, Omit<CoverageReport, 'runId'>> {
+  const run = new CoverageRepository(store.db).get<CoverageRequest, Omit<CoverageReport, 'runId'>>(id);
+  if (run === undefined) throw new FacetError('NOT_FOUND', `No coverage run ${id}.`, { id });
+  return run;
+}
