@@ -8,7 +8,7 @@
  * used by `npm install` so a machine without a C++ compiler can still install the rest).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,7 @@ function extractHeaders(): void {
 
 function compile(): void {
   const sources = readdirSync(join(here, 'src')).filter((name) => name.endsWith('.cpp')).map((name) => join(here, 'src', name));
+  const partial = `${output}.part-${process.pid}`;
   const compiler = process.env.CXX ?? (process.platform === 'darwin' ? 'clang++' : 'g++');
   const args = [
     '-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall',
@@ -64,11 +65,13 @@ function compile(): void {
     `-I${packageDir('node-addon-api')}`,
     `-I${includeDir}`,
     ...sources,
-    '-o', output,
+    '-o', partial,
   ];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
   else args.push('-ldl');
   execFileSync(compiler, args, { stdio: 'inherit' });
+  // A running process may have the old addon mapped: replace the file, never rewrite it in place.
+  renameSync(partial, output);
 }
 
 try {

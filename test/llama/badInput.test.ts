@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledVocabPath } from '../../src/core/forge/BundledVocab.ts';
 import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
@@ -94,6 +96,16 @@ describe('bad input gives coded errors and the process keeps working', () => {
     } finally {
       context.dispose();
     }
+  });
+
+  it('an addon that cannot load says why and what to run', async () => {
+    const script = `import(${JSON.stringify(resolve('src/core/llama/ProbeModel.ts'))}).then((m) => m.ProbeModel.load(${JSON.stringify(good)}, { gpu: false })).catch((e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); });`;
+    const scriptPath = join(dir, 'loadWithoutAddon.mjs');
+    writeFileSync(scriptPath, script);
+    const { stdout } = await promisify(execFile)(process.execPath, [scriptPath], { env: { ...process.env, FACET_PROBE_ADDON: join(dir, 'missing', 'facet_probe.node') } });
+    const error = JSON.parse(stdout.trim()) as { code: string; message: string };
+    expect(error.code).toBe('ADDON_LOAD_FAILED');
+    expect(error.message).toContain('npm run build:native');
   });
 
   it('still captures correctly after all of the above', async () => {
