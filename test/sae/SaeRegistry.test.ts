@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,7 +58,9 @@ describe('SaeRegistry (SQLite store, migration 0003)', () => {
     expect(existsSync(weights)).toBe(true);
     // Same size, different bytes: overwrite the last byte of the file.
     const fd = openSync(weights, 'r+');
-    writeSync(fd, Buffer.from([0x3f]), 0, 1, fstatSync(fd).size - 1);
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, fstatSync(fd).size - 1);
+    writeSync(fd, Buffer.from([(last[0] as number) ^ 0xff]), 0, 1, fstatSync(fd).size - 1);
     closeSync(fd);
     await expect(registry.load('tampered')).rejects.toMatchObject({ code: 'SAE_FILE_INVALID', message: expect.stringMatching(/changed since import/) });
     store.close();
