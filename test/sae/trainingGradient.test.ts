@@ -83,10 +83,10 @@ describe('tied TopK training graph gradient', () => {
     expect(nonZero).toBeGreaterThan(dIn * k);
   });
 
-  it('gives the same gradient when the batch is split into one-row micro-batches (within 1e-12)', async () => {
+  it('gives the same gradient when encoder and step graph run one row at a time (within 1e-12)', async () => {
     const whole = zerosLike(params);
     await session64.gradient(params, x, k, whole);
-    const split = await TiedTopKStepSession.create({ dIn, dSae, float: 'float64', threads: 1, device: 'cpu', maxSelectionElements: k * dIn });
+    const split = await TiedTopKStepSession.create({ dIn, dSae, float: 'float64', threads: 1, device: 'cpu', maxSelectionElements: k * dIn, maxPreElements: dSae });
     expect(split.microBatchRows(k)).toBe(1);
     const parts = zerosLike(params);
     await split.gradient(params, x, k, parts);

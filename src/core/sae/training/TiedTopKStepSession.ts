@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { FacetError } from '../../../shared/FacetError.ts';
-import { buildTiedTopKTrainingGraph, type TrainingFloat } from './TiedTopKTrainingGraph.ts';
+import { buildTiedTopKEncodeGraph, buildTiedTopKStepGraph, type TrainingFloat } from './TiedTopKTrainingGraph.ts';
 import type { FloatArray, TiedTopKParameters } from './TiedTopKParameters.ts';
 
 /** Where the training graphs run. `auto` takes CUDA when onnxruntime-node has it, else CPU. */
@@ -23,6 +23,11 @@ export interface TiedTopKStepSessionOptions {
    * micro-batches under it. Defaults to 2^25 elements (128 MiB in float32).
    */
   maxSelectionElements?: number;
+  /**
+   * Cap on n·dSae per encoder run (the dense pre-activations); each run streams all of W, so
+   * larger is faster until memory runs short. Defaults to 2^27 elements (512 MiB in float32).
+   */
+  maxPreElements?: number;
 }
 
 /** Sums over the rows of one batch. */
@@ -39,8 +44,10 @@ export interface BatchStatistics {
 }
 
 /**
- * One onnxruntime session pair for a tied TopK SAE: `gradient()` adds the batch gradient of the
- * mean normalised MSE into caller-owned buffers, `evaluate()` runs the forward pass only.
+ * The onnxruntime sessions of a tied TopK SAE (see TiedTopKTrainingGraph.ts): `gradient()` adds
+ * the batch gradient of the mean normalised MSE into caller-owned buffers, `evaluate()` runs the
+ * forward pass only. The encoder runs on up to `maxPreElements / dSae` rows at a time, the step
+ * graph on micro-batches under `maxSelectionElements`.
  */
 export class TiedTopKStepSession {
   readonly dIn: number;
@@ -48,34 +55,37 @@ export class TiedTopKStepSession {
   readonly float: TrainingFloat;
   readonly device: 'cpu' | 'cuda';
   private readonly maxSelectionElements: number;
-  private gradientSession: ort.InferenceSession | undefined;
-  private forwardSession: ort.InferenceSession | undefined;
+  private readonly maxPreElements: number;
+  private sessions: { encode: ort.InferenceSession; gradient: ort.InferenceSession; forward: ort.InferenceSession } | undefined;
 
-  private constructor(options: Required<Omit<TiedTopKStepSessionOptions, 'threads' | 'device'>>, device: 'cpu' | 'cuda', gradientSession: ort.InferenceSession, forwardSession: ort.InferenceSession) {
+  private constructor(
+    options: { dIn: number; dSae: number; float: TrainingFloat; maxSelectionElements: number; maxPreElements: number },
+    device: 'cpu' | 'cuda',
+    sessions: { encode: ort.InferenceSession; gradient: ort.InferenceSession; forward: ort.InferenceSession },
+  ) {
     this.dIn = options.dIn;
     this.dSae = options.dSae;
     this.float = options.float;
     this.maxSelectionElements = options.maxSelectionElements;
+    this.maxPreElements = options.maxPreElements;
     this.device = device;
-    this.gradientSession = gradientSession;
-    this.forwardSession = forwardSession;
+    this.sessions = sessions;
   }
 
   static async create(options: TiedTopKStepSessionOptions): Promise<TiedTopKStepSession> {
     const float = options.float ?? 'float32';
     const shape = { dIn: options.dIn, dSae: options.dSae, float };
-    const [gradientBytes, forwardBytes] = [buildTiedTopKTrainingGraph({ ...shape, withGradient: true }), buildTiedTopKTrainingGraph({ ...shape, withGradient: false })];
-    const { session: gradientSession, device } = await createTrainingSession(gradientBytes, options.device ?? 'auto', options.threads);
-    const { session: forwardSession } = await createTrainingSession(forwardBytes, device, options.threads);
+    const { session: encode, device } = await createTrainingSession(buildTiedTopKEncodeGraph(shape), options.device ?? 'auto', options.threads);
+    const { session: gradient } = await createTrainingSession(buildTiedTopKStepGraph({ ...shape, withGradient: true }), device, options.threads);
+    const { session: forward } = await createTrainingSession(buildTiedTopKStepGraph({ ...shape, withGradient: false }), device, options.threads);
     return new TiedTopKStepSession(
-      { dIn: options.dIn, dSae: options.dSae, float, maxSelectionElements: options.maxSelectionElements ?? 2 ** 25 },
+      { ...shape, maxSelectionElements: options.maxSelectionElements ?? 2 ** 25, maxPreElements: options.maxPreElements ?? 2 ** 27 },
       device,
-      gradientSession,
-      forwardSession,
+      { encode, gradient, forward },
     );
   }
 
-  /** Rows per graph run for a given K. */
+  /** Rows per step-graph run for a given K. */
   microBatchRows(k: number): number {
     return Math.max(1, Math.floor(this.maxSelectionElements / (k * this.dIn)));
   }
@@ -92,33 +102,30 @@ export class TiedTopKStepSession {
     gradient: TiedTopKParameters<FloatArray>,
     options: { featureFires?: Float64Array; rowScaleRows?: number } = {},
   ): Promise<BatchStatistics> {
-    const session = this.live(this.gradientSession);
+    const session = this.live().gradient;
     const rows = this.rowsOf(batch, k);
     const scale = 1 / (options.rowScaleRows ?? rows);
+    const rowScale = new ort.Tensor(this.float, this.float === 'float32' ? Float32Array.of(scale) : Float64Array.of(scale), [1]);
     const stats = emptyStatistics();
     const { dIn } = this;
-    const step = this.microBatchRows(k);
-    for (let start = 0; start < rows; start += step) {
-      const n = Math.min(step, rows - start);
-      const feeds = this.feeds(params, batch.subarray(start * dIn, (start + n) * dIn), n, k);
-      feeds.rowScale = new ort.Tensor(this.float, this.float === 'float32' ? Float32Array.of(scale) : Float64Array.of(scale), [1]);
-      const out = await session.run(feeds);
-      const indices = out.indices!.data as BigInt64Array;
+    const gW = gradient.weight;
+    const gEnc = gradient.encoderBias;
+    const gDec = gradient.decoderBias;
+    for await (const part of this.encodedParts(params, batch, rows, k)) {
+      const out = await session.run({ ...this.stepFeeds(params, part), rowScale });
       const codes = out.codes!.data as FloatArray;
       accumulateStatistics(stats, out.rowError!.data as FloatArray, out.rowNorm!.data as FloatArray, codes);
       const dPre = out.dPre!.data as FloatArray;
       const dWRows = out.dWRows!.data as FloatArray;
       const dBDec = out.dBDec!.data as FloatArray;
-      const gW = gradient.weight;
-      const gEnc = gradient.encoderBias;
-      for (let s = 0; s < n * k; s++) {
+      const indices = part.indices;
+      for (let s = 0; s < indices.length; s++) {
         const feature = Number(indices[s]);
         gEnc[feature]! += dPre[s]!;
         const target = feature * dIn;
         const source = s * dIn;
         for (let i = 0; i < dIn; i++) gW[target + i]! += dWRows[source + i]!;
       }
-      const gDec = gradient.decoderBias;
       for (let i = 0; i < dIn; i++) gDec[i]! += dBDec[i]!;
       if (options.featureFires) countFires(options.featureFires, indices, codes);
       disposeOutputs(out);
@@ -128,31 +135,70 @@ export class TiedTopKStepSession {
 
   /** Forward pass only: reconstruction statistics of `batch` `[rows, dIn]`. */
   async evaluate(params: TiedTopKParameters<FloatArray>, batch: FloatArray, k: number, options: { featureFires?: Float64Array } = {}): Promise<BatchStatistics> {
-    const session = this.live(this.forwardSession);
+    const session = this.live().forward;
     const rows = this.rowsOf(batch, k);
     const stats = emptyStatistics();
-    const step = Math.max(this.microBatchRows(k), 1);
-    for (let start = 0; start < rows; start += step) {
-      const n = Math.min(step, rows - start);
-      const out = await session.run(this.feeds(params, batch.subarray(start * this.dIn, (start + n) * this.dIn), n, k));
+    for await (const part of this.encodedParts(params, batch, rows, k)) {
+      const out = await session.run(this.stepFeeds(params, part));
       const codes = out.codes!.data as FloatArray;
       accumulateStatistics(stats, out.rowError!.data as FloatArray, out.rowNorm!.data as FloatArray, codes);
-      if (options.featureFires) countFires(options.featureFires, out.indices!.data as BigInt64Array, codes);
+      if (options.featureFires) countFires(options.featureFires, part.indices, codes);
       disposeOutputs(out);
     }
     return stats;
   }
 
   async dispose(): Promise<void> {
-    const sessions = [this.gradientSession, this.forwardSession];
-    this.gradientSession = undefined;
-    this.forwardSession = undefined;
-    for (const session of sessions) await session?.release();
+    const sessions = this.sessions;
+    this.sessions = undefined;
+    if (!sessions) return;
+    for (const session of [sessions.encode, sessions.gradient, sessions.forward]) await session.release();
   }
 
-  private live(session: ort.InferenceSession | undefined): ort.InferenceSession {
-    if (!session) throw new FacetError('INVALID_ARGUMENT', 'TiedTopKStepSession was used after dispose(); create a new session.');
-    return session;
+  /**
+   * Runs the encoder on blocks of rows (one pass over W each) and yields step-graph micro-batches
+   * with their TopK indices and pre-activation values.
+   */
+  private async *encodedParts(params: TiedTopKParameters<FloatArray>, batch: FloatArray, rows: number, k: number): AsyncGenerator<EncodedPart> {
+    const { dIn, dSae, float } = this;
+    const encode = this.live().encode;
+    const encodeRows = Math.max(1, Math.floor(this.maxPreElements / dSae));
+    const stepRows = this.microBatchRows(k);
+    const kTensor = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
+    for (let start = 0; start < rows; start += encodeRows) {
+      const n = Math.min(encodeRows, rows - start);
+      const x = batch.subarray(start * dIn, (start + n) * dIn);
+      const out = await encode.run({
+        x: new ort.Tensor(float, x, [n, dIn]),
+        W: new ort.Tensor(float, params.weight, [dSae, dIn]),
+        bEnc: new ort.Tensor(float, params.encoderBias, [dSae]),
+        bDec: new ort.Tensor(float, params.decoderBias, [dIn]),
+        k: kTensor,
+      });
+      const indices = out.indices!.data as BigInt64Array;
+      const values = out.values!.data as FloatArray;
+      for (let from = 0; from < n; from += stepRows) {
+        const m = Math.min(stepRows, n - from);
+        yield { rows: m, k, x: x.subarray(from * dIn, (from + m) * dIn), indices: indices.subarray(from * k, (from + m) * k), values: values.subarray(from * k, (from + m) * k) };
+      }
+      disposeOutputs(out);
+    }
+  }
+
+  private stepFeeds(params: TiedTopKParameters<FloatArray>, part: EncodedPart): Record<string, ort.Tensor> {
+    const { float, dIn, dSae } = this;
+    return {
+      x: new ort.Tensor(float, part.x, [part.rows, dIn]),
+      W: new ort.Tensor(float, params.weight, [dSae, dIn]),
+      bDec: new ort.Tensor(float, params.decoderBias, [dIn]),
+      indices: new ort.Tensor('int64', part.indices, [part.rows, part.k]),
+      values: new ort.Tensor(float, part.values, [part.rows, part.k]),
+    };
+  }
+
+  private live(): { encode: ort.InferenceSession; gradient: ort.InferenceSession; forward: ort.InferenceSession } {
+    if (!this.sessions) throw new FacetError('INVALID_ARGUMENT', 'TiedTopKStepSession was used after dispose(); create a new session.');
+    return this.sessions;
   }
 
   private rowsOf(batch: FloatArray, k: number): number {
@@ -164,17 +210,18 @@ export class TiedTopKStepSession {
     }
     return batch.length / this.dIn;
   }
+}
 
-  private feeds(params: TiedTopKParameters<FloatArray>, rows: FloatArray, n: number, k: number): Record<string, ort.Tensor> {
-    const { float, dIn, dSae } = this;
-    return {
-      x: new ort.Tensor(float, rows, [n, dIn]),
-      W: new ort.Tensor(float, params.weight, [dSae, dIn]),
-      bEnc: new ort.Tensor(float, params.encoderBias, [dSae]),
-      bDec: new ort.Tensor(float, params.decoderBias, [dIn]),
-      k: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
-    };
-  }
+/** Rows of one step-graph run with the encoder's TopK selection. */
+interface EncodedPart {
+  rows: number;
+  k: number;
+  /** [rows, dIn] */
+  x: FloatArray;
+  /** [rows, k] */
+  indices: BigInt64Array;
+  /** [rows, k] pre-activations at `indices` */
+  values: FloatArray;
 }
 
 /**

@@ -26,46 +26,58 @@ export type TrainingFloat = 'float32' | 'float64';
  *   ∂L/∂b_enc[f] = Σ_{(j,k): S_jk = f} D_jk
  *   ∂L/∂b_dec    = Σ_j G_j  −  Σ_j Σ_k D_jk W[S_jk]      (b_dec enters x̂ with +, xc with −)
  *
- * Every gradient is sparse in features: only the selected rows of W get a contribution. The graph
- * therefore returns per-selection rows `dWRows[j,k,:] = z_jk G_j + D_jk xc_j` `[n, K, dIn]` with
- * their feature ids `indices [n, K]`; the caller scatter-adds them into the dense gradient. Cost:
- * one dense product (the encoder, n·dIn·dSae) plus O(n·K·dIn); no dense decoder or backward
- * matmuls.
+ * Every gradient is sparse in features: only the selected rows of W get a contribution. The step
+ * graph therefore returns per-selection rows `dWRows[j,k,:] = z_jk G_j + D_jk xc_j` `[n, K, dIn]`;
+ * the caller scatter-adds them into the dense gradient at `indices`. Cost: one dense product (the
+ * encoder, n·dIn·dSae) plus O(n·K·dIn); no dense decoder or backward matmuls.
  *
- * Outputs: `rowError` ‖x̂−x‖² `[n]`, `rowNorm` ‖x‖² `[n]`, `indices` int64 `[n, K]`, `codes` z
- * `[n, K]`, and in the gradient graph also `dPre` D `[n, K]`, `dWRows` `[n, K, dIn]`, `dBDec` `[dIn]`.
+ * Two graphs, because the encoder's matrix product streams all of W (1 GiB at 4096 × 65,536) per
+ * run whatever n is, so it runs once on the whole batch, while the step graph's `[n, K, dIn]`
+ * tensors are bounded by running it on micro-batches:
+ * - encode: x, W, b_enc, b_dec, k → `indices` int64 `[n, K]`, `values` pre at those indices `[n, K]`.
+ * - step: x, W, b_dec, indices, values (+ rowScale) → `rowError` ‖x̂−x‖² `[n]`, `rowNorm` ‖x‖²
+ *   `[n]`, `codes` z `[n, K]`, and with the gradient `dPre` D `[n, K]`, `dWRows` `[n, K, dIn]`,
+ *   `dBDec` `[dIn]` (its part of ∂L/∂b_dec; the sum over micro-batches is the whole).
  */
-export function buildTiedTopKTrainingGraph(options: { dIn: number; dSae: number; float: TrainingFloat; withGradient: boolean }): Uint8Array {
+export function buildTiedTopKEncodeGraph(options: { dIn: number; dSae: number; float: TrainingFloat }): Uint8Array {
   const { dIn, dSae, float } = options;
-  const g = new TrainingGraphBuilder(options.withGradient ? 'tied_topk_sae_train_step' : 'tied_topk_sae_forward');
+  const g = new TrainingGraphBuilder('tied_topk_sae_encode');
   const x = g.input('x', float, ['n', dIn]);
   const w = g.input('W', float, [dSae, dIn]);
   const bEnc = g.input('bEnc', float, [dSae]);
   const bDec = g.input('bDec', float, [dIn]);
   const k = g.input('k', 'int64', [1]);
+  const pre = g.op('Gemm', [g.op('Sub', [x, bDec]), w, bEnc], { transB: 1 });
+  g.node('TopK', [pre, k], ['values', 'indices'], { axis: 1, largest: 1, sorted: 1 });
+  g.output('values', float, ['n', 'K']);
+  g.output('indices', 'int64', ['n', 'K']);
+  return g.toBytes();
+}
 
+export function buildTiedTopKStepGraph(options: { dIn: number; dSae: number; float: TrainingFloat; withGradient: boolean }): Uint8Array {
+  const { dIn, dSae, float } = options;
+  const g = new TrainingGraphBuilder(options.withGradient ? 'tied_topk_sae_train_step' : 'tied_topk_sae_reconstruct');
+  const x = g.input('x', float, ['n', dIn]);
+  const w = g.input('W', float, [dSae, dIn]);
+  const bDec = g.input('bDec', float, [dIn]);
+  const indices = g.input('indices', 'int64', ['n', 'K']);
+  const values = g.input('values', float, ['n', 'K']);
   const axis1 = g.constant('int64', [1]);
 
-  const xc = g.op('Sub', [x, bDec]);
-  const pre = g.op('Gemm', [xc, w, bEnc], { transB: 1 });
-  const [values, indices] = g.node('TopK', [pre, k], 2, { axis: 1, largest: 1, sorted: 1 }) as [string, string];
   const codes = g.op('Relu', [values], {}, 'codes');
-  g.op('Identity', [indices], {}, 'indices');
   // Selected decoder rows: [n, K, dIn].
   const rows = g.op('Gather', [w, indices], { axis: 0 });
   // x̂ = z·rows per row: [n,1,K] × [n,K,dIn] → [n,1,dIn].
-  const codes3 = g.op('Unsqueeze', [codes, axis1]);
-  const recon = g.op('Add', [g.op('Squeeze', [g.op('MatMul', [codes3, rows]), axis1]), bDec]);
+  const recon = g.op('Add', [g.op('Squeeze', [g.op('MatMul', [g.op('Unsqueeze', [codes, axis1]), rows]), axis1]), bDec]);
   const residual = g.op('Sub', [recon, x]);
   const rowError = g.op('ReduceSum', [g.op('Mul', [residual, residual]), axis1], { keepdims: 0 }, 'rowError');
   const rowNorm = g.op('ReduceSum', [g.op('Mul', [x, x]), axis1], { keepdims: 0 }, 'rowNorm');
   g.output(rowError, float, ['n']);
   g.output(rowNorm, float, ['n']);
-  g.output('indices', 'int64', ['n', 'K']);
   g.output(codes, float, ['n', 'K']);
-
   if (options.withGradient) {
     const rowScale = g.input('rowScale', float, [1]);
+    const xc = g.op('Sub', [x, bDec]);
     const axis0 = g.constant('int64', [0]);
     const axis2 = g.constant('int64', [2]);
     const axes01 = g.constant('int64', [0, 1]);
