@@ -102,9 +102,9 @@ function requireAddon(): ProbeAddon {
 }
 
 /**
- * File names of the llama library in every installed node-llama-cpp binary package (the CPU, CUDA,
- * Vulkan and Metal variants carry different sonames, e.g. libllama.cuda.v0.5.0.so); the chosen
- * variant first. The addon accepts only one that is already mapped.
+ * File names of the llama library of the chosen backend variant, read from the installed
+ * node-llama-cpp binary packages (the CPU, CUDA, Vulkan and Metal variants carry different
+ * sonames, e.g. libllama.cuda.v0.5.0.so). The addon accepts only one that is already mapped.
  */
 export function llamaLibraryNames(gpu: LlamaGpuType): string[] {
   const names = new Set<string>();
@@ -133,6 +133,9 @@ export function llamaLibraryNames(gpu: LlamaGpuType): string[] {
     }
   }
   for (const fallback of ['libllama.so', 'libllama.dylib', 'llama.dll']) names.add(fallback);
-  const preferred = gpu === false ? [] : [...names].filter((name) => name.includes(`.${gpu}.`));
-  return [...new Set([...preferred, ...names])];
+  // the chosen variant first (another variant may be mapped too if other code asked for it)
+  const variantTag = /\.(cuda|vulkan|metal)\./;
+  const preferred = [...names].filter((name) => (gpu === false ? !variantTag.test(name) : name.includes(`.${gpu}.`)));
+  // binding to another variant than the one node-llama-cpp chose would split llama.cpp in two
+  return preferred.length > 0 ? preferred : [...names];
 }
