@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FacetError } from '../../src/shared/FacetError.ts';
 import { trainTiedTopKSae, type SaeTrainingOptions } from '../../src/core/sae/training/trainTiedTopKSae.ts';
 import { SparseDirectionsSource } from '../../src/core/sae/training/SparseDirectionsSource.ts';
+import { activationSourceFromIterables } from '../../src/core/sae/training/ActivationSource.ts';
 
 const sourceOptions = { dIn: 24, directions: 32, activePerRow: 3, chunks: 40, rowsPerChunk: 50, noise: 0.02, seed: 5 };
 // Chunks of 50 rows, batches of 64 and a 128-row shuffle buffer: batches straddle chunks, the
@@ -109,6 +110,29 @@ describe('SAE training checkpoints', () => {
     const finished = await trainTiedTopKSae({ source, ...settings, checkpointDir: dir });
     expect(finished.resumedFromStep).toBe(7);
     expect(finished.complete).toBe(true);
+  });
+
+  it('resumes from the previous checkpoint when a save was cut between its renames', async () => {
+    const source = new SparseDirectionsSource(sourceOptions);
+    const straight = await trainTiedTopKSae({ source, ...settings });
+    const dir = await folder();
+    await trainTiedTopKSae({ source, ...settings, checkpointDir: dir, maxSteps: 12 });
+    // State of a save killed after moving the old checkpoint aside, before the new one landed.
+    await rename(join(dir, 'checkpoint'), join(dir, 'checkpoint.old'));
+    const resumed = await trainTiedTopKSae({ source, ...settings, checkpointDir: dir });
+    expect(resumed.resumedFromStep).toBe(12);
+    expect(identical(resumed.parameters.weight, straight.parameters.weight)).toBe(true);
+  });
+
+  it('trains the same from a plain AsyncIterable factory as from a skipping source', async () => {
+    const source = new SparseDirectionsSource(sourceOptions);
+    const plain = activationSourceFromIterables(source.dIn, async function* () {
+      for (let c = 0; c < sourceOptions.chunks; c++) yield source.chunk(c);
+    });
+    const a = await trainTiedTopKSae({ source, ...settings, epochs: 1 });
+    const b = await trainTiedTopKSae({ source: plain, ...settings, epochs: 1 });
+    expect(identical(a.parameters.weight, b.parameters.weight)).toBe(true);
+    expect(b.history).toEqual(a.history);
   });
 
   it('rejects chunks whose length is not a multiple of d_in', async () => {
