@@ -17,6 +17,7 @@ export const commandTable: Record<string, CommandEntry> = {
   activations: { summary: 'capture residual-stream activations (l_out-L, 0-based block index) to .npy/.safetensors', load: () => import('./commands/activationsCommand.ts') },
   forge: { summary: 'build a tiny seeded GGUF model with a real LLaMA-3, Mistral or Qwen2 tokenizer', load: () => import('./commands/forgeCommand.ts') },
   sae: { summary: 'import, list, inspect and remove SAEs; encode, decode, train and check them', load: () => import('./commands/saeCommand.ts') },
+  coverage: { summary: 'Feature Activation Coverage (FAC) of a seed set against an anchor set; indexes what is missing', load: () => import('./commands/coverageCommand.ts') },
   serve: { summary: 'serve the Facet UI and API to a browser (loopback, token-protected)', load: () => import('./commands/serveCommand.ts') },
   demo: { summary: 'run the headless main job on built-in defaults', load: () => import('./commands/demoCommand.ts') },
 };

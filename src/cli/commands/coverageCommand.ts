@@ -1,0 +1,154 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FacetError } from '../../shared/FacetError.ts';
+import type { CoverageAtThreshold } from '../../core/coverage/computeCoverage.ts';
+import { measureCoverage, type CoverageRequest } from '../../core/coverage/measureCoverage.ts';
+import { readFeatureList } from '../../core/coverage/readFeatureList.ts';
+import { jobFeatureIndexer } from '../../core/features/featureIndexJob.ts';
+import type { CliContext } from '../CliContext.ts';
+import { formatTable } from '../formatTable.ts';
+import { openCliEngine } from '../openCliEngine.ts';
+
+const help = `Usage:
+  facet coverage --model M --sae S --anchor A --seed B [--eval C] [--threshold 0,1,2]
+                 [--features all|FILE] [--encode topk|dense-relu] [--no-template] [--kv f16|f32]
+                 [--threads N] [--layer L] [--max-tokens N] [--cpu] [--top N] [--json]
+
+Feature Activation Coverage of the seed set B against the anchor set A in the SAE's feature space.
+Datasets not yet indexed for this model, layer, SAE and encode mode are indexed first (as
+resumable 'features.index' jobs; 'facet jobs' lists them).
+
+  --model       registered model name or .gguf path
+  --sae         registered SAE (name, id or hash prefix); its layer is used unless --layer is given
+  --anchor/--seed/--eval   registered datasets (name or id)
+  --threshold   δ values, comma-separated (default 0); a feature is active when g_i > δ (strictly)
+  --features    'all' (default) or a file of feature ids (JSON array or whitespace/comma separated)
+  --encode      TopK SAEs: topk (the paper, default) or dense-relu (ReLU over all features)
+  --no-template capture the raw text instead of the model's chat template
+  --kv          KV cache type for the capture (f16 default; f32 is exact and slower)
+  --layer       llama.cpp 0-based l_out index (the paper's "layer 16" is 15)
+  --top         missing features listed with spans (default 10)
+JSON: one δ → one object {threshold, anchorActive, seedActive, covered, fac, facFreq,
+facMagnitude, missing, …}; several δ → an array of them. With --eval each object also has
+evalActive, evalFac, missingActivatedByEval and missingShareActivatedByEval.`;
+
+function positiveInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new FacetError('INVALID_ARGUMENT', `--${name} must be a positive integer (got '${value}').\n\n${help}`);
+  return Number(value);
+}
+
+const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '—' : `${(value * 100).toFixed(2)}%`);
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      sae: { type: 'string' },
+      anchor: { type: 'string' },
+      seed: { type: 'string' },
+      eval: { type: 'string' },
+      threshold: { type: 'string', default: '0' },
+      features: { type: 'string', default: 'all' },
+      encode: { type: 'string' },
+      'no-template': { type: 'boolean', default: false },
+      kv: { type: 'string', default: 'f16' },
+      threads: { type: 'string' },
+      layer: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      cpu: { type: 'boolean', default: false },
+      top: { type: 'string', default: '10' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    ctx.out(help);
+    return 0;
+  }
+  for (const name of ['model', 'sae', 'anchor', 'seed'] as const) {
+    if (values[name] === undefined) throw new FacetError('INVALID_ARGUMENT', `--${name} is required.\n\n${help}`);
+  }
+  const thresholds = values.threshold.split(',').map((part) => part.trim());
+  for (const part of thresholds) {
+    if (!/^\d+(\.\d+)?$/.test(part)) throw new FacetError('INVALID_ARGUMENT', `--threshold takes numbers ≥ 0 separated by commas (got '${values.threshold}').`);
+  }
+  if (values.encode !== undefined && values.encode !== 'topk' && values.encode !== 'dense-relu') throw new FacetError('INVALID_ARGUMENT', `--encode must be topk or dense-relu (got '${values.encode}').`);
+  if (values.kv !== 'f16' && values.kv !== 'f32') throw new FacetError('INVALID_ARGUMENT', `--kv must be f16 or f32 (got '${values.kv}').`);
+  if (values.layer !== undefined && !/^\d+$/.test(values.layer)) throw new FacetError('LAYER_OUT_OF_RANGE', `--layer must be a 0-based block index (got '${values.layer}').`);
+  const threads = positiveInteger(values.threads, 'threads');
+  const maxTokens = positiveInteger(values['max-tokens'], 'max-tokens');
+  const top = positiveInteger(values.top, 'top') ?? 10;
+
+  const request: CoverageRequest = {
+    model: values.model!,
+    sae: values.sae!,
+    anchor: values.anchor!,
+    seed: values.seed!,
+    thresholds: thresholds.map(Number),
+    template: !values['no-template'],
+    kv: values.kv,
+    topMissing: top,
+  };
+  if (values.eval !== undefined) request.eval = values.eval;
+  if (values.encode !== undefined) request.encode = values.encode;
+  if (values.layer !== undefined) request.layer = Number(values.layer);
+  if (threads !== undefined) request.threads = threads;
+  if (maxTokens !== undefined) request.maxTokens = maxTokens;
+  if (values.cpu) request.cpu = true;
+  if (values.features !== 'all') request.features = await readFeatureList(resolve(values.features));
+
+  const engine = openCliEngine(ctx);
+  try {
+    let label = '';
+    const report = await measureCoverage(engine.store, ctx.home, request, {
+      signal: ctx.signal,
+      indexer: jobFeatureIndexer(engine.jobs),
+      onProgress: (progress) => {
+        const next = progress.stage === 'index' ? `Indexing ${progress.dataset}` : 'Computing coverage';
+        if (next !== label) {
+          if (label !== '') ctx.progress.finish();
+          label = next;
+          ctx.progress.start(next, progress.total);
+        }
+        ctx.progress.update(progress.done, progress.total);
+      },
+    });
+    ctx.progress.finish();
+    if (ctx.json) {
+      ctx.printJson(report.results.length === 1 ? report.results[0] : report.results);
+      return 0;
+    }
+    printReport(ctx, report.results, report);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+function printReport(ctx: CliContext, results: CoverageAtThreshold[], report: Awaited<ReturnType<typeof measureCoverage>>): void {
+  const withEval = report.eval !== undefined;
+  ctx.out(`Coverage of ${report.seed.dataset} (${report.seed.samples} samples) against ${report.anchor.dataset} (${report.anchor.samples}) — ${report.model}, SAE ${report.sae}, l_out-${report.layer}, encode ${report.encode}${report.template ? '' : ', no template'}, ${report.featureCount} features in F`);
+  for (const entry of report.indexing) ctx.out(`  indexed ${entry.dataset}: ${entry.samples} samples in ${entry.seconds.toFixed(1)} s${entry.resumedFrom > 0 ? ` (resumed at ${entry.resumedFrom})` : ''}`);
+  ctx.out('');
+  const headers = ['δ', '|F(P)|', '|F(seed)|', 'covered', 'FAC', 'FAC_freq', 'FAC_magnitude', 'missing', ...(withEval ? [`missing hit by ${report.eval!.dataset}`] : [])];
+  ctx.out(
+    formatTable(
+      headers,
+      results.map((r) => [r.threshold, r.anchorActive, r.seedActive, r.covered, percent(r.fac), percent(r.facFreq), percent(r.facMagnitude), r.missing.length, ...(withEval ? [`${r.missingActivatedByEval} (${percent(r.missingShareActivatedByEval)})`] : [])]),
+    ),
+  );
+  if (report.topMissing.length === 0) return;
+  ctx.out(`\nTop missing features at δ = ${results[0]!.threshold} (most frequent in the anchor set first):`);
+  ctx.out(
+    formatTable(
+      ['feature', 'anchor samples', 'mean', 'max', 'best span  (…text [peak token])'],
+      report.topMissing.map((m) => {
+        const span = m.spans[0];
+        const text = span === undefined ? '' : `${span.prefixText}[${span.peakText}]`.replace(/\s+/g, ' ').slice(-90);
+        return [m.feature, m.anchorSamples, m.anchorMean.toFixed(3), m.anchorMax.toFixed(3), text];
+      }),
+    ),
+  );
+}
