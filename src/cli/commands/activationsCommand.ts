@@ -29,6 +29,9 @@ indices, so the paper's "layer 16" of a 32-block model is L = 15) for every toke
   --max-tokens  truncate each sample to N tokens (default 512)
   --context     context size in tokens (default: min(4096, the model's training context))
   --cpu         run on the CPU even when a GPU backend is available
+  --template-engine auto|jinja|builtin
+                jinja renders the model's template as Hugging Face does (default system prompts
+                included); builtin uses llama.cpp's matcher; auto (default) tries jinja first
 Writes <out> and a sidecar <out>.json: {"layer", "samples": [{"tokens", "offset", "t0"}], …}.`;
 
 function positiveInteger(value: string | undefined, name: string): number | undefined {
@@ -90,6 +93,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       'max-tokens': { type: 'string', default: '512' },
       context: { type: 'string' },
       cpu: { type: 'boolean', default: false },
+      'template-engine': { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -115,16 +119,22 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const maxTokens = positiveInteger(values['max-tokens'], 'max-tokens')!;
   const contextSize = positiveInteger(values.context, 'context');
   const template = !values['no-template'];
+  const templateEngine = values['template-engine'];
+  if (templateEngine !== 'auto' && templateEngine !== 'jinja' && templateEngine !== 'builtin') {
+    throw new FacetError('INVALID_ARGUMENT', `--template-engine must be auto, jinja or builtin (got '${templateEngine}').`);
+  }
 
   const started = performance.now();
   const modelPath = await resolveModelPath(values.model, ctx);
   const inputs: InputSample[] = values.text !== undefined ? [{ text: values.text }] : await readInputSamples(resolve(values.input!), ctx.signal);
-  const model = await ProbeModel.load(modelPath, { gpu: values.cpu ? false : 'auto', signal: ctx.signal });
+  const model = await ProbeModel.load(modelPath, { gpu: values.cpu ? false : 'auto', templateEngine, signal: ctx.signal });
   try {
     if (layer >= model.info.nLayer) {
       throw new FacetError('LAYER_OUT_OF_RANGE', `Layer ${layer} does not exist: ${modelPath} has blocks 0..${model.info.nLayer - 1} (0-based l_out-L).`, { layer, blocks: model.info.nLayer });
     }
-    const prepared: PreparedSample[] = inputs.map((input) => model.prepare(input, { template, maxTokens }));
+    ctx.progress.start('tokenizing', inputs.length);
+    const prepared: PreparedSample[] = await model.prepareAll(inputs, { template, maxTokens, signal: ctx.signal, onProgress: (done) => ctx.progress.update(done, inputs.length) });
+    ctx.progress.finish();
     const context = await model.createContext({
       ...(contextSize === undefined ? {} : { contextSize }),
       kv,
@@ -163,6 +173,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       model: modelPath,
       pool,
       template,
+      templateEngine,
       kv,
       nEmbd,
       shape: [rows, nEmbd],

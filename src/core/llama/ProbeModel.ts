@@ -191,6 +191,26 @@ export class ProbeModel {
     return { tokens, t0: Math.min(t0, Math.max(0, tokens.length - 1)) };
   }
 
+  /**
+   * {@link prepare} for many samples, yielding to the event loop every few milliseconds so a
+   * large dataset does not block other work in the process.
+   */
+  async prepareAll(inputs: readonly SampleInput[], options: PrepareOptions & { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<PreparedSample[]> {
+    const prepared: PreparedSample[] = [];
+    let sliceStart = performance.now();
+    for (const input of inputs) {
+      prepared.push(this.prepare(input, options));
+      if (performance.now() - sliceStart > 20) {
+        options.onProgress?.(prepared.length, inputs.length);
+        await new Promise((resolve) => setImmediate(resolve));
+        throwIfAborted(options.signal);
+        sliceStart = performance.now();
+      }
+    }
+    options.onProgress?.(prepared.length, inputs.length);
+    return prepared;
+  }
+
   /** Token ids of a conversation ready for generation: the template plus the assistant header. */
   chatPrompt(turns: readonly ChatTurn[]): Int32Array {
     return this.tokenize(this.withoutLeadingBos(this.formatChat(turns, { addAssistant: true })), { addSpecial: true, parseSpecial: true });
