@@ -81,6 +81,25 @@ describe('steering and generation (llama3, 3 blocks)', () => {
     expect(Array.from(shifted!.tokens)).toEqual(Array.from(first[1]!.tokens));
   });
 
+  it('wires top-k, top-p and min-p into the sampler chain', async () => {
+    const [greedy] = await context.generate(prompt, { temperature: 0, maxTokens: 12 });
+    const hot = { temperature: 5, maxTokens: 12, seed: 9 } as const;
+    const [free] = await context.generate(prompt, { ...hot, topK: 0, topP: 1, minP: 0 });
+    expect(Array.from(free!.tokens)).not.toEqual(Array.from(greedy!.tokens));
+    for (const narrow of [{ topK: 1, topP: 1, minP: 0 }, { topK: 0, topP: 1e-6, minP: 0 }, { topK: 0, topP: 1, minP: 1 }]) {
+      const [sampled] = await context.generate(prompt, { ...hot, ...narrow });
+      expect(Array.from(sampled!.tokens), JSON.stringify(narrow)).toEqual(Array.from(greedy!.tokens));
+    }
+  });
+
+  it('applies the repeat penalty', async () => {
+    const [plain] = await context.generate(prompt, { temperature: 0, maxTokens: 40 });
+    const [penalized] = await context.generate(prompt, { temperature: 0, maxTokens: 40, repeatPenalty: 100 });
+    const repeats = (tokens: Int32Array): number => tokens.length - new Set(tokens).size;
+    expect(repeats(plain!.tokens)).toBeGreaterThan(0); // greedy decoding of random weights loops
+    expect(repeats(penalized!.tokens)).toBe(0);
+  });
+
   it('stops at a stop string and cuts it from the text', async () => {
     const [baseline] = await context.generate(prompt, { temperature: 0, maxTokens: 12 });
     const pieces = model.tokenTexts(baseline!.tokens);
