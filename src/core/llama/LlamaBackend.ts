@@ -18,7 +18,18 @@ export interface LlamaBackend {
   binding: NativeBindResult;
 }
 
-const addonPath = process.env.FACET_PROBE_ADDON ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../native/build/facet_probe.node');
+const addonPath = process.env.FACET_PROBE_ADDON ?? findAddon();
+
+/** `native/build/facet_probe.node` in the nearest folder above this module (sources or a bundle in out/). */
+function findAddon(): string {
+  const relative = join('native', 'build', 'facet_probe.node');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (dir !== dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, relative);
+    dir = dirname(dir);
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../..', relative);
+}
 
 let pending: Promise<LlamaBackend> | undefined;
 let pendingChoice: LlamaGpuChoice | undefined;
