@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,14 @@ describe('bad input gives coded errors and the process keeps working', () => {
   it('not a GGUF', async () => {
     const path = join(dir, 'notes.gguf');
     writeFileSync(path, 'this is plain text, not a model\n');
+    await expect(ProbeModel.load(path, { gpu: false })).rejects.toMatchObject({ code: 'GGUF_INVALID' });
+  });
+
+  it('a GGUF of an unknown version', async () => {
+    const path = join(dir, 'future.gguf');
+    const bytes = readFileSync(good).subarray(0, 4096);
+    bytes.writeUInt32LE(99, 4);
+    writeFileSync(path, bytes);
     await expect(ProbeModel.load(path, { gpu: false })).rejects.toMatchObject({ code: 'GGUF_INVALID' });
   });
 

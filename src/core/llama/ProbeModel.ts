@@ -84,6 +84,9 @@ export class ProbeModel {
       case 'not-gguf':
         throw new FacetError('GGUF_INVALID', `${path} is not a GGUF file (its first bytes are not "GGUF"). Pass a .gguf model file.`, { path });
       case 'unreadable':
+        if (/only supports up to version/.test(inspection.log)) {
+          throw new FacetError('GGUF_INVALID', `${path} uses a GGUF version this llama.cpp cannot read (${inspection.log.split('\n')[0]}). Convert the model with a current llama.cpp or update Facet.`, { path });
+        }
         throw new FacetError('GGUF_TRUNCATED', `${path} is a damaged or truncated GGUF file (its metadata cannot be read${inspection.log ? `: ${inspection.log}` : ''}). Download or copy the file again.`, { path, fileSize: inspection.fileSize });
       case 'truncated':
         throw new FacetError('GGUF_TRUNCATED', `${path} is truncated: its tensors need ${inspection.dataEnd} bytes but the file has ${inspection.fileSize}. Download or copy the file again.`, { path, fileSize: inspection.fileSize, expected: inspection.dataEnd });
