@@ -25,9 +25,9 @@ const cases: Case[] = [
   { name: 'batchtopk with threshold, layer-norm', config: testConfig({ architecture: 'batchtopk', dIn, dSae, k: 12, threshold: 0.25, normalisation: { kind: 'layer-norm', eps: 1e-5 } }) },
 ];
 
-async function check(config: SaeConfig, weights: SaeWeights, rows: number): Promise<void> {
+async function check(config: SaeConfig, weights: SaeWeights, rows: number, weightPlacement: 'initializers' | 'inputs'): Promise<void> {
   const x = gaussian(rows * config.dIn, seededRandom(7), 1.5);
-  const session = await SaeSession.create(config, weights, { threads: 1, provider: 'cpu', batchSize: 16 });
+  const session = await SaeSession.create(config, weights, { threads: 1, provider: 'cpu', batchSize: 16, weightPlacement });
   try {
     const expected = referenceEncode(config, weights, x, rows);
     const codes = await session.encode(x, rows);
@@ -52,9 +52,11 @@ async function check(config: SaeConfig, weights: SaeWeights, rows: number): Prom
 
 describe('SaeSession (onnxruntime-node) against the float64 reference', () => {
   for (const c of cases) {
-    it(`${c.name}: encode, sparse encode and decode within relL2 1e-5`, async () => {
-      await check(c.config, randomWeights(c.config, 11, { featureThresholds: c.featureThresholds ?? false }), 37);
-    });
+    for (const placement of ['initializers', 'inputs'] as const) {
+      it(`${c.name}, weights as ${placement}: encode, sparse encode and decode within relL2 1e-5`, async () => {
+        await check(c.config, randomWeights(c.config, 11, { featureThresholds: c.featureThresholds ?? false }), 37, placement);
+      });
+    }
   }
 
   it('dense-relu mode ignores TopK (released-code coverage)', async () => {

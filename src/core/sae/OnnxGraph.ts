@@ -82,6 +82,29 @@ export class OnnxGraph {
     return name;
   }
 
+  /**
+   * A float32 initializer whose bytes live outside the model (ONNX external data), in the
+   * in-memory file `location` handed to the session as `externalData`; keeps the protobuf small
+   * while letting the runtime treat the weights as constants (prepacking, one upload to a GPU).
+   */
+  externalInitializer(name: string, dims: number[], location: string): string {
+    const length = dims.reduce((a, b) => a * b, 1) * 4;
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dataType: DATA_TYPE.float32,
+        dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          onnx.StringStringEntryProto.create({ key: 'location', value: location }),
+          onnx.StringStringEntryProto.create({ key: 'offset', value: '0' }),
+          onnx.StringStringEntryProto.create({ key: 'length', value: String(length) }),
+        ],
+      }),
+    );
+    return name;
+  }
+
   /** Serialised ModelProto for `InferenceSession.create(bytes)`. */
   toBytes(): Uint8Array {
     const model = onnx.ModelProto.create({

@@ -7,7 +7,7 @@ import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import { OnnxGraph } from './OnnxGraph.ts';
 import { getSaeArchitecture } from './SaeArchitecture.ts';
 import type { SaeConfig } from './SaeConfig.ts';
-import { SAE_GRAPH_INPUTS, SAE_GRAPH_OUTPUTS, buildSaeDecodeGraph, buildSaeEncodeGraph, type SaeGraph } from './SaeGraphBuilder.ts';
+import { SAE_GRAPH_INPUTS, SAE_GRAPH_OUTPUTS, buildSaeDecodeGraph, buildSaeEncodeGraph, externalDataFile, type SaeGraph } from './SaeGraphBuilder.ts';
 import { validateSaeWeights, type SaeWeights } from './SaeWeights.ts';
 
 /** Execution provider choice. `auto`: CUDA when onnxruntime's CUDA provider is installed, else CPU. */
@@ -22,6 +22,12 @@ export interface SaeSessionOptions {
   batchSize?: number;
   /** Coverage mode of the paper's released code: ReLU over all features. Defaults to `architecture`. */
   activation?: 'architecture' | 'dense-relu';
+  /**
+   * `initializers`: weights handed to onnxruntime once as in-memory external data; it prepacks
+   * the matrix (faster, about one more copy of W_enc per open graph) and, on a GPU, uploads it once.
+   * `inputs`: weights fed on every run without a copy (least memory). Defaults to `initializers`.
+   */
+  weightPlacement?: 'initializers' | 'inputs';
 }
 
 /** Sparse codes, one CSR row per input row; only strictly positive codes are kept. */
@@ -52,6 +58,8 @@ export class SaeSession {
   private readonly weights: SaeWeights;
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private readonly activation: 'architecture' | 'dense-relu';
+  private readonly placement: 'initializers' | 'inputs';
+  private readonly arrays: Map<string, Float32Array>;
   private readonly tensors: Map<string, ort.Tensor>;
   private readonly sessions = new Map<string, Promise<{ session: ort.InferenceSession; graph: SaeGraph }>>();
   private disposed = false;
@@ -63,15 +71,23 @@ export class SaeSession {
     this.sessionOptions = sessionOptions;
     this.batchSize = options.batchSize ?? 256;
     this.activation = options.activation ?? 'architecture';
+    this.placement = options.weightPlacement ?? 'initializers';
     const { dIn, dSae } = config;
     const names = SAE_GRAPH_INPUTS;
-    this.tensors = new Map([
-      [names.wEnc, new ort.Tensor('float32', weights.wEnc, [dIn, dSae])],
-      [names.bEnc, new ort.Tensor('float32', weights.bEnc, [dSae])],
-      [names.bDec, new ort.Tensor('float32', weights.bDec, [dIn])],
-    ]);
-    if (weights.wDec !== null) this.tensors.set(names.wDec, new ort.Tensor('float32', weights.wDec, [dSae, dIn]));
-    if (weights.threshold !== null) this.tensors.set(names.threshold, new ort.Tensor('float32', weights.threshold, [dSae]));
+    const shapes: Array<[string, Float32Array | null, number[]]> = [
+      [names.wEnc, weights.wEnc, [dIn, dSae]],
+      [names.bEnc, weights.bEnc, [dSae]],
+      [names.bDec, weights.bDec, [dIn]],
+      [names.wDec, weights.wDec, [dSae, dIn]],
+      [names.threshold, weights.threshold, [dSae]],
+    ];
+    this.arrays = new Map();
+    this.tensors = new Map();
+    for (const [name, data, dims] of shapes) {
+      if (data === null) continue;
+      this.arrays.set(name, data);
+      this.tensors.set(name, new ort.Tensor('float32', data, dims));
+    }
   }
 
   /** Validates the weights, picks the provider and builds the encode graph once. */
@@ -95,7 +111,9 @@ export class SaeSession {
     }
     const sessionOptions = { ...base, executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] };
     const session = new SaeSession(config, weights, provider, sessionOptions, options);
-    await session.get('dense');
+    // Build the graph encoding will use now, so a bad config fails here rather than mid-run.
+    const rowK = getSaeArchitecture(config.architecture).rowK(config);
+    await session.get(rowK !== null && session.activation === 'architecture' ? 'sparse' : 'dense');
     return session;
   }
 
@@ -211,11 +229,16 @@ export class SaeSession {
     let entry = this.sessions.get(kind);
     if (entry === undefined) {
       const featureThresholds = this.weights.threshold !== null;
+      const weights = this.placement === 'initializers' ? 'external' : 'inputs';
       const graph =
         kind === 'decode'
-          ? buildSaeDecodeGraph(this.config)
-          : buildSaeEncodeGraph(this.config, { output: kind, activation: this.activation, featureThresholds });
-      entry = ort.InferenceSession.create(graph.bytes, this.sessionOptions).then((session) => ({ session, graph }));
+          ? buildSaeDecodeGraph(this.config, { weights })
+          : buildSaeEncodeGraph(this.config, { output: kind, activation: this.activation, featureThresholds, weights });
+      const externalData = graph.external.map((name) => {
+        const data = this.arrays.get(name) as Float32Array;
+        return { path: externalDataFile(name), data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+      });
+      entry = ort.InferenceSession.create(graph.bytes, externalData.length > 0 ? { ...this.sessionOptions, externalData } : this.sessionOptions).then((session) => ({ session, graph }));
       this.sessions.set(kind, entry);
     }
     return entry;
