@@ -47,8 +47,9 @@ export interface LongOperation {
 }
 
 /**
- * Encodes and decodes with one SAE on onnxruntime-node. Weights stay in memory as ORT tensors
- * fed as graph inputs on every run (no copy on CPU). Call {@link dispose} when done.
+ * Encodes and decodes with one SAE on onnxruntime-node. Each graph (dense encode, sparse encode,
+ * decode) is built on first use; weights reach it as in-memory external data (or per-run inputs,
+ * see {@link SaeSessionOptions.weightPlacement}). Call {@link dispose} when done.
  */
 export class SaeSession {
   readonly config: SaeConfig;
