@@ -105,6 +105,12 @@ describe('facet sae (CLI, real store, real onnxruntime)', () => {
       expect(row.values).toEqual(row.indices.map((j) => dense[j]));
     });
 
+    // The same activations as a safetensors tensor (what `facet activations --format safetensors` writes).
+    writeSafetensorsFixture(join(root, 'acts.safetensors'), { activations: { shape: [rows, dIn], values: x } });
+    const fromSafetensors = await facet('sae', 'encode', '--sae', 'paper', '--input', join(root, 'acts.safetensors'), '--out', join(root, 'codes-st.npy'), '--threads', '1');
+    expect(fromSafetensors.code, fromSafetensors.stderr).toBe(0);
+    expect(Array.from((await readNpy(join(root, 'codes-st.npy'))).data)).toEqual(Array.from(codes.data));
+
     // Decode from dense and from sparse codes.
     const decoded = await facet('sae', 'decode', '--sae', 'paper', '--input', join(root, 'codes.npy'), '--out', join(root, 'rec.npy'), '--threads', '1');
     expect(decoded.code, decoded.stderr).toBe(0);

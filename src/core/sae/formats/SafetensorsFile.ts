@@ -105,6 +105,20 @@ export async function readSafetensorsTensor(header: SafetensorsHeader, name: str
   return readRawTensor(header.path, info.begin, info.end - info.begin, info.dtype);
 }
 
+/**
+ * Reads rows `start .. start + count − 1` of a tensor whose first axis is the row axis, as
+ * float32 `[count, rowLength]` (for streaming `[tokens, dIn]` activation files).
+ */
+export async function readSafetensorsRows(header: SafetensorsHeader, name: string, start: number, count: number): Promise<Float32Array> {
+  const info = header.tensors.get(name);
+  if (info === undefined) throw new FacetError('SAE_FILE_INVALID', `${header.path} has no tensor '${name}' (it has ${[...header.tensors.keys()].join(', ')}).`, { file: header.path, tensor: name });
+  const rows = info.shape[0] ?? 1;
+  const rowBytes = (info.end - info.begin) / Math.max(1, rows);
+  const first = Math.min(start, rows);
+  const last = Math.min(rows, start + count);
+  return readRawTensor(header.path, info.begin + first * rowBytes, (last - first) * rowBytes, info.dtype);
+}
+
 /** Reads `byteLength` bytes at `position` holding `dtype` values (little-endian) as float32. */
 export async function readRawTensor(path: string, position: number, byteLength: number, dtype: SafetensorsDtype): Promise<Float32Array> {
   const item = ITEM_SIZE[dtype];
