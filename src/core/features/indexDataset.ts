@@ -1,6 +1,7 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import type { CaptureResult, ProbeContext } from '../llama/ProbeContext.ts';
+import { physicalCoreCount } from '../llama/physicalCoreCount.ts';
 import { ProbeModel, type PreparedSample } from '../llama/ProbeModel.ts';
 import { SaeRegistry } from '../sae/SaeRegistry.ts';
 import type { SaeSession } from '../sae/SaeSession.ts';
@@ -15,7 +16,10 @@ import { encodeSampleFeatures, type SampleFeatures } from './SampleFeatures.ts';
 export interface FeatureIndexParams extends FeatureSpaceParams {
   /** Registered dataset name or id. */
   dataset: string;
-  /** llama.cpp and onnxruntime threads. Defaults to their own choices (physical cores). */
+  /**
+   * Threads for llama.cpp and for onnxruntime each. Defaults to splitting the physical cores
+   * between them (they run at the same time: capture of one batch, encoding of the previous).
+   */
   threads?: number;
   /** Run the model and the SAE on the CPU even where a GPU is available. Defaults to false. */
   cpu?: boolean;
@@ -59,9 +63,10 @@ export interface FeatureIndexControl {
  * Builds (or resumes, or finds complete) the feature index of one dataset: applies the model's
  * chat template (t0 from the template actually rendered), captures `l_out-<layer>`, encodes the
  * rows t ≥ t0 with the SAE and stores per sample g_i = max_t code_i with its peak position.
- * Residuals are dropped once encoded. The model captures batch n+1 while onnxruntime encodes
- * batch n (both run off the JS thread). Each batch is stored in one transaction with its
- * progress, so a killed run resumes at the first batch not stored.
+ * Residuals are dropped once encoded. The model captures batch n+1 (on a llama.cpp worker
+ * thread) while batch n is encoded (onnxruntime-node runs on the JS thread: its promise only
+ * defers the call). Each batch is stored in one transaction with its progress, so a killed run
+ * resumes at the first batch not stored.
  */
 export async function indexDataset(store: Store, home: string, params: FeatureIndexParams, control: FeatureIndexControl = {}): Promise<FeatureIndexSummary> {
   const started = performance.now();
@@ -92,7 +97,9 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
   }
 
   const samplesPerBatch = params.samplesPerBatch ?? 32;
-  const threads = params.threads;
+  const cores = physicalCoreCount();
+  const saeThreads = params.threads ?? Math.max(1, Math.floor(cores / 2));
+  const llamaThreads = params.threads ?? Math.max(1, cores - saeThreads);
   const model = await ProbeModel.load(modelPath, { gpu: params.cpu ? false : 'auto', ...(control.signal ? { signal: control.signal } : {}) });
   let session: SaeSession | undefined;
   try {
@@ -106,10 +113,10 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
     session = await new SaeRegistry(store, home).openSession(sae, {
       activation: space.encodeMode === 'dense-relu' ? 'dense-relu' : 'architecture',
       provider: params.cpu ? 'cpu' : 'auto',
-      ...(threads !== undefined ? { threads } : {}),
+      threads: saeThreads,
     });
     const contextSize = Math.max(Math.min(4096, model.info.nCtxTrain > 0 ? model.info.nCtxTrain : 4096), space.maxTokens);
-    const context = await model.createContext({ contextSize, kv: space.kv, ...(threads !== undefined ? { threads } : {}) });
+    const context = await model.createContext({ contextSize, kv: space.kv, threads: llamaThreads });
     const datasets = new DatasetRepository(store.db);
     const prepareOptions = { template: space.template, maxTokens: space.maxTokens };
     const resumedFrom = index.indexedCount;
@@ -192,8 +199,8 @@ export interface IndexPipelineOptions {
 
 /**
  * The capture → encode → reduce → store loop with one batch of overlap: while the model
- * captures batch n+1 (llama.cpp's threads), onnxruntime encodes batch n (its own threads) and
- * the JS thread reduces and stores it. At most two batches of residuals exist at a time.
+ * captures batch n+1 on llama.cpp's worker thread, the JS thread encodes batch n (onnxruntime),
+ * reduces it to sample maxima and stores it. At most two batches of residuals exist at a time.
  */
 export async function runIndexPipeline(options: IndexPipelineOptions): Promise<void> {
   const { context, session, layer, reducer, total, samplesPerBatch, signal } = options;
