@@ -112,6 +112,27 @@ describe('SAE loaders', () => {
     );
   });
 
+  it('SAELens batchtopk: the scalar topk_threshold becomes the inference threshold; without it, per-row TopK', async () => {
+    const [dIn, dSae] = [4, 6];
+    const write = (name: string, extra: Record<string, { shape: number[]; values: number[] }>): string => {
+      const dir = join(root, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture: 'batchtopk', d_in: dIn, d_sae: dSae, k: 2 }));
+      writeSafetensorsFixture(join(dir, 'sae_weights.safetensors'), {
+        W_enc: { shape: [dIn, dSae], values: grid(dIn * dSae, 30) },
+        W_dec: { shape: [dSae, dIn], values: grid(dSae * dIn, 31) },
+        b_enc: { shape: [dSae], values: grid(dSae, 32) },
+        b_dec: { shape: [dIn], values: grid(dIn, 33) },
+        ...extra,
+      });
+      return dir;
+    };
+    const withThreshold = await loadSae(write('batchtopk-threshold', { topk_threshold: { shape: [], values: [0.375] } }));
+    expect(withThreshold.config).toMatchObject({ architecture: 'batchtopk', k: 2, threshold: 0.375 });
+    const withoutThreshold = await loadSae(write('batchtopk-plain', {}));
+    expect(withoutThreshold.config).toMatchObject({ architecture: 'batchtopk', k: 2, threshold: null });
+  });
+
   it('sparsify folder layers.N in float16: encoder stored transposed, model from the run config', async () => {
     const run = join(root, 'sparsify-run');
     const dir = join(run, 'layers.5');

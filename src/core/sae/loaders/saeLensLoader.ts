@@ -3,7 +3,7 @@ import { FacetError } from '../../../shared/FacetError.ts';
 import type { SaeArchitectureName, SaeConfig, SaeNormalisation } from '../SaeConfig.ts';
 import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
 import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
-import { readSafetensorsHeader } from '../formats/SafetensorsFile.ts';
+import { readSafetensorsHeader, readSafetensorsTensor } from '../formats/SafetensorsFile.ts';
 import { hashFiles } from './hashFiles.ts';
 import { JsonConfigFile } from './JsonConfigFile.ts';
 import { layerFromHookName } from './layerFromHookName.ts';
@@ -72,10 +72,14 @@ export const saeLensLoader: SaeLoader = {
       }
       const cfgThreshold = cfg.number('jump_relu_threshold') ?? cfg.number('threshold');
       if (threshold === null && cfgThreshold !== null) scalarThreshold = cfgThreshold;
-      if (architecture === 'batchtopk' && threshold !== null) {
-        // Inference-time BatchTopK threshold is one value for every feature.
-        scalarThreshold = threshold[0] ?? null;
+      if (architecture === 'batchtopk') {
+        // Inference-time BatchTopK threshold is one value for every feature: a `threshold` vector
+        // of equal entries, or the scalar `topk_threshold` the trainer keeps.
+        const global = header.tensors.get('topk_threshold');
+        if (threshold !== null) scalarThreshold = threshold[0] ?? null;
+        else if (global !== undefined && global.shape.reduce((a, b) => a * b, 1) === 1) scalarThreshold = (await readSafetensorsTensor(header, 'topk_threshold'))[0] ?? null;
         threshold = null;
+        if (scalarThreshold !== null) notes.push(`BatchTopK encodes with its global threshold ${scalarThreshold} (ReLU above it), not per-row TopK.`);
       }
     }
 
