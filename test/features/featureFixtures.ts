@@ -46,18 +46,21 @@ export async function populateWorkspace(store: Store, home: string, sae: { confi
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+  for (const [name, { role, texts }] of Object.entries(datasetTexts)) insertDataset(store, name, role, texts);
+}
+
+/** A ready dataset of single-turn samples, written straight into the store. */
+export function insertDataset(store: Store, name: string, role: DatasetRole, texts: string[]): void {
   const repository = new DatasetRepository(store.db);
-  for (const [name, { role, texts }] of Object.entries(datasetTexts)) {
-    repository.transaction(() => {
-      const id = repository.create(name, role, 'text', `/fixtures/${name}.jsonl`);
-      texts.forEach((text, ordinal) => {
-        const sample = { turns: [{ role: 'user' as const, content: text }] };
-        if (!repository.insertSample(id, ordinal, ordinal + 1, contentHash(sample), sample)) throw new Error(`duplicate fixture text ${text}`);
-      });
-      repository.updateCounts(id, texts.length, 0, 0, 'text');
-      repository.markReady(id);
+  repository.transaction(() => {
+    const id = repository.create(name, role, 'text', `/fixtures/${name}.jsonl`);
+    texts.forEach((text, ordinal) => {
+      const sample = { turns: [{ role: 'user' as const, content: text }] };
+      if (!repository.insertSample(id, ordinal, ordinal + 1, contentHash(sample), sample)) throw new Error(`duplicate fixture text ${text}`);
     });
-  }
+    repository.updateCounts(id, texts.length, 0, 0, 'text');
+    repository.markReady(id);
+  });
 }
 
 /** g of one sample computed independently: capture alone, float64 encode of every row t ≥ t0, max. */
