@@ -19,7 +19,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coverageFromIndex } from '../src/core/coverage/measureCoverage.ts';
-import { contentHash } from '../src/core/datasets/contentHash.ts';
 import { DatasetRepository } from '../src/core/datasets/DatasetRepository.ts';
 import { FeatureIndexRepository } from '../src/core/features/FeatureIndexRepository.ts';
 import { finalizeFeatureIndex } from '../src/core/features/finalizeFeatureIndex.ts';

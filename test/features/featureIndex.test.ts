@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { measureCoverage } from '../../src/core/coverage/measureCoverage.ts';
+import { COVERAGE_JOB, createCoverageJob } from '../../src/core/coverage/coverageJob.ts';
+import { getCoverageRun, listCoverageRuns, measureCoverage, type CoverageReport } from '../../src/core/coverage/measureCoverage.ts';
+import { JobRunner } from '../../src/core/jobs/JobRunner.ts';
 import { FeatureIndexRepository } from '../../src/core/features/FeatureIndexRepository.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../../src/core/features/FeatureQueries.ts';
 import { indexDataset, type FeatureIndexParams } from '../../src/core/features/indexDataset.ts';
@@ -113,6 +115,23 @@ describe('feature index on a forged llama3 model with a hand-built tied TopK SAE
     const top = report.topMissing[0]!;
     expect(report.results[0]!.missing).toContain(top.feature);
     expect(top.spans.length).toBeGreaterThan(0);
+  });
+
+  it('runs a coverage measurement as a job (the UI path) with the same answer and a saved run', async () => {
+    const jobs = new JobRunner(store);
+    jobs.register(createCoverageJob(store, home.path));
+    const request = { model: modelPath, sae: 'test-sae', kv: 'f32' as const, threads: 1, cpu: true, anchor: 'anchor', seed: 'seed', thresholds: [0, 2.5] };
+    const job = jobs.submit(COVERAGE_JOB, request);
+    const final = await jobs.wait(job.id);
+    await jobs.close();
+    expect(final.state).toBe('done');
+    const report = final.result as CoverageReport;
+    const expected = [0, 2.5].map((d) => referenceCoverage(reference['anchor']!, reference['seed']!, null, d));
+    expect(report.results.map((r) => [r.anchorActive, r.covered, r.missing])).toEqual(expected.map((e) => [e['anchorActive'], e['covered'], e['missing']]));
+    expect(final.done).toBe(final.total);
+    const saved = getCoverageRun(store, report.runId);
+    expect(saved.result.results).toEqual(report.results);
+    expect(listCoverageRuns(store).map((run) => run.id)).toContain(report.runId);
   });
 
   it('answers the feature table, one feature’s histogram and spans over every indexed dataset', () => {

@@ -72,8 +72,12 @@ export interface CoverageProgress {
   stage: 'index' | 'compute';
   /** Dataset being indexed. */
   dataset?: string;
+  /** Within the stage (samples of the dataset being indexed; 0/1 for compute). */
   done: number;
   total: number;
+  /** Over the whole run: samples indexed so far plus 1 once computed, of all samples to index plus 1. */
+  overallDone: number;
+  overallTotal: number;
 }
 
 export interface CoverageControl {
@@ -94,23 +98,23 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   const indexer = control.indexer ?? directFeatureIndexer(store, home);
   const repository = new FeatureIndexRepository(store.db);
   const indexing: FeatureIndexSummary[] = [];
-  const seen = new Set<number>();
-  for (const dataset of datasets) {
+  const knownSpace = repository.spaceByKey(resolved.space.key);
+  const pending = datasets.filter((dataset, i) => datasets.findIndex((other) => other.id === dataset.id) === i && (knownSpace === undefined || repository.index(knownSpace.id, dataset.id)?.state !== 'ready'));
+  const overallTotal = pending.reduce((sum, dataset) => sum + dataset.sampleCount, 0) + 1;
+  let finishedSamples = 0;
+  for (const dataset of pending) {
     throwIfAborted(control.signal);
-    if (seen.has(dataset.id)) continue;
-    seen.add(dataset.id);
-    const space = repository.spaceByKey(resolved.space.key);
-    if (space !== undefined && repository.index(space.id, dataset.id)?.state === 'ready') continue;
     const params: FeatureIndexParams = { ...spaceParams(request), dataset: dataset.name };
     if (request.threads !== undefined) params.threads = request.threads;
     if (request.cpu !== undefined) params.cpu = request.cpu;
-    control.onProgress?.({ stage: 'index', dataset: dataset.name, done: 0, total: dataset.sampleCount });
+    control.onProgress?.({ stage: 'index', dataset: dataset.name, done: 0, total: dataset.sampleCount, overallDone: finishedSamples, overallTotal });
     indexing.push(
       await indexer(params, {
         ...(control.signal ? { signal: control.signal } : {}),
-        onProgress: (progress) => control.onProgress?.({ stage: 'index', dataset: dataset.name, done: progress.done, total: progress.total }),
+        onProgress: (progress) => control.onProgress?.({ stage: 'index', dataset: dataset.name, done: progress.done, total: progress.total, overallDone: finishedSamples + progress.done, overallTotal }),
       }),
     );
+    finishedSamples += dataset.sampleCount;
   }
   throwIfAborted(control.signal);
   const space = repository.spaceByKey(resolved.space.key);
@@ -125,7 +129,7 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   const seed = ref(seedSet!.id, seedSet!.name);
   const evaluated = evalSet !== undefined ? ref(evalSet.id, evalSet.name) : undefined;
 
-  control.onProgress?.({ stage: 'compute', done: 0, total: 1 });
+  control.onProgress?.({ stage: 'compute', done: 0, total: 1, overallDone: overallTotal - 1, overallTotal });
   const thresholds = request.thresholds ?? [0];
   const computed = coverageFromIndex(store, {
     anchorIndexId: anchor.indexId,
@@ -146,7 +150,7 @@ export async function measureCoverage(store: Store, home: string, request: Cover
       anchorMax: computed.anchorMaxima[feature]!,
       spans: getFeatureSpans(store, space.id, feature, request.spansPerFeature ?? 3),
     }));
-  control.onProgress?.({ stage: 'compute', done: 1, total: 1 });
+  control.onProgress?.({ stage: 'compute', done: 1, total: 1, overallDone: overallTotal, overallTotal });
   const report: Omit<CoverageReport, 'runId'> = {
     spaceId: space.id,
     model: space.modelName,
