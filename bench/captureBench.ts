@@ -20,7 +20,7 @@ const threads = Number(process.env.FACET_BENCH_THREADS ?? defaultThreadCount());
 const layers = 8;
 const dim = 256;
 const captureLayer = 3;
-const repeats = 3;
+const repeats = 5;
 const generateTokens = 128;
 
 const folder = join(tmpdir(), 'facet-bench');
