@@ -13,11 +13,16 @@
  *    activations, 256 features per sample, written and finalised by the index code) against a
  *    10,000-sample seed (drawn from the lower half of the features) at δ = 0, 1, 2 (δ > 0 reads the anchor's stored values); target < 1 s.
  *
- * Final line: {"bench":"index","samplesPerSec":…,"captureOnlyPerSec":…,"encodeOnlyPerSec":…,"overlap":…,"facSeconds":…}
+ * The three indexing measurements alternate for FACET_BENCH_ROUNDS rounds (default 3) and the
+ * best of each counts: other processes share these cores. `cpuParallelism` says how much two
+ * busy threads got at the time (≈ 2 on two free cores; near 1, no overlap is possible).
+ *
+ * Final line: {"bench":"index","samplesPerSec":…,"captureOnlyPerSec":…,"encodeOnlyPerSec":…,"overlap":…,"facSeconds":…,"cpuParallelism":…}
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { coverageFromIndex } from '../src/core/coverage/measureCoverage.ts';
 import { DatasetRepository } from '../src/core/datasets/DatasetRepository.ts';
 import { FeatureIndexRepository } from '../src/core/features/FeatureIndexRepository.ts';
@@ -57,6 +62,23 @@ function gaussian(length: number, next: () => number, scale: number): Float32Arr
   return out;
 }
 
+/** Throughput of two busy threads (main + worker) relative to one: ≈ 2 on two free cores, ≈ 1 when other work takes a core. */
+async function measureParallelism(): Promise<number> {
+  const spin = `let x = 0; for (let i = 0; i < 2e8; i++) x += i % 7; x`;
+  const once = (): number => {
+    const started = performance.now();
+    new Function(spin)();
+    return performance.now() - started;
+  };
+  const alone = once();
+  const worker = new Worker(`const { parentPort } = require('node:worker_threads'); const t = performance.now(); (${'() => {' + spin + '}'})(); parentPort.postMessage(performance.now() - t);`, { eval: true });
+  const other = new Promise<number>((resolve) => worker.once('message', resolve));
+  const mine = once();
+  const theirs = await other;
+  await worker.terminate();
+  return (2 * alone) / Math.max(mine, theirs);
+}
+
 const workDir = mkdtempSync(join(tmpdir(), 'facet-index-bench-'));
 try {
   // ---- 1. pipeline vs its parts
@@ -85,56 +107,76 @@ try {
 
   // capture alone, same batches; keep the rows t ≥ t0 for the encode-only pass
   const rowsPerBatch: { x: Float32Array; rows: number; batch: PreparedSample[] }[] = [];
-  let started = performance.now();
-  for (let offset = 0; offset < sampleCount; offset += samplesPerBatch) {
-    const batch = read(offset, samplesPerBatch);
-    const captured = await context.capture(batch.map((s) => s.tokens), { layers: [layer] });
-    const residuals = captured.activations.get(layer)!;
-    const rows = batch.reduce((sum, s) => sum + s.tokens.length - s.t0, 0);
-    const x = new Float32Array(rows * dim);
-    let row = 0;
-    batch.forEach((s, i) => {
-      x.set(residuals.subarray((captured.offsets[i]! + s.t0) * dim, (captured.offsets[i]! + s.tokens.length) * dim), row * dim);
-      row += s.tokens.length - s.t0;
-    });
-    rowsPerBatch.push({ x, rows, batch });
+  async function captureOnly(): Promise<number> {
+    rowsPerBatch.length = 0;
+    const started = performance.now();
+    for (let offset = 0; offset < sampleCount; offset += samplesPerBatch) {
+      const batch = read(offset, samplesPerBatch);
+      const captured = await context.capture(batch.map((s) => s.tokens), { layers: [layer] });
+      const residuals = captured.activations.get(layer)!;
+      const rows = batch.reduce((sum, s) => sum + s.tokens.length - s.t0, 0);
+      const x = new Float32Array(rows * dim);
+      let row = 0;
+      batch.forEach((s, i) => {
+        x.set(residuals.subarray((captured.offsets[i]! + s.t0) * dim, (captured.offsets[i]! + s.tokens.length) * dim), row * dim);
+        row += s.tokens.length - s.t0;
+      });
+      rowsPerBatch.push({ x, rows, batch });
+    }
+    return (performance.now() - started) / 1000;
   }
-  const captureSeconds = (performance.now() - started) / 1000;
 
   // encode alone (+ the per-sample max), same batches
   const reducer = new SampleMaximaReducer(dSae);
-  started = performance.now();
-  for (const { x, rows, batch } of rowsPerBatch) {
-    const codes: SparseCodes = await session.encodeSparse(x, rows);
-    let row = 0;
-    for (const s of batch) {
-      reducer.reduce(codes, row, s.tokens.length - s.t0, s.t0);
-      row += s.tokens.length - s.t0;
+  async function encodeOnly(): Promise<number> {
+    const started = performance.now();
+    for (const { x, rows, batch } of rowsPerBatch) {
+      const codes: SparseCodes = await session.encodeSparse(x, rows);
+      let row = 0;
+      for (const s of batch) {
+        reducer.reduce(codes, row, s.tokens.length - s.t0, s.t0);
+        row += s.tokens.length - s.t0;
+      }
     }
+    return (performance.now() - started) / 1000;
   }
-  const encodeSeconds = (performance.now() - started) / 1000;
-  rowsPerBatch.length = 0;
 
   // the pipeline, storing into SQLite like the index job
   const pipelineStore = Store.open(join(workDir, 'pipeline.db'));
   const pipelineRepository = new FeatureIndexRepository(pipelineStore.db);
-  pipelineStore.db.exec(`CREATE TEMP TABLE bench_samples (ordinal INTEGER PRIMARY KEY, t0 INTEGER, entries BLOB) STRICT`);
-  const insert = pipelineStore.db.prepare<[number, number, Buffer]>(`INSERT INTO bench_samples VALUES (?, ?, ?)`);
-  started = performance.now();
-  await runIndexPipeline({
-    context, session, layer, reducer: new SampleMaximaReducer(dSae), first: 0, total: sampleCount, samplesPerBatch, read,
-    store: (first, batch) => pipelineRepository.transaction(() => batch.forEach((s, i) => insert.run(first + i, s.t0, encodeSampleFeatures(s.features)))),
-  });
-  const pipelineSeconds = (performance.now() - started) / 1000;
+  pipelineStore.db.exec(`CREATE TABLE bench_samples (ordinal INTEGER PRIMARY KEY, t0 INTEGER, entries BLOB) STRICT`);
+  const insert = pipelineStore.db.prepare<[number, number, Buffer]>(`INSERT OR REPLACE INTO bench_samples VALUES (?, ?, ?)`);
+  async function pipeline(): Promise<number> {
+    const started = performance.now();
+    await runIndexPipeline({
+      context, session, layer, reducer: new SampleMaximaReducer(dSae), first: 0, total: sampleCount, samplesPerBatch, read,
+      store: (first, batch) => pipelineRepository.transaction(() => batch.forEach((s, i) => insert.run(first + i, s.t0, encodeSampleFeatures(s.features)))),
+    });
+    return (performance.now() - started) / 1000;
+  }
+
+  // Other processes share the cores here; alternate the three measurements and keep the best of each.
+  const rounds = Number(process.env.FACET_BENCH_ROUNDS ?? 3);
+  let captureSeconds = Infinity;
+  let encodeSeconds = Infinity;
+  let pipelineSeconds = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    captureSeconds = Math.min(captureSeconds, await captureOnly());
+    encodeSeconds = Math.min(encodeSeconds, await encodeOnly());
+    pipelineSeconds = Math.min(pipelineSeconds, await pipeline());
+  }
+  rowsPerBatch.length = 0;
   pipelineStore.close();
   await session.dispose();
   model.dispose();
+  const parallelism = await measureParallelism();
 
   const captureOnlyPerSec = sampleCount / captureSeconds;
   const encodeOnlyPerSec = sampleCount / encodeSeconds;
   const samplesPerSec = sampleCount / pipelineSeconds;
   const overlap = samplesPerSec / Math.min(captureOnlyPerSec, encodeOnlyPerSec);
-  console.log(`indexing: ${sampleCount} samples, ${tokens} tokens, ${threads} thread(s) each for llama.cpp and onnxruntime`);
+  console.log(`indexing: ${sampleCount} samples, ${tokens} tokens, ${threads} thread(s) each for llama.cpp and onnxruntime, best of ${rounds} rounds`);
+  console.log(`  (two CPU-bound threads ran ${parallelism.toFixed(2)}× as fast as one here and now: overlap needs ≈ 2)`);
   console.log(`  capture only  ${captureOnlyPerSec.toFixed(1)} samples/s (${captureSeconds.toFixed(2)} s)`);
   console.log(`  encode only   ${encodeOnlyPerSec.toFixed(1)} samples/s (${encodeSeconds.toFixed(2)} s)`);
   console.log(`  pipeline      ${samplesPerSec.toFixed(1)} samples/s (${pipelineSeconds.toFixed(2)} s), overlap ${overlap.toFixed(3)}`);
@@ -181,7 +223,7 @@ try {
     finalizeFeatureIndex(repository, index.id, { dSae: bigD, spanTexts: (_, ranges) => ranges.map(() => ({ prefix: 'synthetic span', peak: ' token' })) });
     return index.id;
   };
-  started = performance.now();
+  let started = performance.now();
   const anchorIndex = buildIndex('anchor-100k', 100_000, 11, bigD);
   // a narrower seed: features drawn from the lower half only
   const seedIndex = buildIndex('seed-10k', 10_000, 12, bigD / 2);
@@ -205,6 +247,7 @@ try {
     encodeOnlyPerSec: Number(encodeOnlyPerSec.toFixed(2)),
     overlap: Number(overlap.toFixed(3)),
     facSeconds: Number(facSeconds.toFixed(3)),
+    cpuParallelism: Number(parallelism.toFixed(2)),
   }));
 } finally {
   rmSync(workDir, { recursive: true, force: true });
