@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COVERAGE_JOB, createCoverageJob } from '../../src/core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns, measureCoverage, type CoverageReport } from '../../src/core/coverage/measureCoverage.ts';
 import { JobRunner } from '../../src/core/jobs/JobRunner.ts';
+import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
 import { FeatureIndexRepository } from '../../src/core/features/FeatureIndexRepository.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../../src/core/features/FeatureQueries.ts';
 import { indexDataset, type FeatureIndexParams } from '../../src/core/features/indexDataset.ts';
@@ -89,6 +90,21 @@ describe('feature index on a forged llama3 model with a hand-built tied TopK SAE
     }
   });
 
+  it('without the template, t0 is the first token after BOS and the sample is the raw text', async () => {
+    const summary = await indexDataset(store, home.path, params('seed', { template: false }));
+    const model = await ProbeModel.load(modelPath, { gpu: false });
+    try {
+      const repository = new FeatureIndexRepository(store.db);
+      for (const row of repository.samples(summary.indexId)) {
+        expect(row.t0).toBe(1);
+        expect(row.tokenCount).toBe(model.tokenize(datasetTexts['seed']!.texts[row.ordinal]!).length);
+      }
+    } finally {
+      model.dispose();
+    }
+    expect(summary.spaceId).not.toBe((await indexDataset(store, home.path, params('anchor'))).spaceId);
+  });
+
   it('coverage from the index equals the recomputation from raw captures and float64 codes', async () => {
     const thresholds = [0, 2.5, 3];
     // the check is only meaningful if no reference g sits within float error of a δ
@@ -135,7 +151,7 @@ describe('feature index on a forged llama3 model with a hand-built tied TopK SAE
   });
 
   it('answers the feature table, one feature’s histogram and spans over every indexed dataset', () => {
-    const [space] = listFeatureSpaces(store);
+    const space = listFeatureSpaces(store).find((candidate) => candidate.template);
     expect(space!.indexes.filter((index) => index.state === 'ready').map((index) => index.datasetName).sort()).toEqual(['anchor', 'evalset', 'seed']);
     const page = queryFeatureTable(store, { spaceId: space!.id, sort: 'count', limit: 5 });
     const all = Object.values(reference).flat();
