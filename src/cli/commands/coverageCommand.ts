@@ -12,7 +12,7 @@ import { openCliEngine } from '../openCliEngine.ts';
 const help = `Usage:
   facet coverage --model M --sae S --anchor A --seed B [--eval C] [--threshold 0,1,2]
                  [--features all|FILE] [--encode topk|dense-relu] [--no-template] [--kv f16|f32]
-                 [--threads N] [--layer L] [--max-tokens N] [--cpu] [--top N] [--json]
+                 [--threads N] [--layer L] [--max-tokens N] [--min-activation X] [--cpu] [--top N] [--json]
 
 Feature Activation Coverage of the seed set B against the anchor set A in the SAE's feature space.
 Datasets not yet indexed for this model, layer, SAE and encode mode are indexed first (as
@@ -27,6 +27,8 @@ resumable 'features.index' jobs; 'facet jobs' lists them).
   --no-template capture the raw text instead of the model's chat template
   --kv          KV cache type for the capture (f16 default; f32 is exact and slower)
   --layer       llama.cpp 0-based l_out index (the paper's "layer 16" is 15)
+  --min-activation  store only g_i > X in the index (default 0: every positive one; raise it for
+                dense-relu on large SAEs, where nearly every feature is positive); δ must be ≥ X
   --top         missing features listed with spans (default 10)
 JSON: one δ → one object {threshold, anchorActive, seedActive, covered, fac, facFreq,
 facMagnitude, missing, …}; several δ → an array of them. With --eval each object also has
@@ -57,6 +59,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       threads: { type: 'string' },
       layer: { type: 'string' },
       'max-tokens': { type: 'string' },
+      'min-activation': { type: 'string' },
       cpu: { type: 'boolean', default: false },
       top: { type: 'string', default: '10' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -97,6 +100,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (threads !== undefined) request.threads = threads;
   if (maxTokens !== undefined) request.maxTokens = maxTokens;
   if (values.cpu) request.cpu = true;
+  if (values['min-activation'] !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(values['min-activation'])) throw new FacetError('INVALID_ARGUMENT', `--min-activation must be a number ≥ 0 (got '${values['min-activation']}').`);
+    request.minActivation = Number(values['min-activation']);
+  }
   if (values.features !== 'all') request.features = await readFeatureList(resolve(values.features));
 
   const engine = openCliEngine(ctx);

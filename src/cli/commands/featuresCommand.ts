@@ -10,7 +10,7 @@ import { openCliEngine } from '../openCliEngine.ts';
 const help = `Usage:
   facet features list
   facet features index --model M --sae S --dataset D [--layer L] [--encode topk|dense-relu]
-                       [--no-template] [--kv f16|f32] [--threads N] [--max-tokens N] [--cpu]
+                       [--no-template] [--kv f16|f32] [--threads N] [--max-tokens N] [--min-activation X] [--cpu]
   facet features table [--space ID] [--sort count|mean|max|feature] [--asc] [--limit N] [--offset N]
   facet features show --feature F [--space ID] [--spans N] [--bins N]
 
@@ -39,6 +39,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       kv: { type: 'string' },
       threads: { type: 'string' },
       'max-tokens': { type: 'string' },
+      'min-activation': { type: 'string' },
       cpu: { type: 'boolean', default: false },
       space: { type: 'string' },
       sort: { type: 'string', default: 'count' },
@@ -98,6 +99,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       if (threads !== undefined) params.threads = threads;
       if (maxTokens !== undefined) params.maxTokens = maxTokens;
       if (values.cpu) params.cpu = true;
+      if (values['min-activation'] !== undefined) {
+        if (!/^\d+(\.\d+)?$/.test(values['min-activation'])) throw new FacetError('INVALID_ARGUMENT', `--min-activation must be a number ≥ 0 (got '${values['min-activation']}').`);
+        params.minActivation = Number(values['min-activation']);
+      }
       const engine = openCliEngine(ctx);
       try {
         ctx.progress.start(`Indexing ${params.dataset}`);

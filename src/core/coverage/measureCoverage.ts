@@ -94,6 +94,12 @@ export interface CoverageControl {
  */
 export async function measureCoverage(store: Store, home: string, request: CoverageRequest, control: CoverageControl = {}): Promise<CoverageReport> {
   const resolved = await resolveFeatureSpace(store, home, request);
+  const thresholds = request.thresholds ?? [0];
+  for (const delta of thresholds) {
+    if (!(delta >= resolved.space.minActivation)) {
+      throw new FacetError('INVALID_ARGUMENT', `Threshold ${delta} lies below the storage floor ${resolved.space.minActivation} (--min-activation): activations at or below it are not stored. Use δ ≥ ${resolved.space.minActivation}.`, { threshold: delta, floor: resolved.space.minActivation });
+    }
+  }
   const datasets = [request.anchor, request.seed, ...(request.eval !== undefined ? [request.eval] : [])].map((name) => resolveIndexDataset(store, name));
   const indexer = control.indexer ?? directFeatureIndexer(store, home);
   const repository = new FeatureIndexRepository(store.db);
@@ -130,7 +136,6 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   const evaluated = evalSet !== undefined ? ref(evalSet.id, evalSet.name) : undefined;
 
   control.onProgress?.({ stage: 'compute', done: 0, total: 1, overallDone: overallTotal - 1, overallTotal });
-  const thresholds = request.thresholds ?? [0];
   const computed = coverageFromIndex(store, {
     anchorIndexId: anchor.indexId,
     seedIndexId: seed.indexId,
