@@ -17,6 +17,7 @@ Napi::Function ProbeContext::Define(Napi::Env env) {
                          InstanceMethod("generate", &ProbeContext::Generate),
                          InstanceMethod("setSteering", &ProbeContext::SetSteering),
                          InstanceMethod("abort", &ProbeContext::Abort),
+                         InstanceMethod("progress", &ProbeContext::Progress),
                          InstanceMethod("dispose", &ProbeContext::Dispose),
                      });
 }
@@ -87,6 +88,10 @@ Napi::Value ProbeContext::Info(const Napi::CallbackInfo& info) {
   out.Set("nUbatch", llama.llama_n_ubatch(ctx_));
   out.Set("nSeqMax", llama.llama_n_seq_max(ctx_));
   return out;
+}
+
+Napi::Value ProbeContext::Progress(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), generated_.load());
 }
 
 Napi::Value ProbeContext::Abort(const Napi::CallbackInfo& info) {
@@ -463,6 +468,7 @@ class GenerateWorker : public Napi::AsyncWorker {
       return false;
     }
     candidate.tokens.push_back(token);
+    owner_->generatedTokens().fetch_add(1);
     std::string piece = owner_->model()->piece(token, false);
     size_t before = candidate.text.size();
     candidate.text += piece;
@@ -662,6 +668,7 @@ Napi::Value ProbeContext::Generate(const Napi::CallbackInfo& info) {
     throw makeCodedError(env, "INVALID_ARGUMENT", "n and maxTokens must be at least 1");
   }
   abort_.store(false);
+  generated_.store(0);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

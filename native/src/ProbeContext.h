@@ -39,6 +39,8 @@ class ProbeContext : public Napi::ObjectWrap<ProbeContext> {
   ProbeModel* model() const { return model_; }
   std::mutex& busy() { return busy_; }
   std::atomic<bool>& abortFlag() { return abort_; }
+  /** Tokens produced by the running generation (read from the JS thread for progress). */
+  std::atomic<int32_t>& generatedTokens() { return generated_; }
   CaptureState* capture = nullptr;
 
   static bool evalCallback(ggml_tensor* tensor, bool ask, void* userData);
@@ -50,6 +52,7 @@ class ProbeContext : public Napi::ObjectWrap<ProbeContext> {
   Napi::Value Generate(const Napi::CallbackInfo& info);
   Napi::Value SetSteering(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value Progress(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   void ensureOpen(Napi::Env env) const;
@@ -59,6 +62,7 @@ class ProbeContext : public Napi::ObjectWrap<ProbeContext> {
   Napi::ObjectReference modelRef_;
   std::mutex busy_;
   std::atomic<bool> abort_{false};
+  std::atomic<int32_t> generated_{0};
 };
 
 /** createContext(model, options) -> Promise<ProbeContext> */

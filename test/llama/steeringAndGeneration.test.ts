@@ -70,7 +70,10 @@ describe('steering and generation (llama3, 3 blocks)', () => {
 
   it('samples n candidates in parallel, reproducibly per seed', async () => {
     const options = { n: 3, temperature: 1, topK: 0, topP: 1, minP: 0, maxTokens: 10, seed: 11 } as const;
-    const first = await context.generate(prompt, options);
+    const reports: number[] = [];
+    const first = await context.generate(prompt, { ...options, onProgress: (done, total) => reports.push(done / total) });
+    expect(reports[0]).toBe(0);
+    expect(reports.at(-1)).toBe(first.reduce((sum, c) => sum + c.tokens.length, 0) / 30);
     const again = await context.generate(prompt, options);
     expect(first).toHaveLength(3);
     expect(first.map((c) => Array.from(c.tokens))).toEqual(again.map((c) => Array.from(c.tokens)));

@@ -100,6 +100,8 @@ export interface NativeContext {
   generate(prompt: Int32Array, options: NativeGenerateOptions): Promise<NativeGenerated[]>;
   /** data: nEmbd floats per layer starting at layer 1; null clears. */
   setSteering(data: Float32Array | null, layerStart: number, layerEnd: number): void;
+  /** Tokens produced so far by the running generation (all candidates). */
+  progress(): number;
   abort(): void;
   dispose(): void;
 }

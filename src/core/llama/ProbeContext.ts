@@ -85,6 +85,8 @@ export interface GenerateOptions {
   /** JSON schema the output must follow (converted to GBNF). */
   jsonSchema?: Record<string, unknown>;
   signal?: AbortSignal;
+  /** Tokens generated so far (all candidates) of at most n × maxTokens; polled about every 100 ms. */
+  onProgress?: (doneTokens: number, totalTokens: number) => void;
 }
 
 export interface GeneratedText {
@@ -175,6 +177,19 @@ export class ProbeContext {
       throw fromNativeError(error, this.model.path, { path: this.model.path });
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async withProgress<T>(total: number, onProgress: ((done: number, total: number) => void) | undefined, task: () => Promise<T>): Promise<T> {
+    if (onProgress === undefined) return task();
+    const native = this.handle;
+    onProgress(0, total);
+    const timer = setInterval(() => onProgress(native.progress(), total), 100);
+    try {
+      return await task();
+    } finally {
+      clearInterval(timer);
+      onProgress(native.progress(), total);
     }
   }
 
@@ -314,7 +329,7 @@ export class ProbeContext {
       throw new FacetError('PROMPT_TOO_LONG', `The prompt (${prompt.length} tokens) plus ${n} × ${maxTokens} new tokens exceed the context of ${this.contextSize} tokens. Shorten the prompt, lower maxTokens or n, or use a larger context.`, { promptTokens: prompt.length, n, maxTokens, contextSize: this.contextSize });
     }
     const generated = await this.serialize(() =>
-      this.withAbort(options.signal, () =>
+      this.withAbort(options.signal, () => this.withProgress(n * maxTokens, options.onProgress, () =>
         this.handle.generate(prompt, {
           n,
           maxTokens,
@@ -328,7 +343,7 @@ export class ProbeContext {
           ...(grammar === undefined ? {} : { grammar, grammarRoot: 'root' }),
           stop: [...(options.stop ?? [])],
         }),
-      ),
+      )),
     );
     const decoder = new TextDecoder();
     return generated.map((item) => ({ text: decoder.decode(item.text), tokens: item.tokens, finish: item.finish }));
