@@ -88,6 +88,27 @@ describe('SAE quality check', () => {
     expect(report.warnings.map((w) => w.code)).toEqual(['ALWAYS_ON_FEATURES']);
   });
 
+  it('compares in the SAE input space: exact identity SAEs score 0 under scale, row-norm and layer-norm', async () => {
+    for (const normalisation of [{ kind: 'scale', factor: 2.5 }, { kind: 'row-norm' }, { kind: 'layer-norm', eps: 1e-5 }] as const) {
+      // Layer-norm centres rows, so the identity must also pass negative values: use two-sided
+      // features (+e_i and −e_i) with matching decoder rows.
+      const dSae = 2 * d;
+      const wEnc = new Float32Array(d * dSae);
+      const wDec = new Float32Array(dSae * d);
+      for (let i = 0; i < d; i++) {
+        wEnc[i * dSae + i] = 1;
+        wEnc[i * dSae + d + i] = -1;
+        wDec[i * d + i] = 1;
+        wDec[(d + i) * d + i] = -1;
+      }
+      const cfg = config({ dSae, normalisation });
+      const session = await SaeSession.create(cfg, { wEnc, bEnc: new Float32Array(dSae), wDec, bDec: new Float32Array(d), threshold: null }, { threads: 1, provider: 'cpu' });
+      const report = await measureSaeQuality(session, sourceOf(data, d, 64));
+      await session.dispose();
+      expect(report.metrics!.normalisedMse, normalisation.kind).toBeLessThan(1e-10);
+    }
+  });
+
   it('matches a float64 hand computation for TopK K=1 (drops the smaller coefficient), within 1e-6', async () => {
     const cfg = config({ architecture: 'topk', k: 1 });
     const session = await SaeSession.create(cfg, identityWeights(d, []), { threads: 1, provider: 'cpu' });
