@@ -9,16 +9,25 @@ beforeEach(() => {
 afterEach(() => home.remove());
 
 describe('facet demo', () => {
-  it('imports the shipped sample datasets and summarises them, idempotently', async () => {
-    const first = await runFacet(['demo', '--json'], home.path, { timeoutMs: 300_000 });
+  it('runs the whole pipeline on built-in defaults: forge, import, train an SAE, index, coverage', async () => {
+    const first = await runFacet(['demo', '--json', '--threads', '1'], home.path, { timeoutMs: 300_000 });
     expect(first.code, first.stderr).toBe(0);
     const report = JSON.parse(first.stdout.trim().split('\n').pop() as string);
-    expect(report.datasets).toEqual([
-      expect.objectContaining({ name: 'demo-anchor', role: 'anchor', samples: 48 }),
-      expect.objectContaining({ name: 'demo-seed', role: 'seed', samples: 12 }),
-    ]);
-    const again = await runFacet(['demo', '--json'], home.path, { timeoutMs: 300_000 });
-    expect(again.code).toBe(0);
+    expect(report).toMatchObject({ model: 'demo-llama3', layer: 1, anchor: { dataset: 'demo-anchor', samples: 48 }, seed: { dataset: 'demo-seed', samples: 12 } });
+    expect(report.results.map((r: { threshold: number }) => r.threshold)).toEqual([0, 1, 2]);
+    for (const result of report.results) {
+      expect(result.covered).toBeLessThanOrEqual(Math.min(result.anchorActive, result.seedActive));
+      expect(result.fac).toBeCloseTo(result.covered / result.anchorActive, 12);
+      expect(result.missing).toHaveLength(result.anchorActive - result.covered);
+    }
+    // A narrow seed set of 12 cooking prompts misses part of what 48 varied prompts activate.
+    expect(report.results[0].fac).toBeLessThan(1);
+    expect(report.topMissing.length).toBeGreaterThan(0);
+    expect(report.topMissing[0].spans[0].peakText.length).toBeGreaterThan(0);
+    // Everything is registered once; a second run reuses it and gives the same answer.
+    const again = await runFacet(['demo', '--json', '--threads', '1'], home.path, { timeoutMs: 300_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout.trim().split('\n').pop() as string).results).toEqual(report.results);
     expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)).toHaveLength(2);
   });
 });

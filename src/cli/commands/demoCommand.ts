@@ -1,60 +1,141 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FacetError } from '../../shared/FacetError.ts';
 import type { DatasetRole, DatasetSummary } from '../../shared/datasetTypes.ts';
+import { measureCoverage, type CoverageReport } from '../../core/coverage/measureCoverage.ts';
+import { directFeatureIndexer } from '../../core/features/featureIndexJob.ts';
+import { forgeModel } from '../../core/forge/forgeModel.ts';
+import { ModelService } from '../../core/models/ModelService.ts';
+import { SaeRegistry } from '../../core/sae/SaeRegistry.ts';
+import { runSaeTraining } from '../../core/sae/training/runSaeTraining.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
 
-const help = `Usage: facet demo [--json]
+const help = `Usage: facet demo [--model M] [--layer L] [--threads N] [--json]
 
-The headless main job on built-in defaults: imports the sample datasets shipped in resources/samples
-(an anchor set and a narrow seed set) into the workspace and summarises them.`;
+The headless main job on built-in defaults, end to end:
+  1. a model: --model (registered name or .gguf path), else a small LLaMA-3-style model forged
+     with the real Llama-3 tokenizer and seeded random weights (registered as demo-llama3);
+  2. the sample datasets shipped in resources/samples: an anchor set and a narrow seed set;
+  3. a small tied TopK SAE trained on the anchor set at layer L (llama.cpp 0-based l_out index;
+     default: the middle block), the paper's recipe at toy size;
+  4. the feature index of both sets and Feature Activation Coverage of the seed against the
+     anchor at δ = 0, 1, 2, with the top missing features and their text spans.
+A forged model has random weights, so its features mean nothing; pass --model with a real
+instruct GGUF (and an SAE of your own via facet coverage) for meaningful features.`;
 
 const samples: { file: string; name: string; role: DatasetRole }[] = [
   { file: 'anchor-instructions.jsonl', name: 'demo-anchor', role: 'anchor' },
   { file: 'seed-instructions.jsonl', name: 'demo-seed', role: 'seed' },
 ];
+const demoSae = { features: 512, k: 8, epochs: 4 };
 
 function samplePath(file: string): string {
   return fileURLToPath(new URL(`../../../resources/samples/${file}`, import.meta.url));
 }
 
+function percent(value: number | null): string {
+  return value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`;
+}
+
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, layer: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', default: false } } });
   if (values.help) {
     ctx.out(help);
     return 0;
   }
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new FacetError('INVALID_ARGUMENT', `--threads must be a positive integer, got '${values.threads}'.`);
+  const note = (line: string): void => {
+    if (!ctx.json) ctx.err(line);
+  };
   const engine = openCliEngine(ctx);
   try {
-    const datasets: DatasetSummary[] = [];
+    const store = engine.store;
+    // 1. The model.
+    const models = new ModelService(store);
+    let modelName = values.model;
+    let blockCount: number;
+    if (modelName === undefined) {
+      modelName = 'demo-llama3';
+      const existing = models.list().find((model) => model.name === modelName);
+      if (existing === undefined) {
+        const path = join(ctx.home, 'models', 'demo-llama3.gguf');
+        if (!existsSync(path)) {
+          mkdirSync(dirname(path), { recursive: true });
+          note('1/4 forging a 4-block LLaMA-3-style model (real Llama-3 tokenizer, seeded weights)…');
+          await forgeModel({ family: 'llama3', layers: 4, dim: 128, seed: 2602, out: path }, { signal: ctx.signal });
+        }
+        await models.add(path, { name: modelName, signal: ctx.signal });
+      }
+      blockCount = 4;
+    } else {
+      const found = models.list().find((model) => model.name === modelName);
+      if (found === undefined && !existsSync(modelName)) throw new FacetError('MODEL_NOT_FOUND', `No registered model or file '${modelName}'. See 'facet models list'.`, { model: modelName });
+      const registered = found ?? (await models.add(modelName, { signal: ctx.signal })).model;
+      modelName = registered.name;
+      blockCount = registered.blockCount ?? 2;
+    }
+    const layer = values.layer === undefined ? Math.floor((blockCount - 1) / 2) : Number(values.layer);
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < blockCount)) throw new FacetError('LAYER_OUT_OF_RANGE', `--layer must be 0..${blockCount - 1} (llama.cpp 0-based block index), got '${values.layer}'.`);
+
+    // 2. The sample datasets.
     for (const sample of samples) {
       const existing = (await engine.call('datasets.list', {})).find((dataset) => dataset.name === sample.name && dataset.state === 'ready');
-      if (existing !== undefined) {
-        datasets.push(existing);
-        continue;
-      }
+      if (existing !== undefined) continue;
+      note(`2/4 importing ${sample.file}…`);
       const job = await engine.call('datasets.import', { path: samplePath(sample.file), name: sample.name, role: sample.role });
-      datasets.push((await followJob(engine, ctx, job, `Importing ${sample.file}`)).result as DatasetSummary);
+      (await followJob(engine, ctx, job, `Importing ${sample.file}`)).result as DatasetSummary;
     }
-    const summary = [];
-    for (const dataset of datasets) {
-      const { samples: rows } = await engine.call('datasets.samples', { id: dataset.id, offset: 0, limit: 1000 });
-      const lengths = rows.map((row) => row.turns.reduce((sum, turn) => sum + turn.content.length, 0));
-      const words = new Set(rows.flatMap((row) => row.turns.flatMap((turn) => turn.content.toLowerCase().match(/[a-z']+/g) ?? [])));
-      summary.push({
-        name: dataset.name,
-        role: dataset.role,
-        samples: dataset.sampleCount,
-        meanChars: Math.round(lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length)),
-        distinctWords: words.size,
-      });
+
+    // 3. The SAE.
+    const saeName = `demo-sae-${modelName}-L${layer}`;
+    const saes = new SaeRegistry(store, ctx.home);
+    if (!saes.list().some((sae) => sae.name === saeName)) {
+      note(`3/4 training a tied TopK SAE (${demoSae.features} features, K=${demoSae.k}) on l_out-${layer} over demo-anchor…`);
+      ctx.progress.start('training SAE (tokens)');
+      await runSaeTraining(
+        store,
+        ctx.home,
+        { model: modelName, layer, dataset: 'demo-anchor', name: saeName, features: demoSae.features, k: demoSae.k, kAnnealFrom: 32, kAnnealSteps: 20, epochs: demoSae.epochs, batchTokens: 256, validationFraction: 0.1, seed: 1, ...(threads !== undefined ? { threads } : {}) },
+        { signal: ctx.signal, onProgress: (progress) => ctx.progress.update(progress.tokens, progress.totalTokens ?? undefined), onNote: note },
+      );
+      ctx.progress.finish();
     }
-    if (ctx.json) ctx.printJson({ workspace: ctx.home, datasets: summary });
-    else {
-      ctx.out(`Workspace: ${ctx.home}\n`);
-      ctx.out(formatTable(['dataset', 'role', 'samples', 'mean chars', 'distinct words'], summary.map((s) => [s.name, s.role, s.samples, s.meanChars, s.distinctWords])));
+
+    // 4. Index both sets and measure coverage.
+    note('4/4 indexing features of demo-anchor and demo-seed and measuring coverage…');
+    ctx.progress.start('indexing (samples)');
+    const report: CoverageReport = await measureCoverage(
+      store,
+      ctx.home,
+      { model: modelName, sae: saeName, anchor: 'demo-anchor', seed: 'demo-seed', thresholds: [0, 1, 2], topMissing: 5, spansPerFeature: 2, ...(threads !== undefined ? { threads } : {}) },
+      { signal: ctx.signal, indexer: directFeatureIndexer(store, ctx.home), onProgress: (progress) => ctx.progress.update(progress.overallDone, progress.overallTotal) },
+    );
+    ctx.progress.finish();
+
+    if (ctx.json) {
+      ctx.printJson({ workspace: ctx.home, model: modelName, layer, sae: saeName, anchor: report.anchor, seed: report.seed, results: report.results.map(({ missing, ...rest }) => ({ ...rest, missingCount: missing.length, missing })), topMissing: report.topMissing });
+      return 0;
+    }
+    ctx.out(`Workspace ${ctx.home}\nModel ${modelName}, SAE ${saeName} at l_out-${layer} (llama.cpp 0-based block), encode ${report.encode}`);
+    ctx.out(`Anchor demo-anchor: ${report.anchor.samples} samples; seed demo-seed: ${report.seed.samples} samples\n`);
+    ctx.out(
+      formatTable(
+        ['δ', 'anchor active', 'seed active', 'covered', 'FAC', 'FAC freq', 'FAC magnitude', 'missing'],
+        report.results.map((r) => [r.threshold, r.anchorActive, r.seedActive, r.covered, percent(r.fac), percent(r.facFreq), percent(r.facMagnitude), r.missing.length]),
+      ),
+    );
+    if (report.topMissing.length > 0) {
+      ctx.out(`\nTop missing features at δ = ${report.results[0]?.threshold ?? 0} (most frequent in the anchor first):`);
+      for (const feature of report.topMissing) {
+        ctx.out(`  feature ${feature.feature}: ${feature.anchorSamples} anchor samples, mean ${feature.anchorMean.toFixed(3)}, max ${feature.anchorMax.toFixed(3)}`);
+        for (const span of feature.spans) ctx.out(`    …${span.prefixText.replace(/\s+/g, ' ').slice(-80)}[[${span.peakText.replace(/\n/g, '\\n')}]]  (${span.value.toFixed(3)})`);
+      }
     }
     return 0;
   } finally {
