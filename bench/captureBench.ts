@@ -8,7 +8,7 @@
  * Prints one JSON line:
  * {"bench":"capture","captureTokPerSec":…,"fullTokPerSec":…,"captureRatio":…,"genRatio":…}
  */
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import type { Token } from 'node-llama-cpp';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,7 +99,8 @@ model.dispose();
 
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 process.stderr.write(
-  `model ${layers} blocks, n_embd ${dim}, ${threads} threads; ${samples.length} samples / ${tokenCount} tokens\n` +
+  `model ${layers} blocks, n_embd ${dim}, ${threads} threads; ${samples.length} samples / ${tokenCount} tokens; ` +
+    `load average ${loadavg()[0]!.toFixed(2)} (other work on these cores skews every figure)\n` +
     `capture l_out-${captureLayer} with early stop: ${captureSeconds.toFixed(3)} s (${(tokenCount / captureSeconds).toFixed(0)} tok/s); ` +
     `full forward: ${fullSeconds.toFixed(3)} s (${(tokenCount / fullSeconds).toFixed(0)} tok/s)\n` +
     `greedy generation, ${generateTokens} tokens: probe ${ourTokPerSec.toFixed(1)} tok/s, node-llama-cpp ${theirTokPerSec.toFixed(1)} tok/s\n`,
