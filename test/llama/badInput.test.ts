@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledVocabPath } from '../../src/core/forge/BundledVocab.ts';
+import { readGgufHeader, readTensorAsFloat32 } from '../../src/core/gguf/GgufReader.ts';
+import { writeGguf } from '../../src/core/gguf/GgufWriter.ts';
 import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
 import { forgeTestModel } from '../forge/forgeTestModel.ts';
 import { referenceResiduals, relativeL2 } from '../reference/ReferenceForward.ts';
@@ -52,6 +54,17 @@ describe('bad input gives coded errors and the process keeps working', () => {
   it('an architecture without l_out tensors (the bundled BERT vocab file)', async () => {
     const bert = await bundledVocabPath('bert-bge');
     await expect(ProbeModel.load(bert, { gpu: false })).rejects.toMatchObject({ code: 'MODEL_ARCH_UNSUPPORTED' });
+  });
+
+  it('a GGUF that llama.cpp refuses (a block tensor missing) says why', async () => {
+    const header = await readGgufHeader(good);
+    const path = join(dir, 'missing-tensor.gguf');
+    const kept = header.tensors.filter((tensor) => tensor.name !== 'blk.1.ffn_down.weight');
+    const tensors = await Promise.all(kept.map(async (tensor) => ({ name: tensor.name, dims: tensor.dims, type: 'F32' as const, data: await readTensorAsFloat32(header, tensor.name) })));
+    await writeGguf(path, { metadata: header.metadata, tensors });
+    const error = await ProbeModel.load(path, { gpu: false }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    expect((error as Error).message).toContain('blk.1.ffn_down.weight');
   });
 
   it('a model file that vanished', async () => {
