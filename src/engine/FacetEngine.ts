@@ -12,6 +12,10 @@ import { createDatasetImportJob, defaultDatasetName, validateImportParams, type 
 import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
 import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
+import { createCoverageJob } from '../core/coverage/coverageJob.ts';
+import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
+import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
+import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
 import { createModelAddJob } from '../core/models/modelAddJob.ts';
 import { ModelService } from '../core/models/ModelService.ts';
 import { toModelSummary } from '../core/models/toModelSummary.ts';
@@ -58,11 +62,13 @@ export class FacetEngine {
     this.jobs.register(createDatasetImportJob(this.store));
     this.jobs.register(createModelAddJob(this.store));
     this.jobs.register(createFeatureIndexJob(this.store, this.home));
+    this.jobs.register(createCoverageJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
       if (finished && job.kind === 'model.add') this.emit({ event: 'models.changed', payload: {} });
+      if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index')) this.emit({ event: 'features.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
     if (options.resumeInterrupted ?? true) {
@@ -146,6 +152,22 @@ export class FacetEngine {
         return { removed: removed.name };
       },
       'saes.list': () => this.saes.list().map(toSaeSummary),
+      'features.spaces': () => listFeatureSpaces(this.store),
+      'features.table': ({ spaceId, sort, descending, offset, limit }) =>
+        queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}) }),
+      'features.detail': ({ spaceId, feature, spans }) => getFeatureDetail(this.store, spaceId, feature, { spans }),
+      'coverage.run': async (params) => {
+        const request = { ...params, topMissing: 20, spansPerFeature: 3 };
+        // Names are checked now so a typo fails at once rather than inside the job.
+        await resolveFeatureSpace(this.store, this.home, request);
+        for (const dataset of [params.anchor, params.seed, ...(params.eval !== undefined ? [params.eval] : [])]) resolveIndexDataset(this.store, dataset);
+        return this.jobs.submit('coverage.measure', request);
+      },
+      'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map((run) => ({ id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } })),
+      'coverage.get': ({ id }) => {
+        const run = getCoverageRun(this.store, id);
+        return { id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } };
+      },
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),
       'jobs.cancel': ({ id }) => this.jobs.cancel(id),

@@ -1,10 +1,13 @@
 import { useEffect, useState } from 'react';
 import { connection } from './api/connection.ts';
+import { CoveragePage } from './pages/CoveragePage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
+import { FeaturesPage } from './pages/FeaturesPage.tsx';
 import { JobsPage } from './pages/JobsPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
 import { PlannedPage } from './pages/PlannedPage.tsx';
 import { useDatasetsStore } from './stores/useDatasetsStore.ts';
+import { useFeaturesStore } from './stores/useFeaturesStore.ts';
 import { useJobsStore } from './stores/useJobsStore.ts';
 import { useRegistryStore } from './stores/useRegistryStore.ts';
 import { pages, useNavigationStore } from './stores/useNavigationStore.ts';
@@ -20,7 +23,7 @@ export function App() {
       setStatus(next);
       // (Re)load the snapshot whenever the connection opens; events keep it current after that.
       if (next === 'open') {
-        Promise.all([useJobsStore.getState().load(), useDatasetsStore.getState().load(), useRegistryStore.getState().load()]).then(
+        Promise.all([useJobsStore.getState().load(), useDatasetsStore.getState().load(), useRegistryStore.getState().load(), useFeaturesStore.getState().load()]).then(
           () => setError(null),
           (caught: Error) => setError(caught.message),
         );
@@ -44,7 +47,19 @@ export function App() {
       </nav>
       <main className="content">
         {error !== null ? <div className="error">{error}</div> : null}
-        {page === 'Datasets' ? <DatasetsPage /> : page === 'Jobs' ? <JobsPage /> : page === 'Models' ? <ModelsPage /> : <PlannedPage name={page} />}
+        {page === 'Datasets' ? (
+          <DatasetsPage />
+        ) : page === 'Jobs' ? (
+          <JobsPage />
+        ) : page === 'Models' ? (
+          <ModelsPage />
+        ) : page === 'Features' ? (
+          <FeaturesPage />
+        ) : page === 'Coverage' ? (
+          <CoveragePage />
+        ) : (
+          <PlannedPage name={page} />
+        )}
       </main>
     </div>
   );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
+import type { CoverageRunView, FeatureDetailView, FeatureSpaceView, FeatureTablePageView } from '../featureTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
 
 /**
@@ -29,6 +30,32 @@ export const methodSchemas = {
   'models.add': z.object({ path: z.string().min(1), name: z.string().min(1).max(200).optional() }).strict(),
   'models.remove': z.object({ name: z.string().min(1) }).strict(),
   'saes.list': z.object({}).strict(),
+  'features.spaces': z.object({}).strict(),
+  'features.table': z
+    .object({
+      spaceId: z.number().int().positive(),
+      sort: z.enum(['feature', 'count', 'mean', 'max']).default('count'),
+      descending: z.boolean().optional(),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(1000).default(100),
+    })
+    .strict(),
+  'features.detail': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0), spans: z.number().int().min(1).max(50).default(10) }).strict(),
+  'coverage.run': z
+    .object({
+      model: z.string().min(1),
+      sae: z.string().min(1),
+      anchor: z.string().min(1),
+      seed: z.string().min(1),
+      eval: z.string().min(1).optional(),
+      thresholds: z.array(z.number().min(0)).min(1).max(12).default([0]),
+      encode: z.enum(['topk', 'dense-relu']).default('topk'),
+      template: z.boolean().default(true),
+      layer: z.number().int().min(0).optional(),
+    })
+    .strict(),
+  'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
+  'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
   'jobs.list': z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
   'jobs.get': z.object({ id: z.string().min(1) }).strict(),
   'jobs.cancel': z.object({ id: z.string().min(1) }).strict(),
@@ -55,6 +82,12 @@ export interface MethodResults {
   'models.add': JobSnapshot;
   'models.remove': { removed: string };
   'saes.list': SaeSummary[];
+  'features.spaces': FeatureSpaceView[];
+  'features.table': FeatureTablePageView;
+  'features.detail': FeatureDetailView;
+  'coverage.run': JobSnapshot;
+  'coverage.runs': CoverageRunView[];
+  'coverage.get': CoverageRunView;
   'jobs.list': JobSnapshot[];
   'jobs.get': JobSnapshot;
   'jobs.cancel': JobSnapshot;
@@ -73,6 +106,8 @@ export interface EventPayloads {
   'job.updated': JobSnapshot;
   'datasets.changed': Record<string, never>;
   'models.changed': Record<string, never>;
+  /** A feature index or coverage run finished: feature spaces and runs may have changed. */
+  'features.changed': Record<string, never>;
 }
 export type EventName = keyof EventPayloads;
 

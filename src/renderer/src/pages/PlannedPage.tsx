@@ -1,7 +1,4 @@
 const descriptions: Record<string, string> = {
-  Models: 'Local GGUF models (LLaMA, Mistral, Qwen) run through llama.cpp: register, inspect, capture residual activations.',
-  Features: 'SAE features of the indexed datasets: counts, activation histograms and top text spans.',
-  Coverage: 'Feature Activation Coverage of a seed set against an anchor set, and the features it misses.',
   Synthesis: 'Generate samples that activate missing features, each verified by re-encoding.',
   Compare: 'Feature spaces of different model families side by side.',
 };
