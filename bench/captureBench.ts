@@ -1,6 +1,6 @@
 /**
- * `npm run bench:capture`: on a forged 8-block model (n_embd 256, mistral tokenizer), same threads,
- * same run:
+ * `npm run bench:capture`: on a forged 8-block model (n_embd 256, mistral tokenizer), same threads
+ * (1 unless FACET_BENCH_THREADS says otherwise), same run:
  *  - residual capture at block 3 with early stop vs a full forward pass of the same tokens
  *    (captureRatio = capture time / full time; target ≤ 0.65);
  *  - greedy generation through the probe addon vs node-llama-cpp's own evaluator on the same model
@@ -16,7 +16,10 @@ import { forgeModel } from '../src/core/forge/forgeModel.ts';
 import { ProbeModel } from '../src/core/llama/ProbeModel.ts';
 import { defaultThreadCount } from '../src/core/llama/physicalCoreCount.ts';
 
-const threads = Number(process.env.FACET_BENCH_THREADS ?? defaultThreadCount());
+// One thread by default: on shared cores, llama.cpp's spinning worker threads make multi-thread
+// timings swing by 2x between runs. FACET_BENCH_THREADS=<n> (or "cores") overrides.
+const threadSetting = process.env.FACET_BENCH_THREADS ?? '1';
+const threads = threadSetting === 'cores' ? defaultThreadCount() : Number(threadSetting);
 const layers = 8;
 const dim = 256;
 const captureLayer = 3;
