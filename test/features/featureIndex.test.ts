@@ -5,7 +5,7 @@ import { getCoverageRun, listCoverageRuns, measureCoverage, type CoverageReport 
 import { JobRunner } from '../../src/core/jobs/JobRunner.ts';
 import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
 import { FeatureIndexRepository } from '../../src/core/features/FeatureIndexRepository.ts';
-import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../../src/core/features/FeatureQueries.ts';
+import { getFeatureDetail, getSampleActivations, listFeatureSpaces, queryFeatureTable, removeFeatureIndex } from '../../src/core/features/FeatureQueries.ts';
 import { indexDataset, type FeatureIndexParams } from '../../src/core/features/indexDataset.ts';
 import { decodeSampleFeatures } from '../../src/core/features/SampleFeatures.ts';
 import type { SaeConfig } from '../../src/core/sae/SaeConfig.ts';
@@ -179,5 +179,17 @@ describe('feature index on a forged llama3 model with a hand-built tied TopK SAE
     expect(texts[best.ordinal]!).toContain((best.prefixText + best.peakText).trim().split(/\s+/).filter((w) => /^[a-z]+$/.test(w)).at(-1) ?? '');
     for (let i = 1; i < detail.spans.length; i++) expect(detail.spans[i]!.value).toBeLessThanOrEqual(detail.spans[i - 1]!.value);
     expect(D_SAE).toBe(space!.dSae);
+    // one sample's activations, strongest first
+    const anchorIndex = space!.indexes.find((index) => index.datasetName === 'anchor')!;
+    const activations = getSampleActivations(store, space!.id, anchorIndex.datasetId, 3);
+    const expectedSample = reference['anchor']![3]!;
+    expect(activations.map((a) => a.feature).sort((a, b) => a - b)).toEqual([...expectedSample.g.keys()].sort((a, b) => a - b));
+    for (let i = 1; i < activations.length; i++) expect(activations[i]!.value).toBeLessThanOrEqual(activations[i - 1]!.value);
+    expect(activations[0]!.peak).toBe(expectedSample.g.get(activations[0]!.feature)![1]);
+    // removing an index takes its spans and totals with it
+    const evalIndex = space!.indexes.find((index) => index.datasetName === 'evalset')!;
+    removeFeatureIndex(store, evalIndex.id);
+    expect(listFeatureSpaces(store).find((candidate) => candidate.id === space!.id)!.indexes.map((index) => index.datasetName)).not.toContain('evalset');
+    expect(queryFeatureTable(store, { spaceId: space!.id }).samples).toBe(all.length - datasetTexts['evalset']!.texts.length);
   });
 });

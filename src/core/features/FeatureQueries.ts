@@ -1,6 +1,7 @@
 import { FacetError } from '../../shared/FacetError.ts';
 import type { Store } from '../store/Store.ts';
 import { FeatureIndexRepository, type FeatureIndexRecord, type FeatureSpaceRecord } from './FeatureIndexRepository.ts';
+import { decodeSampleFeatures } from './SampleFeatures.ts';
 
 /** A feature space with the datasets indexed in it. */
 export interface FeatureSpaceSummary extends FeatureSpaceRecord {
@@ -175,4 +176,22 @@ export function getFeatureDetail(store: Store, spaceId: number, feature: number,
     histogram: { edges, counts },
     spans: getFeatureSpans(store, spaceId, feature, options.spans ?? 10),
   };
+}
+
+/** One sample's stored activations in a space: features with g_i and peak position, strongest first. */
+export function getSampleActivations(store: Store, spaceId: number, datasetId: number, ordinal: number): { feature: number; value: number; peak: number }[] {
+  const repository = repositoryOf(store);
+  requireSpace(repository, spaceId);
+  const index = repository.index(spaceId, datasetId);
+  const row = index === undefined ? undefined : repository.sample(index.id, ordinal);
+  if (row === undefined) throw new FacetError('NOT_FOUND', `Sample ${ordinal} of dataset ${datasetId} is not indexed in feature space ${spaceId}.`, { spaceId, datasetId, ordinal });
+  const sample = decodeSampleFeatures(row.entries);
+  return Array.from(sample.features, (feature, i) => ({ feature, value: sample.values[i]!, peak: sample.peaks[i]! })).sort((a, b) => b.value - a.value || a.feature - b.feature);
+}
+
+/** Deletes one dataset's index (its samples, columns and spans); the space stays. */
+export function removeFeatureIndex(store: Store, indexId: number): void {
+  const repository = repositoryOf(store);
+  if (repository.indexById(indexId) === undefined) throw new FacetError('NOT_FOUND', `No feature index ${indexId}.`, { indexId });
+  repository.removeIndex(indexId);
 }
