@@ -11,7 +11,8 @@ import type { Migration } from '../Migration.ts';
  *   then n × u32 peak positions (little-endian).
  * - `feature_index_columns`: the same entries grouped by feature (CSC), in chunks of consecutive
  *   features: `starts` u32 [featureCount + 1], `vals` f32 and `ordinals` u32 per entry.
- * - `feature_index_totals` live on `feature_indexes` as blobs: counts u32, sums f64, maxima f32, each [dSae].
+ * - Per-feature totals of a ready index live as blobs on its `feature_indexes` row:
+ *   `feature_counts` u32, `feature_sums` f64, `feature_maxima` f32, each [dSae].
  * - `feature_spans`: the top activating spans per feature and index.
  * - `coverage_runs`: a coverage request and its result, as JSON.
  */
