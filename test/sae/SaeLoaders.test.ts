@@ -235,6 +235,16 @@ describe('SAE loaders', () => {
     expect(Array.from(weights.wEnc)).toEqual(Array.from(wEnc));
   });
 
+  it('reads ZIP64 archives (saturated sizes and offsets, ZIP64 end record)', async () => {
+    const [dIn, dSae] = [3, 5];
+    const wEnc = grid(dIn * dSae, 27);
+    const path = join(root, 'paper', 'TopK7_l2_h5_zip64.pth');
+    writeTorchCheckpoint(path, { W_enc: { shape: [dIn, dSae], values: wEnc }, b_enc: { shape: [dSae], values: grid(dSae, 28) }, b_dec: { shape: [dIn], values: grid(dIn, 29) } }, { d_inp: dIn, d_hide: dSae, topK: 2 }, { zip64: true });
+    const { config, weights } = await loadSae(path);
+    expect(config).toMatchObject({ architecture: 'topk', k: 2, layer: 1 });
+    expect(Array.from(weights.wEnc)).toEqual(Array.from(wEnc));
+  });
+
   it("Facet's own layout round-trips (what training writes)", async () => {
     const dir = join(root, 'facet-own');
     const [dIn, dSae] = [3, 5];

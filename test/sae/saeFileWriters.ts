@@ -65,8 +65,12 @@ export function writeSafetensorsFixture(path: string, tensors: Record<string, Fi
   writeFileSync(path, Buffer.concat([length, json, ...chunks]));
 }
 
-/** A ZIP archive of the given entries (stored, or deflated when `deflate`). */
-export function zipBytes(entries: Array<{ name: string; data: Buffer }>, deflate = false): Buffer {
+/**
+ * A ZIP archive of the given entries (stored, or deflated when `deflate`). `zip64` writes the
+ * ZIP64 forms (saturated 32-bit fields, ZIP64 extra fields, end record and locator) that large
+ * checkpoints carry.
+ */
+export function zipBytes(entries: Array<{ name: string; data: Buffer }>, deflate = false, zip64 = false): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -90,19 +94,52 @@ export function zipBytes(entries: Array<{ name: string; data: Buffer }>, deflate
     local.writeUInt16LE(extra.length, 28);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(45, 4);
+    central.writeUInt16LE(45, 6);
     central.writeUInt16LE(deflate ? 8 : 0, 10);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : body.length, 20);
+    central.writeUInt32LE(zip64 ? 0xffffffff : entry.data.length, 24);
     central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
+    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    let centralExtra = Buffer.alloc(0);
+    if (zip64) {
+      // ZIP64 extra field: uncompressed size, compressed size, local header offset.
+      centralExtra = Buffer.alloc(28);
+      centralExtra.writeUInt16LE(0x0001, 0);
+      centralExtra.writeUInt16LE(24, 2);
+      centralExtra.writeBigUInt64LE(BigInt(entry.data.length), 4);
+      centralExtra.writeBigUInt64LE(BigInt(body.length), 12);
+      centralExtra.writeBigUInt64LE(BigInt(offset), 20);
+      central.writeUInt16LE(centralExtra.length, 30);
+    }
     locals.push(local, name, extra, body);
-    centrals.push(central, name);
+    centrals.push(central, name, centralExtra);
     offset += 30 + name.length + extra.length + body.length;
   }
   const directory = Buffer.concat(centrals);
+  if (zip64) {
+    const record = Buffer.alloc(56);
+    record.writeUInt32LE(0x06064b50, 0);
+    record.writeBigUInt64LE(44n, 4);
+    record.writeUInt16LE(45, 12);
+    record.writeUInt16LE(45, 14);
+    record.writeBigUInt64LE(BigInt(entries.length), 24);
+    record.writeBigUInt64LE(BigInt(entries.length), 32);
+    record.writeBigUInt64LE(BigInt(directory.length), 40);
+    record.writeBigUInt64LE(BigInt(offset), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(offset + directory.length), 8);
+    locator.writeUInt32LE(1, 16);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(0xffff, 8);
+    end.writeUInt16LE(0xffff, 10);
+    end.writeUInt32LE(0xffffffff, 12);
+    end.writeUInt32LE(0xffffffff, 16);
+    return Buffer.concat([...locals, directory, record, locator, end]);
+  }
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
   end.writeUInt16LE(entries.length, 8);
@@ -165,7 +202,7 @@ export interface TorchFixtureTensor {
  * when `config` is null) as torch lays it out: `<prefix>/data.pkl`, `<prefix>/data/<key>`,
  * `<prefix>/byteorder`, `<prefix>/version`.
  */
-export function writeTorchCheckpoint(path: string, state: Record<string, TorchFixtureTensor>, config: Record<string, number> | null, options: { prefix?: string; deflate?: boolean } = {}): void {
+export function writeTorchCheckpoint(path: string, state: Record<string, TorchFixtureTensor>, config: Record<string, number> | null, options: { prefix?: string; deflate?: boolean; zip64?: boolean } = {}): void {
   const prefix = options.prefix ?? 'archive';
   const pickle = new PickleWriter();
   const storages: Array<{ name: string; data: Buffer }> = [];
@@ -216,5 +253,5 @@ export function writeTorchCheckpoint(path: string, state: Record<string, TorchFi
     { name: `${prefix}/version`, data: Buffer.from('3\n') },
   ];
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, zipBytes(entries, options.deflate ?? false));
+  writeFileSync(path, zipBytes(entries, options.deflate ?? false, options.zip64 ?? false));
 }
