@@ -175,6 +175,11 @@ class CaptureWorker : public Napi::AsyncWorker {
     const bool allOutputs = state.layers.back() == nLayer - 1;
     // Early stop buys nothing when the deepest wanted layer is the last block.
     const bool mayStop = earlyStop && !allOutputs;
+    // A sample split across decodes needs its earlier pieces' KV rows for blocks <= L. When the
+    // scheduler ends a stopped graph as success (rc 0) the rows stay in memory and split samples
+    // can stop early too; if it reports an abort (rc 2) llama.cpp drops the ubatch's rows, so the
+    // decode is redone in full and splitting falls back to full graphs.
+    bool splitStop = mayStop;
 
     for (const auto& sample : samples) {
       if (static_cast<int32_t>(sample.size()) > nCtx) {
@@ -201,8 +206,8 @@ class CaptureWorker : public Napi::AsyncWorker {
         SetError("Cancelled.");
         break;
       }
-      // Fill one decode with whole samples where possible; a sample is split only when it
-      // cannot fit in an empty decode (or when early stop is off and packing densely pays).
+      // Fill one decode densely; when split samples cannot stop early, end the decode at a sample
+      // boundary instead (a sample is then split only when it cannot fit in an empty decode).
       pieces.clear();
       int32_t used = 0;
       // tokens of a split sample already in memory count against the context
@@ -220,7 +225,7 @@ class CaptureWorker : public Napi::AsyncWorker {
           scanOffset = 0;
           continue;
         }
-        if (pieces.empty() || !mayStop) {
+        if (pieces.empty() || !mayStop || splitStop) {
           pieces.push_back({static_cast<int32_t>(scan), scanOffset, space, 0});
           used += space;
           scanOffset += space;
@@ -255,11 +260,19 @@ class CaptureWorker : public Napi::AsyncWorker {
       state.callStart = streamPos;
       state.callTokens = batch.n_tokens;
       std::fill(state.seenInCall.begin(), state.seenInCall.end(), false);
-      state.stopEarly = mayStop && !partialAtEnd;
+      state.stopEarly = mayStop && (!partialAtEnd || splitStop);
       state.stoppedEarly = false;
 
       int32_t rc = llama.llama_decode(ctx, batch);
       calls++;
+      if (rc == 2 && state.stoppedEarly && partialAtEnd && state.error.empty() && !owner_->abortFlag().load()) {
+        splitStop = false;
+        std::fill(state.seenInCall.begin(), state.seenInCall.end(), false);
+        state.stopEarly = false;
+        state.stoppedEarly = false;
+        rc = llama.llama_decode(ctx, batch);
+        calls++;
+      }
       if (!state.error.empty()) {
         SetError(state.error);
         break;
