@@ -15,6 +15,7 @@ const help = `Usage:
   facet activations --model M --layer L (--input file | --text "…") --out acts.npy
                     [--pool none|max|mean|last] [--no-template] [--kv f16|f32] [--threads N]
                     [--format npy|safetensors] [--max-tokens N] [--context N] [--cpu]
+                    [--template-engine auto|jinja|builtin]
 
 Captures the residual stream after block L (llama.cpp tensor l_out-L; layers are 0-based block
 indices, so the paper's "layer 16" of a 32-block model is L = 15) for every token of every sample.
@@ -26,6 +27,8 @@ indices, so the paper's "layer 16" of a 32-block model is L = 15) for every toke
                 BOS and template tokens included; max|mean|last: [samples, n_embd] over t >= t0
   --no-template tokenize the raw text (with BOS if the model uses one); t0 = first token after BOS
   --kv f32      F32 KV cache and no flash attention (exact, slower); default f16
+  --threads     CPU threads (default: the physical core count)
+  --format      npy (default) or safetensors (one tensor "activations"); .safetensors names pick it
   --max-tokens  truncate each sample to N tokens (default 512)
   --context     context size in tokens (default: min(4096, the model's training context))
   --cpu         run on the CPU even when a GPU backend is available
