@@ -56,7 +56,7 @@ export interface SaeTrainingProgress {
   epochs: number;
   /** Training tokens consumed so far (all epochs). */
   tokens: number;
-  /** epochs × tokens per epoch once the first epoch finished; null before. */
+  /** epochs × tokens per epoch once the first epoch's rows are all read; null before. */
   totalTokens: number | null;
   k: number;
   /** Normalised MSE of the last batch. */
@@ -261,7 +261,7 @@ export async function trainTiedTopKSae(
       if (state.epochTokens === 0) {
         throw new FacetError('DATASET_EMPTY', 'The activation source yielded no training rows; check that the dataset has samples with tokens after the chat-template prefix, or lower --validation-fraction.', { epoch: state.epoch });
       }
-      control.onProgress?.({ phase: 'validate', step: state.step, epoch: state.epoch, epochs, tokens: state.tokens, totalTokens: null, k, loss: NaN, tokensPerSecond: tokensThisCall / Math.max(stepSeconds, 1e-9) });
+      control.onProgress?.({ phase: 'validate', step: state.step, epoch: state.epoch, epochs, tokens: state.tokens, totalTokens: (state.tokensPerEpoch ?? state.epochTokens) * epochs, k, loss: NaN, tokensPerSecond: tokensThisCall / Math.max(stepSeconds, 1e-9) });
       const summary: SaeEpochSummary = {
         epoch: state.epoch,
         steps: state.step,
