@@ -135,6 +135,24 @@ describe('SAE training checkpoints', () => {
     expect(b.history).toEqual(a.history);
   });
 
+  it('stops with SAE_NAN naming the step when activations hold NaN', async () => {
+    const clean = new SparseDirectionsSource(sourceOptions);
+    const source = {
+      dIn: clean.dIn,
+      async *chunks({ startChunk }: { startChunk: number }) {
+        for (let c = startChunk; c < 10; c++) {
+          const chunk = clean.chunk(c);
+          if (c === 6) chunk[17] = Number.NaN;
+          yield chunk;
+        }
+      },
+    };
+    const error = await trainTiedTopKSae({ source, ...settings, validationFraction: 0, shuffleTokens: 64 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FacetError);
+    expect((error as FacetError).code).toBe('SAE_NAN');
+    expect((error as FacetError).message).toMatch(/diverged at step \d+.*NaN\/Inf/);
+  });
+
   it('rejects chunks whose length is not a multiple of d_in', async () => {
     const source = { dIn: 4, async *chunks() { yield new Float32Array(10); } };
     await expect(trainTiedTopKSae({ source, dSae: 8, k: 2, epochs: 1, batchTokens: 4, threads: 1, device: 'cpu' })).rejects.toMatchObject({ code: 'SAE_SHAPE_MISMATCH' });
