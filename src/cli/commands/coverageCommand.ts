@@ -27,6 +27,10 @@ resumable 'features.index' jobs; 'facet jobs' lists them).
   --no-template capture the raw text instead of the model's chat template
   --kv          KV cache type for the capture (f16 default; f32 is exact and slower)
   --layer       llama.cpp 0-based l_out index (the paper's "layer 16" is 15)
+  --threads     threads for llama.cpp and for onnxruntime each (default: the physical cores split
+                between them, since capture and encoding run at the same time)
+  --max-tokens  tokens per templated sample (default 512, the paper's truncation)
+  --cpu         run model and SAE on the CPU even where a GPU is available
   --min-activation  store only g_i > X in the index (default 0: every positive one; raise it for
                 dense-relu on large SAEs, where nearly every feature is positive); δ must be ≥ X
   --top         missing features listed with spans (default 10)
