@@ -58,6 +58,26 @@ describe('index pipeline', () => {
     stored.forEach(({ batch }) => batch.forEach((sample) => expect(sample.features.features.length).toBeGreaterThan(0)));
   });
 
+  it('reducing dense codes gives exactly what reducing sparse codes gives (features, values, peak positions)', async () => {
+    const run = async (dense: boolean): Promise<IndexedSample[]> => {
+      const out: IndexedSample[] = [];
+      // batches of 8 samples, ~150 rows each, cross the 64-row onnxruntime runs of the dense path
+      await runIndexPipeline({ context, session, layer: LAYER, reducer: new SampleMaximaReducer(D_SAE), dense, first: 0, total: prepared.length, samplesPerBatch: 8, read: (offset, limit) => prepared.slice(offset, offset + limit), store: (_, batch) => out.push(...batch) });
+      return out;
+    };
+    const sparse = await run(false);
+    const dense = await run(true);
+    expect(dense).toHaveLength(prepared.length);
+    dense.forEach((sample, i) => {
+      expect(sample.t0).toBe(sparse[i]!.t0);
+      expect([...sample.features.features]).toEqual([...sparse[i]!.features.features]);
+      expect([...sample.features.peaks]).toEqual([...sparse[i]!.features.peaks]);
+      sample.features.values.forEach((value, j) => expect(value).toBeCloseTo(sparse[i]!.features.values[j]!, 5));
+      expect(Math.min(...sample.features.peaks)).toBeGreaterThanOrEqual(sample.t0);
+      expect(Math.max(...sample.features.peaks)).toBeLessThan(sample.tokenCount);
+    });
+  });
+
   it('an encode failure stops the pipeline with that error and nothing after it is stored', async () => {
     const failing = Object.create(session) as SaeSession;
     let calls = 0;

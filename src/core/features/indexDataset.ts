@@ -126,6 +126,7 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
       session,
       layer: space.layer,
       reducer: new SampleMaximaReducer(space.dSae, space.minActivation),
+      dense: space.encodeMode !== 'topk',
       first: resumedFrom,
       total: dataset.sampleCount,
       samplesPerBatch,
@@ -186,6 +187,11 @@ export interface IndexPipelineOptions {
   session: SaeSession;
   layer: number;
   reducer: SampleMaximaReducer;
+  /**
+   * Encode to dense codes and reduce them directly (for `dense-relu` and non-TopK SAEs, where
+   * most codes are positive). Defaults to false: sparse TopK codes.
+   */
+  dense?: boolean;
   /** First sample to run (a multiple of samplesPerBatch when resuming, so batches stay aligned). */
   first: number;
   total: number;
@@ -242,13 +248,45 @@ export async function runIndexPipeline(options: IndexPipelineOptions): Promise<v
       x.set(residuals!.subarray((base + sample.t0) * dIn, (base + sample.tokens.length) * dIn), row * dIn);
       row += sample.tokens.length - sample.t0;
     }
-    const codes = await session.encodeSparse(x, rows, signal ? { signal } : {});
     const results: IndexedSample[] = [];
-    row = 0;
-    for (const sample of batch) {
-      const count = Math.max(0, sample.tokens.length - sample.t0);
-      results.push({ t0: sample.t0, tokenCount: sample.tokens.length, features: reducer.reduce(codes, row, count, sample.t0) });
-      row += count;
+    if (options.dense) {
+      // dense codes, one onnxruntime run of ≤ batchSize rows at a time, reduced as they come:
+      // ReLU over all features makes most codes positive, too many to list sparsely
+      const dSae = session.config.dSae;
+      let sample = -1;
+      let left = 0;
+      const nextSample = (): void => {
+        while (left === 0 && sample + 1 < batch.length) {
+          if (sample >= 0) results.push({ t0: batch[sample]!.t0, tokenCount: batch[sample]!.tokens.length, features: reducer.end() });
+          sample++;
+          reducer.begin();
+          left = Math.max(0, batch[sample]!.tokens.length - batch[sample]!.t0);
+        }
+      };
+      nextSample();
+      for (let start = 0; start < rows; start += session.batchSize) {
+        const n = Math.min(session.batchSize, rows - start);
+        const codes = await session.encode(x.subarray(start * dIn, (start + n) * dIn), n, signal ? { signal } : {});
+        for (let r = 0; r < n; r++) {
+          const current = batch[sample]!;
+          reducer.addDenseRow(codes.subarray(r * dSae, (r + 1) * dSae), current.tokens.length - left);
+          left--;
+          nextSample();
+        }
+      }
+      while (results.length < batch.length) {
+        results.push({ t0: batch[sample]!.t0, tokenCount: batch[sample]!.tokens.length, features: reducer.end() });
+        sample++;
+        reducer.begin();
+      }
+    } else {
+      const codes = await session.encodeSparse(x, rows, signal ? { signal } : {});
+      row = 0;
+      for (const sample of batch) {
+        const count = Math.max(0, sample.tokens.length - sample.t0);
+        results.push({ t0: sample.t0, tokenCount: sample.tokens.length, features: reducer.reduce(codes, row, count, sample.t0) });
+        row += count;
+      }
     }
     options.store(firstOrdinal, results);
   }
