@@ -7,7 +7,7 @@ import { gguf } from '../../src/core/gguf/GgufValue.ts';
 import { writeGguf } from '../../src/core/gguf/GgufWriter.ts';
 import { estimateModelMemory } from '../../src/core/models/estimateModelMemory.ts';
 import { readModelMetadata } from '../../src/core/models/ModelMetadata.ts';
-import { physicalCoreCount } from '../../src/core/models/physicalCoreCount.ts';
+import { physicalCoreCount } from '../../src/core/llama/physicalCoreCount.ts';
 import { migrations } from '../../src/core/store/migrations/index.ts';
 import { Store } from '../../src/core/store/Store.ts';
 import { forgeTestModel } from '../forge/forgeTestModel.ts';
@@ -59,7 +59,7 @@ describe('memory estimate and cores', () => {
   });
 
   it('counts physical cores within the logical count', async () => {
-    const cores = await physicalCoreCount();
+    const cores = physicalCoreCount();
     expect(cores).toBeGreaterThanOrEqual(1);
     expect(cores).toBeLessThanOrEqual(availableParallelism());
   });

@@ -1,12 +1,22 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /**
  * Physical CPU cores (hyper-threads not counted): llama.cpp slows down sharply when it runs more
- * threads than cores. Linux reads /proc/cpuinfo; elsewhere falls back to the logical count.
+ * threads than cores. Linux reads /proc/cpuinfo, macOS asks `sysctl hw.physicalcpu`; elsewhere or
+ * on failure, the logical count.
  */
 export function physicalCoreCount(): number {
   const logical = availableParallelism();
+  if (process.platform === 'darwin') {
+    try {
+      const n = Number.parseInt(execFileSync('sysctl', ['-n', 'hw.physicalcpu'], { timeout: 5000, encoding: 'utf8' }).trim(), 10);
+      return Number.isInteger(n) && n > 0 ? n : logical;
+    } catch {
+      return logical;
+    }
+  }
   if (process.platform !== 'linux') return logical;
   try {
     const cores = new Set<string>();

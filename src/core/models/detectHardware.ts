@@ -1,5 +1,6 @@
 import { cpus, freemem, totalmem } from 'node:os';
-import { physicalCoreCount } from './physicalCoreCount.ts';
+import { loadLlamaBackend } from '../llama/LlamaBackend.ts';
+import { physicalCoreCount } from '../llama/physicalCoreCount.ts';
 
 export interface HardwareReport {
   /** Backend node-llama-cpp selected: `cuda`, `vulkan`, `metal` or `cpu`. */
@@ -15,17 +16,16 @@ export interface HardwareReport {
 }
 
 /**
- * Asks node-llama-cpp which backend it can use (`gpu: 'auto'` tries CUDA, Vulkan, Metal, then
- * the CPU, testing each prebuilt binary) and reports memory and cores. Never builds llama.cpp.
+ * Reports the llama.cpp backend the process uses (the same one capture and generation use:
+ * `gpu: 'auto'` tries CUDA, Vulkan, Metal, then the CPU), its devices, memory and cores.
+ * Never builds llama.cpp.
  */
 export async function detectHardware(options: { gpu?: 'auto' | false } = {}): Promise<HardwareReport> {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  // Not disposed: node-llama-cpp shares Llama instances within the process.
-  const llama = await getLlama({ gpu: options.gpu ?? 'auto', build: 'never', logLevel: LlamaLogLevel.error });
+  const { llama } = await loadLlamaBackend({ gpu: options.gpu ?? 'auto' });
   const backend = llama.gpu === false ? 'cpu' : llama.gpu;
   const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
   const vramState = llama.gpu === false ? null : await llama.getVramState();
-  const physicalCores = await physicalCoreCount();
+  const physicalCores = physicalCoreCount();
   const cpuList = cpus();
   return {
     backend,
