@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TiedTopKStepSession } from '../../src/core/sae/training/TiedTopKStepSession.ts';
 import { zerosLike, type TiedTopKParameters } from '../../src/core/sae/training/TiedTopKParameters.ts';
-import { SeededRandom } from '../../src/core/sae/training/SeededRandom.ts';
+import { CheckpointableRandom } from '../../src/core/sae/training/CheckpointableRandom.ts';
 
 const dIn = 6;
 const dSae = 10;
 const rows = 5;
 const k = 3;
 
-function randomParameters(random: SeededRandom): TiedTopKParameters<Float64Array> {
+function randomParameters(random: CheckpointableRandom): TiedTopKParameters<Float64Array> {
   const fill = (length: number, scale: number) => Float64Array.from({ length }, () => random.gaussian() * scale);
   return { dIn, dSae, weight: fill(dSae * dIn, 0.5), encoderBias: fill(dSae, 0.1), decoderBias: fill(dIn, 0.3) };
 }
@@ -37,7 +37,7 @@ function referenceLoss(p: TiedTopKParameters<Float64Array>, x: Float64Array): nu
 describe('tied TopK training graph gradient', () => {
   let session64: TiedTopKStepSession;
   let session32: TiedTopKStepSession;
-  const random = new SeededRandom(7);
+  const random = new CheckpointableRandom(7);
   const params = randomParameters(random);
   const x = Float64Array.from({ length: rows * dIn }, () => random.gaussian());
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { trainTiedTopKSae, initialParameters, type SaeTrainingProgress } from '../../src/core/sae/training/trainTiedTopKSae.ts';
 import { SparseDirectionsSource } from '../../src/core/sae/training/SparseDirectionsSource.ts';
-import { SeededRandom } from '../../src/core/sae/training/SeededRandom.ts';
+import { CheckpointableRandom } from '../../src/core/sae/training/CheckpointableRandom.ts';
 
 const dIn = 64;
 const directions = 64;
@@ -33,7 +33,7 @@ describe('tied TopK training recovers known sparse directions', () => {
 
   it('finds every direction (mean max cosine ≥ 0.9) with the paper settings (Adam lr 1e-3, K = 3)', async () => {
     const dSae = 128;
-    const before = meanMaxCosine(initialParameters(dIn, dSae, new SeededRandom(0)).weight, dSae, source.directions);
+    const before = meanMaxCosine(initialParameters(dIn, dSae, new CheckpointableRandom(0)).weight, dSae, source.directions);
     const result = await trainTiedTopKSae({ source, dSae, k: 3, epochs: 8, batchTokens: 256, threads: 1, device: 'cpu' });
     const after = meanMaxCosine(result.parameters.weight, dSae, source.directions);
     // Random unit rows in 64 dimensions stay far below the bar: the test can fail.

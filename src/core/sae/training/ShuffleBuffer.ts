@@ -1,4 +1,4 @@
-import type { SeededRandom } from './SeededRandom.ts';
+import type { CheckpointableRandom } from './CheckpointableRandom.ts';
 
 /**
  * Rows waiting to be drawn into training batches: chunks are appended whole, batches are drawn
@@ -40,7 +40,7 @@ export class ShuffleBuffer {
   }
 
   /** Moves `rows` random rows into `into` (`[rows, dIn]`). */
-  draw(rows: number, random: SeededRandom, into: Float32Array): void {
+  draw(rows: number, random: CheckpointableRandom, into: Float32Array): void {
     const { dIn } = this;
     for (let r = 0; r < rows; r++) {
       const pick = random.below(this.count);

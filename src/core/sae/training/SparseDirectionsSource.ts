@@ -1,5 +1,5 @@
 import type { ActivationSource } from './ActivationSource.ts';
-import { SeededRandom } from './SeededRandom.ts';
+import { CheckpointableRandom } from './CheckpointableRandom.ts';
 
 export interface SparseDirectionsOptions {
   dIn: number;
@@ -35,7 +35,7 @@ export class SparseDirectionsSource implements ActivationSource {
     this.options = options;
     this.dIn = options.dIn;
     this.chunkCount = options.chunks;
-    const random = new SeededRandom((options.seed ?? 1) * 7919 + 17);
+    const random = new CheckpointableRandom((options.seed ?? 1) * 7919 + 17);
     this.directions = new Float32Array(options.directions * options.dIn);
     for (let f = 0; f < options.directions; f++) {
       let norm = 0;
@@ -52,7 +52,7 @@ export class SparseDirectionsSource implements ActivationSource {
     const { dIn, directions: count, activePerRow, rowsPerChunk } = this.options;
     const [low, high] = this.options.coefficientRange ?? [0.5, 1.5];
     const noise = this.options.noise ?? 0;
-    const random = new SeededRandom(Math.imul((this.options.seed ?? 1) + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77));
+    const random = new CheckpointableRandom(Math.imul((this.options.seed ?? 1) + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77));
     const out = new Float32Array(rowsPerChunk * dIn);
     const chosen = new Set<number>();
     for (let j = 0; j < rowsPerChunk; j++) {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { AdamGraphSession } from './AdamGraphSession.ts';
 import { adamUpdate, DEFAULT_ADAM } from './AdamOptimizer.ts';
 import { runTrainingStep } from './runTrainingStep.ts';
-import { SeededRandom } from './SeededRandom.ts';
+import { CheckpointableRandom } from './CheckpointableRandom.ts';
 import { SparseDirectionsSource } from './SparseDirectionsSource.ts';
 import { TiedTopKStepSession } from './TiedTopKStepSession.ts';
 import { zerosLike } from './TiedTopKParameters.ts';
@@ -48,7 +48,7 @@ export async function measureSaeTraining(
   const threads = options.threads ?? availableParallelism();
   const log = options.log ?? (() => {});
 
-  const random = new SeededRandom(1);
+  const random = new CheckpointableRandom(1);
   let started = performance.now();
   const parameters = initialParameters(dIn, dSae, random);
   const state = { parameters, gradient: zerosLike(parameters), firstMoment: zerosLike(parameters), secondMoment: zerosLike(parameters) };

@@ -3,7 +3,7 @@ import type { ActivationSource } from './ActivationSource.ts';
 import { DEFAULT_ADAM, type AdamHyperparameters } from './AdamOptimizer.ts';
 import { runTrainingStep } from './runTrainingStep.ts';
 import { kAtStep } from './kAtStep.ts';
-import { SeededRandom } from './SeededRandom.ts';
+import { CheckpointableRandom } from './CheckpointableRandom.ts';
 import { ShuffleBuffer } from './ShuffleBuffer.ts';
 import { addStatistics, emptyStatistics, TiedTopKStepSession, type BatchStatistics, type TrainingDevice } from './TiedTopKStepSession.ts';
 import { zerosLike, type TiedTopKParameters } from './TiedTopKParameters.ts';
@@ -149,7 +149,7 @@ export async function trainTiedTopKSae(
     tokensPerEpoch: null,
     history: [],
   };
-  const random = new SeededRandom(state.randomState);
+  const random = new CheckpointableRandom(state.randomState);
   const parameters = saved?.parameters ?? initialParameters(dIn, dSae, random);
   const firstMoment = saved?.adamFirstMoment ?? zerosLike(parameters);
   const secondMoment = saved?.adamSecondMoment ?? zerosLike(parameters);
@@ -328,7 +328,7 @@ async function validate(session: TiedTopKStepSession, parameters: TiedTopKParame
  * Rows of W start as random unit vectors (Gaussian, normalised), so encoder and decoder agree
  * from step 0; b_enc = 0; b_dec is set to the data mean before the first step.
  */
-export function initialParameters(dIn: number, dSae: number, random: SeededRandom): TiedTopKParameters {
+export function initialParameters(dIn: number, dSae: number, random: CheckpointableRandom): TiedTopKParameters {
   const weight = new Float32Array(dSae * dIn);
   // Box–Muller, both outputs of each pair (the init of 4096 × 65,536 weights is on the clock).
   for (let i = 0; i < weight.length; i += 2) {

@@ -1,15 +1,16 @@
 /**
  * Small deterministic generator (SplitMix32-style integer hash of a 32-bit counter) whose whole
- * state is one uint32, so a training checkpoint can store it and resume the same draws.
+ * state is one uint32, so a training checkpoint can store it and resume the same draws
+ * (the forge's SeededRandom keeps four words and a cached normal, so it cannot be saved).
  */
-export class SeededRandom {
+export class CheckpointableRandom {
   private state: number;
 
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
 
-  /** The state to store in a checkpoint; `new SeededRandom(saved)` continues the sequence. */
+  /** The state to store in a checkpoint; `new CheckpointableRandom(saved)` continues the sequence. */
   get savedState(): number {
     return this.state;
   }
