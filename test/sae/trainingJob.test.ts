@@ -33,6 +33,22 @@ describe('sae.train as a job', () => {
       expect(finished.total).toBe(summary.tokens);
       expect(Math.max(...seen)).toBe(summary.tokens);
       expect(new SaeRegistry(store, home.path).get('job-sae').architecture).toBe('topk');
+
+      // Cancel a second run mid-way: it saves a checkpoint; the same request submitted again
+      // continues from it instead of starting over.
+      const again: SaeTrainingParams = { ...params, name: 'job-sae-2', seed: 1 };
+      const first = runner.submit('sae.train', again);
+      const unsubscribe = runner.subscribe((job) => {
+        if (job.id === first.id && job.done > 0 && job.state === 'running') runner.cancel(first.id);
+      });
+      const cancelled = await runner.wait(first.id);
+      unsubscribe();
+      expect(cancelled.state).toBe('cancelled');
+      const second = await runner.wait(runner.submit('sae.train', again).id);
+      expect(second.state, JSON.stringify(second.error)).toBe('done');
+      const resumed = second.result as SaeTrainingSummary;
+      expect(resumed.resumedFromStep).toBeGreaterThan(0);
+      expect(resumed.tokens).toBe(summary.tokens);
     } finally {
       await runner.close();
       store.close();
