@@ -24,7 +24,7 @@ describe('facet sae train / check (spawned CLI, forged qwen2 model)', () => {
 
   it('trains, registers, resumes nothing twice, and checks the SAE with layer warnings', async () => {
     const common = ['--model', modelPath, '--layer', '1', '--dataset', dataset];
-    const train = await runFacet(['sae', 'train', ...common, '--name', 'toy', '--features', '128', '--k', '6', '--k-anneal-from', '24', '--k-anneal-steps', '10', '--epochs', '2', '--batch-tokens', '64', '--lr', '3e-3', '--threads', '1', '--device', 'cpu', '--cpu-model', '--json'], home.path, { timeoutMs: 120_000 });
+    const train = await runFacet(['sae', 'train', ...common, '--name', 'toy', '--features', '128', '--k', '6', '--k-anneal-from', '24', '--k-anneal-steps', '10', '--epochs', '2', '--batch-tokens', '64', '--lr', '3e-3', '--threads', '1', '--device', 'cpu', '--cpu-model', '--pth', join(home.path, 'TopK6_l2_h128.pth'), '--json'], home.path, { timeoutMs: 120_000 });
     expect(train.code, train.stderr).toBe(0);
     const trained = JSON.parse(train.stdout);
     expect(trained.sae).toMatchObject({ name: 'toy', format: 'facet', architecture: 'topk', dIn: 64, dSae: 128, k: 6, layer: 1 });
@@ -32,6 +32,12 @@ describe('facet sae train / check (spawned CLI, forged qwen2 model)', () => {
     expect(trained.steps).toBeGreaterThan(10);
     // The run folder is gone once the SAE is registered.
     expect(readdirSync(join(home.path, 'sae-training'))).toEqual([]);
+
+    // The .pth copy imports as the paper's format, layer read from _l2 (blocks from 1) = l_out-1.
+    expect(trained.pth).toBe(join(home.path, 'TopK6_l2_h128.pth'));
+    const imported = await runFacet(['sae', 'import', trained.pth, '--name', 'toy-pth', '--json'], home.path);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ format: 'paper-pth', architecture: 'topk', k: 6, dIn: 64, dSae: 128, layer: 1 });
 
     const info = await runFacet(['sae', 'info', 'toy', '--json'], home.path);
     expect(JSON.parse(info.stdout).config).toMatchObject({ tied: true, applyBDecToInput: true, normalisation: { kind: 'none' } });

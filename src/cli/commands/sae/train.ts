@@ -9,6 +9,7 @@ export const usage = `facet sae train --model M --layer L --dataset D [--name N]
                  [--epochs 3] [--lr 1e-3] [--batch-tokens 4096] [--k-anneal-from K0 [--k-anneal-steps 625]]
                  [--validation-fraction 0.05] [--seed 0] [--max-tokens 512] [--no-template]
                  [--threads N] [--device auto|cpu|cuda] [--cpu-model] [--checkpoint-every 300] [--fresh]
+                 [--pth TopK20_l16_h65536.pth]
 
 Trains a tied TopK SAE with the paper's recipe (W_dec = W_encᵀ, b_dec initialised at the data mean,
 loss mean ‖x − x̂‖²/‖x‖², Adam, optional K annealing from K0 down to K) on the residual stream
@@ -16,7 +17,9 @@ l_out-L (llama.cpp 0-based block index) of model M over dataset D (a registered 
 each sample in the chat template, tokens after the template prefix, at most --max-tokens each).
 Activations stream from the model and are never all held in memory. Checkpoints go to the
 workspace every --checkpoint-every seconds and on Ctrl-C; running the same command again resumes
-(--fresh starts over). The trained SAE is registered like an imported one (facet sae info N).`;
+(--fresh starts over). The trained SAE is registered like an imported one (facet sae info N);
+--pth also writes it as the paper's checkpoint (torch.save format; name it _l<L+1> so the paper's
+code and facet sae import read the layer).`;
 
 function positiveNumber(text: string | undefined, option: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -51,6 +54,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       'cpu-model': { type: 'boolean', default: false },
       'checkpoint-every': { type: 'string' },
       fresh: { type: 'boolean', default: false },
+      pth: { type: 'string' },
     },
     strict: true,
   });
@@ -94,6 +98,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       cpuModel: values['cpu-model'],
       fresh: values.fresh,
       checkpointEverySeconds: positiveNumber(values['checkpoint-every'], 'checkpoint-every', 300),
+      ...(values.pth !== undefined ? { exportPth: values.pth } : {}),
     },
     {
       signal: ctx.signal,
@@ -108,7 +113,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   );
   ctx.progress.finish();
   if (ctx.json) {
-    ctx.printJson({ sae: recordSummary(summary.sae), steps: summary.steps, tokens: summary.tokens, resumedFromStep: summary.resumedFromStep, tokensPerSecond: summary.tokensPerSecond, device: summary.device, history: summary.history });
+    ctx.printJson({ sae: recordSummary(summary.sae), pth: summary.pthPath, steps: summary.steps, tokens: summary.tokens, resumedFromStep: summary.resumedFromStep, tokensPerSecond: summary.tokensPerSecond, device: summary.device, history: summary.history });
     return 0;
   }
   const last = summary.history.at(-1);
@@ -122,6 +127,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
           (epoch.validation ? `; validation normalised MSE ${epoch.validation.normalisedMse.toFixed(4)}, FVU ${epoch.validation.fractionOfVarianceUnexplained.toFixed(4)}, L0 ${epoch.validation.l0.toFixed(2)} (${epoch.validation.tokens} tokens)` : ''),
       ),
       last?.validation ? '' : '  (no validation tokens: raise --validation-fraction or use a larger dataset)',
+      summary.pthPath !== null ? `  paper checkpoint: ${summary.pthPath}` : '',
       `Check it with: facet sae check --sae ${summary.sae.name} --model ${values.model} --dataset <another dataset>`,
     ]
       .filter((line) => line !== '')

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { FacetError } from '../../../shared/FacetError.ts';
 import type { JobDefinition } from '../../jobs/JobRunner.ts';
 import { ProbeModel } from '../../llama/ProbeModel.ts';
@@ -14,6 +14,7 @@ import { openDatasetSamples } from './openDatasetSamples.ts';
 import { ProbeActivationSource } from './ProbeActivationSource.ts';
 import type { TrainingDevice } from './TiedTopKStepSession.ts';
 import { tiedTopKToSae } from './tiedTopKToSae.ts';
+import { writePaperCheckpoint } from './writePaperCheckpoint.ts';
 import { trainTiedTopKSae, type SaeEpochSummary, type SaeTrainingProgress } from './trainTiedTopKSae.ts';
 
 /** `facet sae train` as plain data (also the params of the `sae.train` job). */
@@ -58,6 +59,8 @@ export interface SaeTrainingParams {
   fresh?: boolean;
   /** Defaults to 300. */
   checkpointEverySeconds?: number;
+  /** Also write the SAE as the paper's `.pth` checkpoint to this path. */
+  exportPth?: string;
 }
 
 export interface SaeTrainingSummary {
@@ -69,6 +72,8 @@ export interface SaeTrainingSummary {
   tokensPerSecond: number;
   device: 'cpu' | 'cuda';
   history: SaeEpochSummary[];
+  /** Where the `.pth` copy was written, when asked for. */
+  pthPath: string | null;
 }
 
 /** Folder of a training run's checkpoints: one per (model, layer, dataset, settings). */
@@ -163,6 +168,8 @@ export async function runSaeTraining(
       ...(last?.validation ? [`Validation (${last.validation.tokens} held-out tokens): normalised MSE ${last.validation.normalisedMse.toFixed(4)}, FVU ${last.validation.fractionOfVarianceUnexplained.toFixed(4)}, L0 ${last.validation.l0.toFixed(2)}.`] : []),
     ];
     const sae = await registry.register(loaded, { name, layer: params.layer, modelFamily: modelName });
+    const pthPath = params.exportPth === undefined ? null : resolve(params.exportPth);
+    if (pthPath !== null) await writePaperCheckpoint(pthPath, weights, { dIn: config.dIn, dSae: config.dSae, k: result.k });
     await rm(runDir, { recursive: true, force: true });
     return {
       sae,
@@ -173,6 +180,7 @@ export async function runSaeTraining(
       tokensPerSecond: result.tokensPerSecond,
       device: result.device,
       history: result.history,
+      pthPath,
     };
   } finally {
     probe.dispose();
