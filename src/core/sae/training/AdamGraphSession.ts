@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { TrainingGraphBuilder } from './TrainingGraphBuilder.ts';
-import type { AdamHyperparameters } from './AdamOptimizer.ts';
+import type { AdamHyperparameters } from './adamUpdate.ts';
 
 /**
  * The Adam update of {@link adamUpdate} as an onnxruntime graph (inputs θ, g, m, v and the

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { AdamGraphSession } from './AdamGraphSession.ts';
-import { adamUpdate, DEFAULT_ADAM } from './AdamOptimizer.ts';
+import { adamUpdate, DEFAULT_ADAM } from './adamUpdate.ts';
 import { runTrainingStep } from './runTrainingStep.ts';
 import { CheckpointableRandom } from './CheckpointableRandom.ts';
 import { SparseDirectionsSource } from './SparseDirectionsSource.ts';

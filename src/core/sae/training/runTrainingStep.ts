@@ -1,4 +1,4 @@
-import { adamUpdate, type AdamHyperparameters } from './AdamOptimizer.ts';
+import { adamUpdate, type AdamHyperparameters } from './adamUpdate.ts';
 import type { BatchStatistics, TiedTopKStepSession } from './TiedTopKStepSession.ts';
 import { parameterArrays, type TiedTopKParameters } from './TiedTopKParameters.ts';
 

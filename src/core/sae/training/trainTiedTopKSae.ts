@@ -1,6 +1,6 @@
 import { FacetError, isAbortError, throwIfAborted } from '../../../shared/FacetError.ts';
 import type { ActivationSource } from './ActivationSource.ts';
-import { DEFAULT_ADAM, type AdamHyperparameters } from './AdamOptimizer.ts';
+import { DEFAULT_ADAM, type AdamHyperparameters } from './adamUpdate.ts';
 import { runTrainingStep } from './runTrainingStep.ts';
 import { kAtStep } from './kAtStep.ts';
 import { CheckpointableRandom } from './CheckpointableRandom.ts';
