@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
-import type { DatasetRole, DatasetSummary } from '../../shared/datasetTypes.ts';
+import type { DatasetRole } from '../../shared/datasetTypes.ts';
 import { measureCoverage, type CoverageReport } from '../../core/coverage/measureCoverage.ts';
 import { directFeatureIndexer } from '../../core/features/featureIndexJob.ts';
 import { forgeModel } from '../../core/forge/forgeModel.ts';
@@ -89,7 +89,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       if (existing !== undefined) continue;
       note(`2/4 importing ${sample.file}…`);
       const job = await engine.call('datasets.import', { path: samplePath(sample.file), name: sample.name, role: sample.role });
-      (await followJob(engine, ctx, job, `Importing ${sample.file}`)).result as DatasetSummary;
+      await followJob(engine, ctx, job, `Importing ${sample.file}`);
     }
 
     // 3. The SAE.
