@@ -14,6 +14,8 @@ export interface DatasetSamples {
   /** Registered id; null for a file read directly. */
   id: number | null;
   count: number;
+  /** Changes when the samples may have changed (keys training checkpoints to the data). */
+  identity: string;
   read(offset: number, limit: number): SampleInput[];
 }
 
@@ -34,6 +36,7 @@ export async function openDatasetSamples(store: Store, reference: string, signal
       name: registered.name,
       id: registered.id,
       count: registered.sampleCount,
+      identity: `dataset:${registered.id}:${registered.createdAt}:${registered.sampleCount}`,
       read: (offset, limit) => repository.samples(registered.id, offset, limit).map((row) => ({ turns: row.turns })),
     };
   }
@@ -62,5 +65,5 @@ export async function openDatasetSamples(store: Store, reference: string, signal
     }
   }
   if (samples.length === 0) throw new FacetError('DATASET_EMPTY', `${path} holds no samples.`, { path });
-  return { name: path, id: null, count: samples.length, read: (offset, limit) => samples.slice(offset, offset + limit) };
+  return { name: path, id: null, count: samples.length, identity: `file:${path}:${info.size}:${info.mtimeMs}`, read: (offset, limit) => samples.slice(offset, offset + limit) };
 }

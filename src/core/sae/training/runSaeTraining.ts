@@ -108,8 +108,7 @@ export async function runSaeTraining(
   const runDir = saeTrainingRunDir(home, {
     model: model.record?.contentHash ?? `${model.path}:${fileInfo.size}:${fileInfo.mtimeMs}`,
     layer: params.layer,
-    dataset: samples.id ?? samples.name,
-    samples: samples.count,
+    dataset: samples.identity,
     features,
     k,
     kAnnealFrom: params.kAnnealFrom ?? k,
