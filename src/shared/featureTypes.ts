@@ -1,6 +1,7 @@
 /**
- * Feature index and coverage as the UI sees them. The engine returns the core records, which are
- * checked against these shapes where the handlers are bound.
+ * Feature index and coverage results. The row, span, detail and coverage types are the single
+ * definitions core uses; the `…View` types are what the UI needs of larger core records, which
+ * are checked against them where the engine binds its handlers.
  */
 export type FeatureEncodeModeName = 'topk' | 'dense-relu' | 'architecture';
 
@@ -31,40 +32,66 @@ export interface FeatureSpaceView {
   indexes: FeatureIndexView[];
 }
 
-export interface FeatureTableRowView {
+/** One row of the feature table: totals over every ready index of the space. */
+export interface FeatureTableRow {
   feature: number;
-  /** Samples over all indexed datasets whose g_i is stored (above the floor). */
+  /** Samples (over all indexed datasets) with g_i stored, i.e. g_i > the space's floor (0 by default). */
   count: number;
+  /** Mean g_i over those samples. */
   mean: number;
   max: number;
 }
 
-export interface FeatureTablePageView {
+export interface FeatureTablePage {
+  /** Rows matching (before offset/limit). */
   total: number;
   offset: number;
-  rows: FeatureTableRowView[];
+  rows: FeatureTableRow[];
+  /** Samples over the space's ready indexes. */
   samples: number;
 }
 
-export interface FeatureSpanView {
+/** A stored span: up to 32 tokens ending with and including the peak token (never before t0). */
+export interface FeatureSpan {
   dataset: string | null;
   datasetId: number;
   ordinal: number;
   value: number;
+  /** Peak token position in the templated sample. */
   peak: number;
   startToken: number;
+  /** Text of the tokens before the peak token, then of the peak token. */
   prefixText: string;
   peakText: string;
 }
 
-export interface FeatureDetailView extends FeatureTableRowView {
+export interface FeatureDetail extends FeatureTableRow {
   spaceId: number;
   samples: number;
+  /** Linear bins over (floor, max]: `edges` [bins + 1], `counts` [bins] of samples with g_i in (edges[b], edges[b + 1]]. */
   histogram: { edges: number[]; counts: number[] };
-  spans: FeatureSpanView[];
+  spans: FeatureSpan[];
 }
 
-export interface CoverageAtThresholdView {
+/**
+ * Coverage at one threshold δ, over the feature set F. With A_X(δ) = {i ∈ F : ∃x ∈ X, g_i(x) > δ}:
+ *
+ * - `anchorActive` = |A_P|, `seedActive` = |A_seed|, `covered` = |A_P ∩ A_seed|.
+ * - `fac` = covered / anchorActive (FAC of the seed set against the anchor set).
+ * - `facFreq`: each feature of A_P weighted by the share of anchor samples that activate it,
+ *   w_i = n_i / |P| with n_i = #{x ∈ P : g_i(x) > δ};
+ *   facFreq = Σ_{i ∈ A_P ∩ A_seed} w_i / Σ_{i ∈ A_P} w_i.
+ * - `facMagnitude`: each feature of A_P weighted by its mean activation over the anchor samples
+ *   that activate it, m_i = Σ_{x ∈ P, g_i(x) > δ} g_i(x) / n_i;
+ *   facMagnitude = Σ_{i ∈ A_P ∩ A_seed} m_i / Σ_{i ∈ A_P} m_i.
+ * - `missing` = A_P \ A_seed, ascending.
+ * - With an evaluated set C: `evalActive` = |A_C|, `evalFac` = |A_P ∩ A_C| / |A_P|,
+ *   `missingActivatedByEval` = |missing ∩ A_C| and `missingShareActivatedByEval` =
+ *   that / |missing| (the number the paper reports, e.g. 175 of 214).
+ *
+ * Ratios with an empty denominator are null.
+ */
+export interface CoverageAtThreshold {
   threshold: number;
   anchorActive: number;
   seedActive: number;
@@ -75,14 +102,19 @@ export interface CoverageAtThresholdView {
   missing: number[];
   evalActive?: number;
   evalFac?: number | null;
+  missingActivatedByEval?: number;
+  missingShareActivatedByEval?: number | null;
 }
 
-export interface MissingFeatureView {
+/** A missing feature (at the first δ) with what the anchor says about it. */
+export interface MissingFeature {
   feature: number;
+  /** n_i(δ): anchor samples activating it. */
   anchorSamples: number;
+  /** Mean g_i over those samples. */
   anchorMean: number;
   anchorMax: number;
-  spans: FeatureSpanView[];
+  spans: FeatureSpan[];
 }
 
 export interface CoverageDatasetRefView {
@@ -102,8 +134,8 @@ export interface CoverageReportView {
   seed: CoverageDatasetRefView;
   eval?: CoverageDatasetRefView;
   featureCount: number;
-  results: CoverageAtThresholdView[];
-  topMissing: MissingFeatureView[];
+  results: CoverageAtThreshold[];
+  topMissing: MissingFeature[];
   computeSeconds: number;
 }
 

@@ -11,11 +11,14 @@ test('runs a coverage measurement from the UI and follows a missing feature to t
   await expect(page.getByTestId('coverage-sae')).toHaveValue('demo-sae-demo-llama3-L1');
   await page.getByTestId('coverage-anchor').selectOption('demo-anchor');
   await page.getByTestId('coverage-seed').selectOption('demo-seed');
+  // Evaluating the anchor itself must cover every missing feature.
+  await page.getByTestId('coverage-eval').selectOption('demo-anchor');
   await page.getByTestId('coverage-thresholds').fill('0, 0.5');
   await page.getByTestId('coverage-run').click();
   const rows = page.getByTestId('coverage-row');
   await expect(rows).toHaveCount(2, { timeout: 60_000 });
   await expect(rows.first().getByTestId('coverage-fac')).toHaveText(/^\d+\.\d%$/);
+  await expect(rows.first()).toContainText('(100.0%)');
   const missing = page.getByTestId('missing-feature').first();
   await expect(missing.getByTestId('feature-span').first()).toBeVisible();
   await page.screenshot({ path: 'test-results/coverage-page.png', fullPage: true });

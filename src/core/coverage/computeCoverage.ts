@@ -1,5 +1,8 @@
 import { FacetError } from '../../shared/FacetError.ts';
+import type { CoverageAtThreshold } from '../../shared/featureTypes.ts';
 import { FeatureBitset } from './FeatureBitset.ts';
+
+export type { CoverageAtThreshold };
 
 /** Entries of consecutive features grouped by feature (see `feature_index_columns`). */
 export interface CoverageColumnChunk {
@@ -37,39 +40,6 @@ export interface CoverageInput {
   features?: readonly number[] | null;
   /** Values at or below this were not stored; thresholds must not be lower. Defaults to 0. */
   floor?: number;
-}
-
-/**
- * Coverage at one threshold δ, over the feature set F. With A_X(δ) = {i ∈ F : ∃x ∈ X, g_i(x) > δ}:
- *
- * - `anchorActive` = |A_P|, `seedActive` = |A_seed|, `covered` = |A_P ∩ A_seed|.
- * - `fac` = covered / anchorActive (FAC of the seed set against the anchor set).
- * - `facFreq`: each feature of A_P weighted by the share of anchor samples that activate it,
- *   w_i = n_i / |P| with n_i = #{x ∈ P : g_i(x) > δ};
- *   facFreq = Σ_{i ∈ A_P ∩ A_seed} w_i / Σ_{i ∈ A_P} w_i.
- * - `facMagnitude`: each feature of A_P weighted by its mean activation over the anchor samples
- *   that activate it, m_i = Σ_{x ∈ P, g_i(x) > δ} g_i(x) / n_i;
- *   facMagnitude = Σ_{i ∈ A_P ∩ A_seed} m_i / Σ_{i ∈ A_P} m_i.
- * - `missing` = A_P \ A_seed, ascending.
- * - With an evaluated set C: `evalActive` = |A_C|, `evalFac` = |A_P ∩ A_C| / |A_P|,
- *   `missingActivatedByEval` = |missing ∩ A_C| and `missingShareActivatedByEval` =
- *   that / |missing| (the number the paper reports, e.g. 175 of 214).
- *
- * Ratios with an empty denominator are null.
- */
-export interface CoverageAtThreshold {
-  threshold: number;
-  anchorActive: number;
-  seedActive: number;
-  covered: number;
-  fac: number | null;
-  facFreq: number | null;
-  facMagnitude: number | null;
-  missing: number[];
-  evalActive?: number;
-  evalFac?: number | null;
-  missingActivatedByEval?: number;
-  missingShareActivatedByEval?: number | null;
 }
 
 /** Per-feature anchor statistics at one δ, for ranking missing features. */

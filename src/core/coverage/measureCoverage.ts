@@ -1,12 +1,15 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
+import type { MissingFeature } from '../../shared/featureTypes.ts';
 import { directFeatureIndexer, type FeatureIndexer } from '../features/featureIndexJob.ts';
 import { FeatureIndexRepository, type FeatureIndexRecord } from '../features/FeatureIndexRepository.ts';
-import { getFeatureSpans, type FeatureSpan } from '../features/FeatureQueries.ts';
+import { getFeatureSpans } from '../features/FeatureQueries.ts';
 import type { FeatureIndexParams, FeatureIndexSummary } from '../features/indexDataset.ts';
 import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import type { Store } from '../store/Store.ts';
 import { computeCoverage, type AnchorFeatureStats, type CoverageAtThreshold } from './computeCoverage.ts';
 import { CoverageRepository, type CoverageRunRecord } from './CoverageRepository.ts';
+
+export type { MissingFeature };
 
 /** `facet coverage` as plain data. */
 export interface CoverageRequest extends FeatureSpaceParams {
@@ -35,17 +38,6 @@ export interface DatasetRef {
   datasetId: number;
   indexId: number;
   samples: number;
-}
-
-/** A missing feature (at the first δ) with what the anchor says about it. */
-export interface MissingFeature {
-  feature: number;
-  /** n_i(δ): anchor samples activating it. */
-  anchorSamples: number;
-  /** Mean g_i over those samples. */
-  anchorMean: number;
-  anchorMax: number;
-  spans: FeatureSpan[];
 }
 
 export interface CoverageReport {

@@ -1,21 +1,14 @@
 import { FacetError } from '../../shared/FacetError.ts';
+import type { FeatureDetail, FeatureSpan, FeatureTablePage, FeatureTableRow } from '../../shared/featureTypes.ts';
 import type { Store } from '../store/Store.ts';
 import { FeatureIndexRepository, type FeatureIndexRecord, type FeatureSpaceRecord } from './FeatureIndexRepository.ts';
 import { decodeSampleFeatures } from './SampleFeatures.ts';
 
+export type { FeatureDetail, FeatureSpan, FeatureTablePage, FeatureTableRow };
+
 /** A feature space with the datasets indexed in it. */
 export interface FeatureSpaceSummary extends FeatureSpaceRecord {
   indexes: FeatureIndexRecord[];
-}
-
-/** One row of the feature table: totals over every ready index of the space. */
-export interface FeatureTableRow {
-  feature: number;
-  /** Samples (over all indexed datasets) with g_i stored, i.e. g_i > the space's floor (0 by default). */
-  count: number;
-  /** Mean g_i over those samples. */
-  mean: number;
-  max: number;
 }
 
 export interface FeatureTableQuery {
@@ -30,37 +23,6 @@ export interface FeatureTableQuery {
   limit?: number;
   /** Leave out features no sample activates. Defaults to true. */
   activeOnly?: boolean;
-}
-
-export interface FeatureTablePage {
-  /** Rows matching (before offset/limit). */
-  total: number;
-  offset: number;
-  rows: FeatureTableRow[];
-  /** Samples over the space's ready indexes. */
-  samples: number;
-}
-
-/** A stored span: up to 32 tokens ending with and including the peak token (never before t0). */
-export interface FeatureSpan {
-  dataset: string | null;
-  datasetId: number;
-  ordinal: number;
-  value: number;
-  /** Peak token position in the templated sample. */
-  peak: number;
-  startToken: number;
-  /** Text of the tokens before the peak token, then of the peak token. */
-  prefixText: string;
-  peakText: string;
-}
-
-export interface FeatureDetail extends FeatureTableRow {
-  spaceId: number;
-  samples: number;
-  /** Linear bins over (floor, max]: `edges` [bins + 1], `counts` [bins] of samples with g_i in (edges[b], edges[b + 1]]. */
-  histogram: { edges: number[]; counts: number[] };
-  spans: FeatureSpan[];
 }
 
 function repositoryOf(store: Store): FeatureIndexRepository {

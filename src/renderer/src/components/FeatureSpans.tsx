@@ -1,7 +1,7 @@
-import type { FeatureSpanView } from '../../../shared/featureTypes.ts';
+import type { FeatureSpan } from '../../../shared/featureTypes.ts';
 
 /** Text spans ending at the peak token, which is highlighted. */
-export function FeatureSpans({ spans }: { spans: FeatureSpanView[] }) {
+export function FeatureSpans({ spans }: { spans: FeatureSpan[] }) {
   if (spans.length === 0) return <p className="muted">No spans stored.</p>;
   return (
     <ol className="spans">

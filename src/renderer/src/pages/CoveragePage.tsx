@@ -148,7 +148,11 @@ export function CoveragePage() {
                   <td data-testid="coverage-fac">{percent(row.fac)}</td>
                   <td>{percent(row.facFreq)}</td>
                   <td>{percent(row.facMagnitude)}</td>
-                  {run.result.eval !== undefined ? <td>{percent(row.evalFac)}</td> : null}
+                  {run.result.eval !== undefined ? (
+                    <td>
+                      {row.missingActivatedByEval ?? 0} of {row.missing.length} ({percent(row.missingShareActivatedByEval)})
+                    </td>
+                  ) : null}
                   <td>
                     <div className="coverage-bar" title={`${row.covered} covered, ${row.missing.length} missing`}>
                       <div className="covered" style={{ width: `${row.anchorActive ? (100 * row.covered) / row.anchorActive : 0}%` }} />

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { FeatureDetailView, FeatureSpaceView, FeatureTablePageView } from '../../../shared/featureTypes.ts';
+import type { FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../../../shared/featureTypes.ts';
 import { api } from '../api/connection.ts';
 import { FeatureHistogram } from '../components/FeatureHistogram.tsx';
 import { FeatureSpans } from '../components/FeatureSpans.tsx';
@@ -18,8 +18,8 @@ export function FeaturesPage() {
   const [sort, setSort] = useState<SortKey>('count');
   const [descending, setDescending] = useState(true);
   const [offset, setOffset] = useState(0);
-  const [page, setPage] = useState<FeatureTablePageView | null>(null);
-  const [detail, setDetail] = useState<FeatureDetailView | null>(null);
+  const [page, setPage] = useState<FeatureTablePage | null>(null);
+  const [detail, setDetail] = useState<FeatureDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const space = spaces.find((candidate) => candidate.id === spaceId) ?? null;
 
