@@ -2,11 +2,12 @@ import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 
-/** Element types used by the SAE inference graphs. */
-export type OnnxElementType = 'float32' | 'int64' | 'bool';
+/** Element types of Facet's graphs (float64 only for the training gradient checks). */
+export type OnnxElementType = 'float32' | 'float64' | 'int64' | 'bool';
 
 const DATA_TYPE: Record<OnnxElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float64: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
 };
@@ -48,9 +49,9 @@ export class OnnxGraph {
     this.outputs.push(valueInfo(name, type, dims));
   }
 
-  /** Adds a node and returns its first output's name (fresh unless given). */
-  op(opType: string, inputs: string[], attributes: Record<string, OnnxAttributeValue> = {}): string {
-    return this.node(opType, inputs, 1, attributes)[0] as string;
+  /** Adds a node and returns its first output's name (fresh unless `outputName` is given). */
+  op(opType: string, inputs: string[], attributes: Record<string, OnnxAttributeValue> = {}, outputName?: string): string {
+    return this.node(opType, inputs, outputName === undefined ? 1 : [outputName], attributes)[0] as string;
   }
 
   /** Adds a node with several outputs; returns their names. */
@@ -66,6 +67,15 @@ export class OnnxGraph {
       }),
     );
     return names;
+  }
+
+  /** A small constant of any numeric type (1-D unless `dims` says otherwise; `[]` is a scalar). */
+  constant(type: 'float32' | 'float64' | 'int64', values: number[], dims: number[] = [values.length]): string {
+    if (type === 'float32') return this.constantFloat(values, dims);
+    if (type === 'int64') return this.constantInt64(values, dims);
+    const name = this.fresh('const_d');
+    this.initializers.push(onnx.TensorProto.create({ name, dataType: DATA_TYPE.float64, dims, doubleData: values }));
+    return name;
   }
 
   /** A float32 constant (scalar when `dims` is `[]`). */

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { TrainingGraphBuilder } from './TrainingGraphBuilder.ts';
+import { OnnxGraph } from '../OnnxGraph.ts';
 import type { AdamHyperparameters } from './adamUpdate.ts';
 
 /**
@@ -15,7 +15,7 @@ export class AdamGraphSession {
   }
 
   static async create(options: { threads?: number } = {}): Promise<AdamGraphSession> {
-    const g = new TrainingGraphBuilder('adam_update');
+    const g = new OnnxGraph('adam_update');
     const theta = g.input('theta', 'float32', ['n']);
     const grad = g.input('grad', 'float32', ['n']);
     const m = g.input('m', 'float32', ['n']);
@@ -27,9 +27,9 @@ export class AdamGraphSession {
     const vNew = g.op('Add', [g.op('Mul', [pick(2), v]), g.op('Mul', [pick(3), g.op('Mul', [grad, grad])])], {}, 'vOut');
     const update = g.op('Div', [g.op('Mul', [pick(4), mNew]), g.op('Add', [g.op('Sqrt', [vNew]), pick(5)])]);
     g.op('Sub', [theta, update], {}, 'thetaOut');
-    g.output('thetaOut', 'float32', ['n']);
-    g.output('mOut', 'float32', ['n']);
-    g.output('vOut', 'float32', ['n']);
+    g.output('thetaOut', 'thetaOut', 'float32', ['n']);
+    g.output('mOut', 'mOut', 'float32', ['n']);
+    g.output('vOut', 'vOut', 'float32', ['n']);
     const session = await ort.InferenceSession.create(g.toBytes(), {
       executionProviders: ['cpu'],
       logSeverityLevel: 3,

@@ -1,4 +1,4 @@
-import { TrainingGraphBuilder } from './TrainingGraphBuilder.ts';
+import { OnnxGraph } from '../OnnxGraph.ts';
 
 /** Float type of a training graph: float32 for training, float64 for gradient checks. */
 export type TrainingFloat = 'float32' | 'float64';
@@ -41,7 +41,7 @@ export type TrainingFloat = 'float32' | 'float64';
  */
 export function buildTiedTopKEncodeGraph(options: { dIn: number; dSae: number; float: TrainingFloat }): Uint8Array {
   const { dIn, dSae, float } = options;
-  const g = new TrainingGraphBuilder('tied_topk_sae_encode');
+  const g = new OnnxGraph('tied_topk_sae_encode');
   const x = g.input('x', float, ['n', dIn]);
   const w = g.input('W', float, [dSae, dIn]);
   const bEnc = g.input('bEnc', float, [dSae]);
@@ -49,14 +49,14 @@ export function buildTiedTopKEncodeGraph(options: { dIn: number; dSae: number; f
   const k = g.input('k', 'int64', [1]);
   const pre = g.op('Gemm', [g.op('Sub', [x, bDec]), w, bEnc], { transB: 1 });
   g.node('TopK', [pre, k], ['values', 'indices'], { axis: 1, largest: 1, sorted: 1 });
-  g.output('values', float, ['n', 'K']);
-  g.output('indices', 'int64', ['n', 'K']);
+  g.output('values', 'values', float, ['n', 'K']);
+  g.output('indices', 'indices', 'int64', ['n', 'K']);
   return g.toBytes();
 }
 
 export function buildTiedTopKStepGraph(options: { dIn: number; dSae: number; float: TrainingFloat; withGradient: boolean }): Uint8Array {
   const { dIn, dSae, float } = options;
-  const g = new TrainingGraphBuilder(options.withGradient ? 'tied_topk_sae_train_step' : 'tied_topk_sae_reconstruct');
+  const g = new OnnxGraph(options.withGradient ? 'tied_topk_sae_train_step' : 'tied_topk_sae_reconstruct');
   const x = g.input('x', float, ['n', dIn]);
   const w = g.input('W', float, [dSae, dIn]);
   const bDec = g.input('bDec', float, [dIn]);
@@ -72,9 +72,9 @@ export function buildTiedTopKStepGraph(options: { dIn: number; dSae: number; flo
   const residual = g.op('Sub', [recon, x]);
   const rowError = g.op('ReduceSum', [g.op('Mul', [residual, residual]), axis1], { keepdims: 0 }, 'rowError');
   const rowNorm = g.op('ReduceSum', [g.op('Mul', [x, x]), axis1], { keepdims: 0 }, 'rowNorm');
-  g.output(rowError, float, ['n']);
-  g.output(rowNorm, float, ['n']);
-  g.output(codes, float, ['n', 'K']);
+  g.output(rowError, rowError, float, ['n']);
+  g.output(rowNorm, rowNorm, float, ['n']);
+  g.output(codes, codes, float, ['n', 'K']);
   if (options.withGradient) {
     const rowScale = g.input('rowScale', float, [1]);
     const xc = g.op('Sub', [x, bDec]);
@@ -99,9 +99,9 @@ export function buildTiedTopKStepGraph(options: { dIn: number; dSae: number; flo
     // ∂L/∂b_dec = Σ_j G_j − Σ_j D_j·rows_j   ([n,1,K] × [n,K,dIn] → [n,1,dIn])
     const encoderPath = g.op('ReduceSum', [g.op('MatMul', [g.op('Unsqueeze', [dPre, axis1]), rows]), axes01], { keepdims: 0 });
     g.op('Sub', [g.op('ReduceSum', [gradRecon, axis0], { keepdims: 0 }), encoderPath], {}, 'dBDec');
-    g.output(dPre, float, ['n', 'K']);
-    g.output('dWRows', float, ['n', 'K', dIn]);
-    g.output('dBDec', float, [dIn]);
+    g.output(dPre, dPre, float, ['n', 'K']);
+    g.output('dWRows', 'dWRows', float, ['n', 'K', dIn]);
+    g.output('dBDec', 'dBDec', float, [dIn]);
   }
   return g.toBytes();
 }
