@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
-import type { CoverageRunView, FeatureDetailView, FeatureSpaceView, FeatureTablePageView } from '../featureTypes.ts';
+import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
 
 /**
@@ -83,8 +83,8 @@ export interface MethodResults {
   'models.remove': { removed: string };
   'saes.list': SaeSummary[];
   'features.spaces': FeatureSpaceView[];
-  'features.table': FeatureTablePageView;
-  'features.detail': FeatureDetailView;
+  'features.table': FeatureTablePage;
+  'features.detail': FeatureDetail;
   'coverage.run': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;
