@@ -83,4 +83,37 @@ describe('facet datasets (spawned CLI)', () => {
     expect(db.prepare('SELECT count(*) AS n, count(DISTINCT ordinal) AS ordinals, max(ordinal) AS last FROM samples').get()).toEqual({ n: rows, ordinals: rows, last: rows - 1 });
     db.close();
   });
+
+  it('cancels from another process an import that one process is running', async () => {
+    const path = join(home.path, 'long.jsonl');
+    writeFileSync(path, Array.from({ length: 300_000 }, (_, i) => JSON.stringify({ text: `line ${i} ${'x'.repeat(30)}` })).join('\n'));
+    const child = startFacet(['datasets', 'import', path, '--json'], home.path);
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const dbPath = join(home.path, 'facet.db');
+    const id = await new Promise<string>((resolve) => {
+      const timer = setInterval(() => {
+        try {
+          const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+          const row = db.prepare<[], { id: string; done: number }>(`SELECT id, done FROM jobs`).get();
+          db.close();
+          if (row !== undefined && row.done > 0) {
+            clearInterval(timer);
+            resolve(row.id);
+          }
+        } catch {
+          // not created yet
+        }
+      }, 50);
+    });
+    const cancel = await runFacet(['jobs', 'cancel', id, '--json'], home.path);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ id, state: 'cancelled' });
+    expect(await exited).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ error: { code: 'CANCELLED' } });
+    const db = new Database(dbPath, { readonly: true });
+    expect(db.prepare('SELECT (SELECT count(*) FROM datasets) AS datasets, (SELECT count(*) FROM samples) AS samples').get()).toEqual({ datasets: 0, samples: 0 });
+    db.close();
+  });
 });

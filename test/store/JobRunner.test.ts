@@ -82,3 +82,24 @@ describe('JobRunner', () => {
     expect(() => runner.get('nope')).toThrow(FacetError);
   });
 });
+
+describe('JobRunner across processes', () => {
+  it('leaves queued jobs of a live process alone and lets another process request a cancel', async () => {
+    const owner = new JobRunner(store, { concurrency: 1 });
+    owner.register(counter([]));
+    const running = owner.submit('test.count', { to: 100_000 });
+    const waiting = owner.submit('test.count', { to: 3 });
+    // A second runner on the same database stands for another process (same pid here, so
+    // simulate the other owner by recording a live foreign pid: this test process's parent).
+    store.db.prepare('UPDATE jobs SET owner_pid = ? WHERE id IN (?, ?)').run(process.ppid, running.id, waiting.id);
+    const other = new JobRunner(store);
+    other.register(counter([]));
+    expect(other.interrupted()).toEqual([]);
+    expect(() => other.resume(waiting.id)).toThrow(/only jobs interrupted/);
+    expect(other.ownerElsewhere(running.id)).toBe(process.ppid);
+    // The request is stored; the owner's watcher sees it and stops the job.
+    store.db.prepare('UPDATE jobs SET owner_pid = ? WHERE id = ?').run(process.pid, running.id);
+    other.cancel(running.id);
+    expect((await owner.wait(running.id)).state).toBe('cancelled');
+  });
+});

@@ -35,8 +35,17 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       }
       case 'cancel': {
         if (id === undefined) throw new FacetError('INVALID_ARGUMENT', help);
-        const job = await engine.call('jobs.cancel', { id });
+        const owner = engine.jobs.ownerElsewhere(id);
+        let job = await engine.call('jobs.cancel', { id });
+        if (owner !== null) {
+          // The owning process polls the request; wait a little for it to stop.
+          for (let waited = 0; waited < 10_000 && (job.state === 'running' || job.state === 'queued'); waited += 250) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            job = await engine.call('jobs.get', { id });
+          }
+        }
         if (ctx.json) ctx.printJson(job);
+        else if (job.state === 'running' || job.state === 'queued') ctx.out(`Cancellation requested; job ${id} runs in process ${owner} and stops at its next check.`);
         else ctx.out(`Job ${id} is ${job.state}.`);
         return 0;
       }

@@ -62,13 +62,19 @@ export class JobRepository {
 
   constructor(db: Database.Database) {
     this.statements = {
-      insert: db.prepare<[string, string, string, string, string, string]>(
-        `INSERT INTO jobs (id, kind, title, params, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
+      insert: db.prepare<[string, string, string, string, number, string, string]>(
+        `INSERT INTO jobs (id, kind, title, params, state, owner_pid, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      ),
+      requestCancel: db.prepare<[string]>(`UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')`),
+      cancelRequested: db.prepare<[string], { cancel_requested: number }>(`SELECT cancel_requested FROM jobs WHERE id = ?`),
+      /** Takes a queued job for this process; false when another process took or finished it first. */
+      claim: db.prepare<[number, string, string, number]>(
+        `UPDATE jobs SET state = 'running', owner_pid = ?, updated_at = ? WHERE id = ? AND state = 'queued' AND (owner_pid IS NULL OR owner_pid = ?)`,
       ),
       get: db.prepare<[string], JobRow>(`SELECT * FROM jobs WHERE id = ?`),
       list: db.prepare<[number], JobRow>(`SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`),
       unfinished: db.prepare<[], JobRow>(`SELECT * FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at`),
-      setState: db.prepare<[JobState, number | null, string, string]>(`UPDATE jobs SET state = ?, owner_pid = ?, updated_at = ? WHERE id = ?`),
+      setState: db.prepare<[JobState, number | null, string, string]>(`UPDATE jobs SET state = ?, owner_pid = ?, cancel_requested = 0, updated_at = ? WHERE id = ?`),
       progress: db.prepare<[number, number | null, string, string]>(`UPDATE jobs SET done = ?, total = ?, updated_at = ? WHERE id = ?`),
       progressWithCheckpoint: db.prepare<[number, number | null, string, string, string]>(
         `UPDATE jobs SET done = ?, total = ?, checkpoint = ?, updated_at = ? WHERE id = ?`,
@@ -79,8 +85,22 @@ export class JobRepository {
     };
   }
 
-  insert(id: string, kind: string, title: string, params: unknown, now: string): void {
-    this.statements.insert.run(id, kind, title, JSON.stringify(params), now, now);
+  /** A new queued job owned by process `ownerPid` (only that process will start it). */
+  insert(id: string, kind: string, title: string, params: unknown, ownerPid: number, now: string): void {
+    this.statements.insert.run(id, kind, title, JSON.stringify(params), ownerPid, now, now);
+  }
+
+  claim(id: string, ownerPid: number, now: string): boolean {
+    return this.statements.claim.run(ownerPid, now, id, ownerPid).changes === 1;
+  }
+
+  /** Asks the owning process (whichever it is) to cancel the job; it checks this while the job runs. */
+  requestCancel(id: string): void {
+    this.statements.requestCancel.run(id);
+  }
+
+  cancelRequested(id: string): boolean {
+    return (this.statements.cancelRequested.get(id)?.cancel_requested ?? 0) === 1;
   }
 
   get(id: string): JobRecord | undefined {

@@ -29,6 +29,8 @@ type AnyJobDefinition = JobDefinition<any, any, any>; // eslint-disable-line @ty
 
 interface RunningJob {
   controller: AbortController;
+  /** Polls for a cancel requested by another process. */
+  cancelWatch: ReturnType<typeof setInterval>;
   runStartedAt: number;
   doneAtRunStart: number;
   promise: Promise<void>;
@@ -67,7 +69,7 @@ export class JobRunner {
   submit<P>(kind: string, params: P): JobSnapshot {
     const definition = this.definition(kind);
     const id = randomUUID();
-    this.repository.insert(id, kind, definition.title(params), params, new Date().toISOString());
+    this.repository.insert(id, kind, definition.title(params), params, process.pid, new Date().toISOString());
     this.queue.push(id);
     this.emit(id, true);
     this.pump();
@@ -101,13 +103,18 @@ export class JobRunner {
       throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}${isProcessAlive(record.ownerPid) ? ` in process ${record.ownerPid}` : ''}; only jobs interrupted by a crash or kill can be resumed.`, { id, state: record.state });
     }
     this.definition(record.kind);
-    this.repository.setState(id, 'queued', null, new Date().toISOString());
+    this.repository.setState(id, 'queued', process.pid, new Date().toISOString());
     this.queue.push(id);
     this.emit(id, true);
     this.pump();
     return this.get(id);
   }
 
+  /**
+   * Cancels a job. A job of this process stops at once (queued) or at its next check (running);
+   * a job another live process owns is asked to stop (it polls the request), so the returned
+   * snapshot may still say running; a job whose process died is marked cancelled.
+   */
   cancel(id: string): JobSnapshot {
     const record = this.repository.get(id);
     if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
@@ -116,11 +123,22 @@ export class JobRunner {
       running.controller.abort();
     } else if (!isFinished(record.state)) {
       const queued = this.queue.indexOf(id);
-      if (queued >= 0) this.queue.splice(queued, 1);
-      this.repository.finish(id, 'cancelled', null, null, new Date().toISOString());
-      this.emit(id, true);
+      if (queued >= 0 || !isProcessAlive(record.ownerPid)) {
+        if (queued >= 0) this.queue.splice(queued, 1);
+        this.repository.finish(id, 'cancelled', null, null, new Date().toISOString());
+        this.emit(id, true);
+      } else {
+        this.repository.requestCancel(id);
+      }
     }
     return this.get(id);
+  }
+
+  /** The process running or holding a job, when it is another live process. */
+  ownerElsewhere(id: string): number | null {
+    const record = this.repository.get(id);
+    if (record === undefined || isFinished(record.state) || record.ownerPid === process.pid || !isProcessAlive(record.ownerPid)) return null;
+    return record.ownerPid;
   }
 
   /** Resolves with the final snapshot once the job has finished. */
@@ -156,12 +174,26 @@ export class JobRunner {
   }
 
   private start(id: string): void {
+    // Another process may have cancelled, resumed or finished the job since it was queued here.
+    if (!this.repository.claim(id, process.pid, new Date().toISOString())) {
+      this.emit(id, true);
+      return;
+    }
     const record = this.repository.get(id);
     if (record === undefined) return;
     const definition = this.definition(record.kind);
+    if (this.repository.cancelRequested(id)) {
+      this.repository.finish(id, 'cancelled', null, null, new Date().toISOString());
+      this.emit(id, true);
+      this.pump();
+      return;
+    }
     const controller = new AbortController();
-    this.repository.setState(id, 'running', process.pid, new Date().toISOString());
-    const entry: RunningJob = { controller, runStartedAt: Date.now(), doneAtRunStart: record.done, promise: Promise.resolve() };
+    const cancelWatch = setInterval(() => {
+      if (this.repository.cancelRequested(id)) controller.abort();
+    }, 500);
+    cancelWatch.unref();
+    const entry: RunningJob = { controller, cancelWatch, runStartedAt: Date.now(), doneAtRunStart: record.done, promise: Promise.resolve() };
     this.running.set(id, entry);
     this.emit(id, true);
     const ctx: JobContext<unknown> = {
@@ -181,6 +213,7 @@ export class JobRunner {
         const cancelled = isAbortError(error) || controller.signal.aborted;
         this.repository.finish(id, cancelled ? 'cancelled' : 'failed', null, cancelled ? null : toWireError(error), new Date().toISOString());
       } finally {
+        clearInterval(cancelWatch);
         this.running.delete(id);
         this.emit(id, true);
         this.lastEmit.delete(id);

@@ -45,6 +45,7 @@ export const migration0001Foundation: Migration = {
         result TEXT,
         error TEXT,
         owner_pid INTEGER,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
       ) STRICT;
