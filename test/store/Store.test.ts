@@ -63,8 +63,11 @@ describe('Store', () => {
     store.close();
   });
 
-  it('rolls a failing migration back completely', () => {
+  it('rolls a failing upgrade back completely, leaving the database as it was', () => {
     const path = dbPath();
+    const old = Store.open(path, { migrations: migrations.slice(0, 1) });
+    old.db.prepare(`INSERT INTO datasets (name, role, format, source_path, state, created_at) VALUES ('kept', 'seed', 'text', '/x', 'ready', 'now')`).run();
+    old.close();
     const broken = [
       ...migrations.slice(0, 1),
       {
@@ -80,7 +83,21 @@ describe('Store', () => {
     const check = new Database(path);
     expect(check.pragma('user_version', { simple: true })).toBe(1);
     expect(check.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'`).get()).toEqual({ n: 0 });
+    expect(check.prepare(`SELECT name FROM datasets`).all()).toEqual([{ name: 'kept' }]);
     check.close();
+  });
+
+  it('lets several processes open a new workspace at once', async () => {
+    const path = dbPath();
+    const { spawn } = await import('node:child_process');
+    const script = `import { Store } from ${JSON.stringify(new URL('../../src/core/store/Store.ts', import.meta.url).href)}; Store.open(${JSON.stringify(path)}).close();`;
+    const codes = await Promise.all(
+      Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' }).on('close', resolve))),
+    );
+    expect(codes).toEqual([0, 0, 0, 0]);
+    const store = Store.open(path);
+    expect(store.schemaVersion).toBe(migrations.length);
+    store.close();
   });
 
   it('cascades dataset removal to its samples', () => {

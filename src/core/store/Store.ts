@@ -34,9 +34,9 @@ export class Store {
       throw new FacetError('STORE_OPEN_FAILED', `Cannot open the Facet database ${path}: ${(error as Error).message}. Check the file permissions or set FACET_HOME to another folder.`, { path }, { cause: error });
     }
     try {
+      db.pragma('busy_timeout = 10000');
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
       db.pragma('synchronous = NORMAL');
       migrate(db, path, steps);
     } catch (error) {
@@ -56,20 +56,25 @@ export class Store {
 }
 
 function migrate(db: Database.Database, path: string, steps: readonly Migration[]): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const latest = steps.length;
-  if (current > latest) {
-    throw new FacetError(
-      'STORE_NEWER_VERSION',
-      `The database ${path} was written by a newer Facet (schema ${current}; this Facet knows up to ${latest}). Update Facet, or point FACET_HOME at another folder.`,
-      { path, schemaVersion: current, supported: latest },
-    );
-  }
-  for (const step of steps.slice(current)) {
-    if (step.version !== steps.indexOf(step) + 1) throw new Error(`Migration ${step.description} is numbered ${step.version} but sits at position ${steps.indexOf(step) + 1}.`);
-    db.transaction(() => {
+  // IMMEDIATE: a second process opening the same new workspace waits here instead of racing
+  // through the same steps; the version is read inside the lock.
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    const latest = steps.length;
+    if (current > latest) {
+      throw new FacetError(
+        'STORE_NEWER_VERSION',
+        `The database ${path} was written by a newer Facet (schema ${current}; this Facet knows up to ${latest}). Update Facet, or point FACET_HOME at another folder.`,
+        { path, schemaVersion: current, supported: latest },
+      );
+    }
+    steps.forEach((step, index) => {
+      if (step.version !== index + 1) throw new Error(`Migration ${step.description} is numbered ${step.version} but sits at position ${index + 1}.`);
+    });
+    // One transaction for all pending steps: if any fails, the database stays as it was opened.
+    for (const step of steps.slice(current)) {
       step.up(db);
       db.pragma(`user_version = ${step.version}`);
-    })();
-  }
+    }
+  }).immediate();
 }
