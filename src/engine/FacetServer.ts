@@ -104,10 +104,23 @@ export class FacetServer {
     await new Promise<void>((resolvePromise) => this.server.close(() => resolvePromise()));
   }
 
-  /** 401 without the right token, 403 from a foreign origin, undefined when allowed. */
+  /**
+   * 401 without the right token, 403 from a foreign origin, undefined when allowed. On loopback
+   * the origin must be one of the served loopback origins. A remote bind (e.g. 0.0.0.0) is reached
+   * under addresses the server cannot list, so there the page's origin must match the Host the
+   * request was sent to (same-origin); the token stays the authentication.
+   */
   private refusal(request: IncomingMessage, url: URL): 401 | 403 | undefined {
     const origin = request.headers.origin;
-    if (origin !== undefined && !this.allowedOrigins.has(origin)) return 403;
+    if (origin !== undefined && !this.allowedOrigins.has(origin)) {
+      let sameHost = false;
+      try {
+        sameHost = this.options.allowRemote === true && new URL(origin).host === request.headers.host;
+      } catch {
+        sameHost = false;
+      }
+      if (!sameHost) return 403;
+    }
     const given = url.searchParams.get('token') ?? (request.headers.authorization ?? '').replace(/^Bearer /, '');
     const a = Buffer.from(given);
     const b = Buffer.from(this.token);
@@ -143,7 +156,8 @@ export class FacetServer {
 
   /** Streams a browser upload into the workspace; the path it returns is then imported as usual. */
   private async upload(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    const name = basename(url.searchParams.get('name') ?? 'upload.jsonl').replace(/[^\w.\-]+/g, '_') || 'upload.jsonl';
+    const cleaned = basename(url.searchParams.get('name') ?? '').replace(/[^\w.\-]+/g, '_');
+    const name = cleaned === '' || /^\.+$/.test(cleaned) ? 'upload.jsonl' : cleaned;
     const folder = join(this.engine.home, 'uploads', randomUUID());
     await mkdir(folder, { recursive: true });
     const path = join(folder, name);
@@ -153,7 +167,13 @@ export class FacetServer {
 
   private async serveStatic(pathname: string, response: ServerResponse): Promise<void> {
     const root = resolve(this.options.rendererDir);
-    const wanted = pathname === '/' ? '/index.html' : decodeURIComponent(pathname);
+    let wanted: string;
+    try {
+      wanted = pathname === '/' ? '/index.html' : decodeURIComponent(pathname);
+    } catch {
+      response.writeHead(400, { 'Content-Type': 'text/plain' }).end('Bad request');
+      return;
+    }
     let file = normalize(join(root, wanted));
     if (!file.startsWith(root + sep) && file !== root) {
       this.json(response, 403, { error: { code: 'UNAUTHORIZED', message: 'Outside the UI folder.' } });

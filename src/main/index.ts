@@ -7,6 +7,8 @@ import { ipcChannels } from '../shared/api/desktopBridge.ts';
  * it dies), opens a hardened window and gives it a MessagePort to the engine. No models, SAE
  * math or bulk SQL run here.
  */
+// The same workspace folder the CLI uses (~/.config/Facet on Linux): userData derives from the name.
+app.setName('Facet');
 const facetHome = process.env['FACET_HOME'] || app.getPath('userData');
 let engine: UtilityProcess | undefined;
 let window: BrowserWindow | undefined;

@@ -77,6 +77,20 @@ describe('facet serve', () => {
     socket.close();
   });
 
+  it('with --allow-remote, accepts same-origin pages under any address and still refuses foreign origins', async () => {
+    const remote = startFacet(['serve', '--host', '0.0.0.0', '--allow-remote', '--port', '0', '--json'], home.path);
+    try {
+      const printed = new URL(JSON.parse(await waitForLine(remote, /"url"/)).url);
+      const token = printed.searchParams.get('token') as string;
+      const local = `http://127.0.0.1:${printed.port}`;
+      expect((await fetch(`${local}/api/health?token=${token}`, { headers: { Origin: local } })).status).toBe(200);
+      expect((await fetch(`${local}/api/health?token=${token}`, { headers: { Origin: 'http://evil.example' } })).status).toBe(403);
+      expect((await fetch(`${local}/api/health`, { headers: { Origin: local } })).status).toBe(401);
+    } finally {
+      remote.kill('SIGTERM');
+    }
+  });
+
   it('needs --allow-remote for a non-loopback host', async () => {
     const result = await runFacet(['serve', '--host', '0.0.0.0', '--port', '0'], home.path);
     expect(result.code).toBe(2);

@@ -95,6 +95,28 @@ describe('dataset import', () => {
     ]);
   });
 
+  it('ignores a UTF-8 byte-order mark at the start of JSONL, CSV and text files', async () => {
+    const jsonl = join(home.path, 'bom.jsonl');
+    writeFileSync(jsonl, '\ufeff{"text": "first"}\n{"text": "second"}\n');
+    expect((await importFile(jsonl)).result).toMatchObject({ sampleCount: 2 });
+    const csv = join(home.path, 'bom.csv');
+    writeFileSync(csv, '\ufeff"text","label"\r\n"hello",1\r\n');
+    expect((await importFile(csv, { name: 'bom-csv' })).result).toMatchObject({ format: 'text', sampleCount: 1 });
+    const text = join(home.path, 'bom.txt');
+    writeFileSync(text, '\ufeffplain line\n');
+    const job = await importFile(text, { name: 'bom-text' });
+    const samples = (await engine.call('datasets.samples', { id: (job.result as DatasetSummary).id, offset: 0, limit: 1 })).samples;
+    expect(samples[0]?.turns[0]?.content).toBe('plain line');
+  });
+
+  it('names the file when a .gz is not gzip', async () => {
+    const path = join(home.path, 'fake.json.gz');
+    writeFileSync(path, '[{"text": "not compressed"}]');
+    const job = await importFile(path);
+    expect(job.error?.message).toContain(path);
+    expect(job.error?.message).toMatch(/could not be decompressed/);
+  });
+
   it('refuses an unknown format, a taken name and a missing file at once', async () => {
     const path = join(home.path, 'odd.jsonl');
     writeFileSync(path, '{"foo": 1}\n');

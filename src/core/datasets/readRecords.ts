@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import { CsvParser } from './CsvParser.ts';
 import { JsonArraySplitter } from './JsonArraySplitter.ts';
@@ -45,20 +45,37 @@ function openText(path: string, onBytes?: (bytes: number) => void): Readable {
       onBytes(total);
     });
   }
-  const stream = path.toLowerCase().endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  raw.on('error', (error) => stream.destroy(error));
-  stream.setEncoding('utf8');
-  return stream;
+  const decoded = path.toLowerCase().endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (error) => decoded.destroy(error));
+  decoded.setEncoding('utf8');
+  // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first record.
+  let first = true;
+  const text = decoded.pipe(
+    new Transform({
+      readableObjectMode: true,
+      writableObjectMode: true,
+      transform(chunk: string, _encoding, done) {
+        if (first) {
+          first = false;
+          done(null, chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk);
+        } else done(null, chunk);
+      },
+    }),
+  );
+  decoded.on('error', (error) => text.destroy(error));
+  return text;
 }
 
 async function firstSignificantCharacter(path: string): Promise<string | undefined> {
   const stream = openText(path);
   try {
     for await (const chunk of stream) {
-      const match = /[^\s\ufeff]/.exec(chunk as string);
+      const match = /[^\s]/.exec(chunk as string);
       if (match) return match[0];
     }
     return undefined;
+  } catch (error) {
+    throw error instanceof FacetError ? error : gzipError(path, error);
   } finally {
     stream.destroy();
   }
