@@ -1,5 +1,6 @@
 // ESLint flat config. The layer rules are the point: imports point one way, down
 // (shared <- core <- engine <- cli; main, preload and renderer see only shared).
+import { builtinModules } from 'node:module';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
@@ -21,9 +22,12 @@ export const layerZones = layers.flatMap((target) =>
     .map((from) => ({ target: `./src/${target}`, from: `./src/${from}`, message: `src/${target} must not import src/${from} (see docs/ARCHITECTURE.md, layers).` })),
 );
 
+const electronMessage = 'Only src/main and src/preload may import electron; outside Electron it tries to download a binary and throws.';
 const electronBan = {
-  paths: [{ name: 'electron', message: 'Only src/main and src/preload may import electron; outside Electron it tries to download a binary and throws.' }],
+  paths: [{ name: 'electron', message: electronMessage }],
+  patterns: [{ group: ['electron/*'], message: electronMessage }],
 };
+const browserMessage = 'Browser code: no Node built-ins.';
 
 export default tseslint.config(
   { ignores: ['out/**', 'node_modules/**', 'native/build/**', 'test-results/**', 'playwright-report/**', 'test/fixtures/lint/**', '.facet-tmp/**'] },
@@ -41,7 +45,13 @@ export default tseslint.config(
   {
     files: ['src/renderer/**/*.{ts,tsx}', 'src/shared/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { ...electronBan, patterns: [{ group: ['node:*'], message: 'Browser code: no Node built-ins.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...electronBan.paths, ...builtinModules.map((name) => ({ name, message: browserMessage }))],
+          patterns: [...electronBan.patterns, { group: ['node:*'], message: browserMessage }],
+        },
+      ],
     },
   },
 );

@@ -49,7 +49,8 @@ check('typecheck', process.execPath, [join(root, 'node_modules', 'typescript', '
 check('lint', process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings', '0', '.']);
 
 const vitestReport = join(root, 'test-results', 'vitest.json');
-step('vitest', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${vitestReport}`]);
+const failedBeforeVitest = failed;
+const vitestStatus = step('vitest', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${vitestReport}`]);
 if (existsSync(vitestReport)) {
   const report = JSON.parse(readFileSync(vitestReport, 'utf8')) as { numPassedTests: number; numFailedTests: number; numTotalTestSuites: number; testResults: { status: string; name: string; message?: string }[] };
   passed += report.numPassedTests;
@@ -62,6 +63,11 @@ if (existsSync(vitestReport)) {
     }
   }
   if (report.numFailedTests > 0) failures.push(`${report.numFailedTests} vitest test(s)`);
+  // e.g. an error thrown after the tests finished: the runner fails, the report shows no failure.
+  if (vitestStatus !== 0 && failed === failedBeforeVitest) {
+    failed++;
+    failures.push(`vitest exited with ${vitestStatus} (see its output above)`);
+  }
 } else {
   failed++;
   failures.push('vitest produced no report');
@@ -72,13 +78,18 @@ if (chromium === undefined) {
   failed++;
   failures.push("UI tests: Chromium not found at /usr/bin/chromium (install Debian's chromium or set CHROMIUM_PATH)");
 } else {
-  step('playwright', bin('playwright'), ['test'], { CHROMIUM_PATH: chromium });
+  const playwrightStatus = step('playwright', bin('playwright'), ['test'], { CHROMIUM_PATH: chromium });
   const e2eReport = join(root, 'test-results', 'e2e.json');
   if (existsSync(e2eReport)) {
     const report = JSON.parse(readFileSync(e2eReport, 'utf8')) as { stats: { expected: number; unexpected: number; flaky: number; skipped: number } };
     passed += report.stats.expected + report.stats.flaky;
     failed += report.stats.unexpected;
     if (report.stats.unexpected > 0) failures.push(`${report.stats.unexpected} Playwright test(s)`);
+    // e.g. a spec that fails to load: the runner fails, the stats show no unexpected result.
+    if (playwrightStatus !== 0 && report.stats.unexpected === 0) {
+      failed++;
+      failures.push(`Playwright exited with ${playwrightStatus} (see its output above)`);
+    }
   } else {
     failed++;
     failures.push('Playwright produced no report');

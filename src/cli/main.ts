@@ -47,8 +47,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const command = await entry.load();
     return await command.run(rest.filter((arg) => arg !== '--json'), ctx);
-  } catch (error) {
+  } catch (caught) {
     ctx.progress.finish();
+    // node:util parseArgs rejects unknown options and values that look like options (-1).
+    const code = (caught as { code?: unknown })?.code;
+    const error =
+      typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')
+        ? new FacetError('INVALID_ARGUMENT', `${(caught as Error).message.replace(/\. To specify a positional argument.*$/s, '.')} See 'facet ${name} --help'.`)
+        : caught;
     if (isAbortError(error)) {
       if (json) ctx.printJson({ error: { code: 'CANCELLED', message: 'Cancelled.' } });
       else ctx.err('Cancelled.');

@@ -43,6 +43,9 @@ describe('facet datasets (spawned CLI)', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("Unknown --format 'yaml'");
     expect((await runFacet(['nonsense'], home.path)).code).toBe(2);
+    const unknown = await runFacet(['datasets', 'import', 'x.jsonl', '--bogus'], home.path);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("[INVALID_ARGUMENT]: Unknown option '--bogus'. See 'facet datasets --help'.");
   });
 
   it('resumes an import killed mid-way from its checkpoint, without duplicates', async () => {

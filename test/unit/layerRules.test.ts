@@ -22,8 +22,14 @@ describe('ESLint layer rules', () => {
     expect(await ruleIds('src/core/layerProbe.ts', "import { app } from 'electron';\nexport const x = app;\n")).toContain('no-restricted-imports');
     expect(await ruleIds('src/engine/layerProbe.ts', "import { app } from 'electron';\nexport const x = app;\n")).toContain('no-restricted-imports');
   });
-  it('refuses Node built-ins in the renderer', async () => {
+  it('refuses Node built-ins in the renderer and shared code, with or without the node: prefix', async () => {
     expect(await ruleIds('src/renderer/src/layerProbe.ts', "import { readFile } from 'node:fs';\nexport const x = readFile;\n")).toContain('no-restricted-imports');
+    expect(await ruleIds('src/renderer/src/layerProbe.ts', "import { readFile } from 'fs';\nexport const x = readFile;\n")).toContain('no-restricted-imports');
+    expect(await ruleIds('src/shared/layerProbe.ts', "import { join } from 'path';\nexport const x = join;\n")).toContain('no-restricted-imports');
+  });
+  it('refuses electron subpaths outside main and preload', async () => {
+    expect(await ruleIds('src/renderer/src/layerProbe.ts', "import { app } from 'electron/main';\nexport const x = app;\n")).toContain('no-restricted-imports');
+    expect(await ruleIds('src/core/layerProbe.ts', "import { app } from 'electron/main';\nexport const x = app;\n")).toContain('no-restricted-imports');
   });
   it('allows imports that point down', async () => {
     expect(await ruleIds('src/core/layerProbe.ts', "import { FacetError } from '../shared/FacetError.ts';\nexport const x = FacetError;\n")).toEqual([]);

@@ -62,7 +62,7 @@ function openText(path: string, onBytes?: (bytes: number) => void): Readable {
       },
     }),
   );
-  decoded.on('error', (error) => text.destroy(error));
+  decoded.on('error', (error: Error) => text.destroy(error));
   return text;
 }
 
