@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,16 @@ describe('facet activations', () => {
       const rows = data.subarray(sample.offset * 64, (sample.offset + sample.tokens.length) * 64);
       expect(relativeL2(rows, reference.get(1)!)).toBeLessThanOrEqual(1e-5);
     }
+  });
+
+  it('reports a prompt longer than the context as PROMPT_TOO_LONG and leaves no partial file', async () => {
+    const out = join(dir, 'too-long.npy');
+    const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
+    const run = await runFacet(['activations', '--model', model, '--layer', '0', '--text', long, '--out', out, '--context', '64', '--max-tokens', '100000', '--threads', '1', '--cpu'], join(dir, 'home'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('[PROMPT_TOO_LONG]');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.json`)).toBe(false);
   });
 
   it('pools over t ≥ t0 into [samples, n_embd] and writes safetensors', async () => {

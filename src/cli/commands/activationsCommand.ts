@@ -165,10 +165,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         await writer.append(pooled);
       });
       ctx.progress.finish();
+    } catch (error) {
+      // The capture's own error (PROMPT_TOO_LONG, CANCELLED, …) is what the user needs; the
+      // incomplete file goes.
+      await writer.discard();
+      throw error;
     } finally {
-      await writer.close();
       context.dispose();
     }
+    await writer.close();
     let offset = 0;
     const sidecar = {
       layer,

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { NpyWriter } from '../arrays/NpyFile.ts';
 import { FacetError } from '../../shared/FacetError.ts';
 
@@ -66,6 +66,15 @@ export class ActivationFileWriter {
       done += bytesWritten;
     }
     this.position += bytes.length;
+  }
+
+  /** Closes and removes a file whose writing failed or was cancelled: no partial output is left. */
+  async discard(): Promise<void> {
+    await this.npy?.close().catch(() => undefined);
+    await this.file?.close().catch(() => undefined);
+    this.npy = undefined;
+    this.file = undefined;
+    await rm(this.path, { force: true });
   }
 
   async close(): Promise<void> {
