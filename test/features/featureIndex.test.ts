@@ -37,6 +37,13 @@ describe('feature index on a forged llama3 model with a hand-built tied TopK SAE
 
   const params = (dataset: string, extra: Partial<FeatureIndexParams> = {}): FeatureIndexParams => ({ dataset, model: modelPath, sae: 'test-sae', kv: 'f32', threads: 1, cpu: true, samplesPerBatch: 4, ...extra });
 
+  it('refuses a layer the model does not have before writing any feature space or index row', async () => {
+    const rows = () => store.db.prepare('SELECT (SELECT count(*) FROM feature_spaces) AS spaces, (SELECT count(*) FROM feature_indexes) AS indexes').get();
+    const before = rows();
+    await expect(indexDataset(store, home.path, params('anchor', { layer: 40 }))).rejects.toMatchObject({ code: 'LAYER_OUT_OF_RANGE' });
+    expect(rows()).toEqual(before);
+  });
+
   it('stores per sample g_i = max over t ≥ t0 with its peak, matching direct capture + float64 encode', async () => {
     const summary = await indexDataset(store, home.path, params('anchor'));
     expect(summary.alreadyIndexed).toBe(false);

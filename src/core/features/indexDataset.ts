@@ -6,7 +6,7 @@ import { ProbeModel, type PreparedSample } from '../llama/ProbeModel.ts';
 import { SaeRegistry } from '../sae/SaeRegistry.ts';
 import type { SaeSession } from '../sae/SaeSession.ts';
 import type { Store } from '../store/Store.ts';
-import { FeatureIndexRepository } from './FeatureIndexRepository.ts';
+import { FeatureIndexRepository, type FeatureIndexRecord, type FeatureSpaceRecord } from './FeatureIndexRepository.ts';
 import { finalizeFeatureIndex, type SpanTextSource } from './finalizeFeatureIndex.ts';
 import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from './resolveFeatureSpace.ts';
 import { SampleMaximaReducer } from './SampleMaximaReducer.ts';
@@ -73,9 +73,9 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
   const { space: spaceSpec, modelPath, sae } = await resolveFeatureSpace(store, home, params);
   const dataset = resolveIndexDataset(store, params.dataset);
   const repository = new FeatureIndexRepository(store.db);
-  const space = repository.ensureSpace(spaceSpec);
-  const index = repository.ensureIndex(space.id, dataset.id, dataset.sampleCount);
-  const summary = (alreadyIndexed: boolean, resumedFrom: number): FeatureIndexSummary => {
+  const existingSpace = repository.spaceByKey(spaceSpec.key);
+  const existingIndex = existingSpace === undefined ? undefined : repository.index(existingSpace.id, dataset.id);
+  const summary = (space: FeatureSpaceRecord, index: FeatureIndexRecord, alreadyIndexed: boolean, resumedFrom: number): FeatureIndexSummary => {
     const final = repository.indexById(index.id)!;
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -91,9 +91,9 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
       samplesPerSecond: alreadyIndexed ? 0 : (final.sampleCount - resumedFrom) / Math.max(seconds, 1e-9),
     };
   };
-  if (index.state === 'ready') return summary(true, index.sampleCount);
-  if (index.sampleCount !== dataset.sampleCount) {
-    throw new FacetError('INTERNAL', `The unfinished feature index of '${dataset.name}' was started for ${index.sampleCount} samples but the dataset has ${dataset.sampleCount}.`);
+  if (existingSpace !== undefined && existingIndex?.state === 'ready') return summary(existingSpace, existingIndex, true, existingIndex.sampleCount);
+  if (existingIndex !== undefined && existingIndex.sampleCount !== dataset.sampleCount) {
+    throw new FacetError('INTERNAL', `The unfinished feature index of '${dataset.name}' was started for ${existingIndex.sampleCount} samples but the dataset has ${dataset.sampleCount}.`);
   }
 
   const samplesPerBatch = params.samplesPerBatch ?? 32;
@@ -104,12 +104,15 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
   let session: SaeSession | undefined;
   try {
     const { nLayer, nEmbd } = model.info;
-    if (space.layer >= nLayer) {
-      throw new FacetError('LAYER_OUT_OF_RANGE', `Layer ${space.layer} does not exist in ${modelPath}: it has blocks 0..${nLayer - 1} (0-based l_out index; the paper's "layer 16" is 15). Pass --layer.`, { layer: space.layer, blocks: nLayer });
+    if (spaceSpec.layer >= nLayer) {
+      throw new FacetError('LAYER_OUT_OF_RANGE', `Layer ${spaceSpec.layer} does not exist in ${modelPath}: it has blocks 0..${nLayer - 1} (0-based l_out index; the paper's "layer 16" is 15). Pass --layer.`, { layer: spaceSpec.layer, blocks: nLayer });
     }
     if (sae.dIn !== nEmbd) {
       throw new FacetError('SAE_SHAPE_MISMATCH', `SAE '${sae.name}' reads vectors of ${sae.dIn} values but ${modelPath} has n_embd ${nEmbd}. Use an SAE trained on this model.`, { sae: sae.name, dIn: sae.dIn, nEmbd });
     }
+    // Only a model and SAE that fit get a feature space and index row: a refused run leaves none.
+    const space = repository.ensureSpace(spaceSpec);
+    const index = repository.ensureIndex(space.id, dataset.id, dataset.sampleCount);
     session = await new SaeRegistry(store, home).openSession(sae, {
       activation: space.encodeMode === 'dense-relu' ? 'dense-relu' : 'architecture',
       provider: params.cpu ? 'cpu' : 'auto',
@@ -159,7 +162,7 @@ export async function indexDataset(store: Store, home: string, params: FeatureIn
       ...(control.signal ? { signal: control.signal } : {}),
       onCommit: () => control.onProgress?.({ phase: 'finalize', done: dataset.sampleCount, total: dataset.sampleCount }),
     });
-    return summary(false, resumedFrom);
+    return summary(space, index, false, resumedFrom);
   } finally {
     await session?.dispose();
     model.dispose();
