@@ -16,6 +16,8 @@ export interface JobSnapshot {
   etaSeconds: number | null;
   result: unknown;
   error: WireError | null;
+  /** Queued or running in a process that has died (killed, crashed): resume it to continue. */
+  interrupted: boolean;
   createdAt: string;
   updatedAt: string;
 }

@@ -78,7 +78,7 @@ describe('facet datasets (spawned CLI)', () => {
     expect(killedAt).toBeLessThan(rows);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const jobs = JSON.parse((await runFacet(['jobs', 'list', '--json'], home.path)).stdout);
-    expect(jobs[0]).toMatchObject({ kind: 'dataset.import', state: 'running' });
+    expect(jobs[0]).toMatchObject({ kind: 'dataset.import', state: 'running', interrupted: true });
     const resumed = await runFacet(['jobs', 'resume', '--json'], home.path, { timeoutMs: 120_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)[0]).toMatchObject({ state: 'done', result: { name: 'big', sampleCount: rows, duplicateCount: 0 } });

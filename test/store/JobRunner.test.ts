@@ -75,8 +75,9 @@ describe('JobRunner', () => {
     // A job row as a killed process leaves it: running, owner gone, checkpoint at 3.
     store.db.prepare(`INSERT INTO jobs (id, kind, title, params, state, done, total, checkpoint, owner_pid, created_at, updated_at) VALUES ('j1', 'test.count', 't', '{"to":6}', 'running', 3, 6, '3', 999999999, 'a', 'a')`).run();
     expect(runner.interrupted().map((job) => job.id)).toEqual(['j1']);
+    expect(runner.get('j1')).toMatchObject({ state: 'running', interrupted: true });
     runner.resume('j1');
-    expect(await runner.wait('j1')).toMatchObject({ state: 'done', done: 6 });
+    expect(await runner.wait('j1')).toMatchObject({ state: 'done', done: 6, interrupted: false });
     expect(log).toEqual([4, 5, 6]);
     expect(() => runner.resume('j1')).toThrow(/only jobs interrupted/);
     expect(() => runner.get('nope')).toThrow(FacetError);

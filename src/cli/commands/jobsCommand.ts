@@ -23,7 +23,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         const jobs = await engine.call('jobs.list', {});
         if (ctx.json) ctx.printJson(jobs);
         else if (jobs.length === 0) ctx.out('No jobs yet.');
-        else ctx.out(formatTable(['id', 'kind', 'state', 'progress', 'title'], jobs.map((j) => [j.id, j.kind, j.state, `${j.done}${j.total !== null ? `/${j.total}` : ''}`, j.title])));
+        else ctx.out(formatTable(['id', 'kind', 'state', 'progress', 'title'], jobs.map((j) => [j.id, j.kind, j.interrupted ? `${j.state} (interrupted: facet jobs resume)` : j.state, `${j.done}${j.total !== null ? `/${j.total}` : ''}`, j.title])));
         return 0;
       }
       case 'show': {

@@ -245,6 +245,7 @@ export class JobRunner {
       etaSeconds,
       result: record.result,
       error: record.error,
+      interrupted: (record.state === 'running' || record.state === 'queued') && running === undefined && !this.queue.includes(record.id) && !isProcessAlive(record.ownerPid),
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     };

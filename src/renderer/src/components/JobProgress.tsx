@@ -1,4 +1,5 @@
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
+import { api } from '../api/connection.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 
 function formatEta(seconds: number | null): string {
@@ -11,12 +12,14 @@ function formatEta(seconds: number | null): string {
 export function JobProgress({ job }: { job: JobSnapshot }) {
   const cancel = useJobsStore((state) => state.cancel);
   const share = job.total ? Math.min(1, job.done / job.total) : job.state === 'done' ? 1 : 0;
-  const active = job.state === 'queued' || job.state === 'running';
+  const active = (job.state === 'queued' || job.state === 'running') && !job.interrupted;
   return (
     <div className={`job job-${job.state}`} data-testid="job" data-job-id={job.id} data-state={job.state}>
       <div className="job-head">
         <span className="job-title">{job.title}</span>
-        <span className="job-state" data-testid="job-state">{job.state}</span>
+        <span className="job-state" data-testid="job-state">
+          {job.interrupted ? `${job.state}, interrupted` : job.state}
+        </span>
       </div>
       <div className="progress" aria-label="progress">
         <div className="progress-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
@@ -28,9 +31,14 @@ export function JobProgress({ job }: { job: JobSnapshot }) {
         </span>
         {job.rate !== null && active ? <span>{Math.round(job.rate).toLocaleString()}/s</span> : null}
         {active ? <span>{formatEta(job.etaSeconds)}</span> : null}
-        {active ? (
+        {active || job.interrupted ? (
           <button type="button" className="danger" data-testid="job-cancel" onClick={() => void cancel(job.id)}>
             Cancel
+          </button>
+        ) : null}
+        {job.interrupted ? (
+          <button type="button" data-testid="job-resume" onClick={() => void api.call('jobs.resume', { id: job.id })}>
+            Resume
           </button>
         ) : null}
       </div>
