@@ -30,6 +30,7 @@ function startEngine(): void {
   child.on('exit', (code) => {
     if (engine !== child || quitting) return;
     engine = undefined;
+    if (window !== undefined && !window.isDestroyed()) window.webContents.send(ipcChannels.engineDown);
     console.error(`Facet engine exited with code ${code}; restarting in ${restartDelayMs} ms.`);
     setTimeout(startEngine, restartDelayMs);
     restartDelayMs = Math.min(restartDelayMs * 2, 30_000);

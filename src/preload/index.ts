@@ -6,6 +6,12 @@ import type { WireMessage } from '../shared/api/wireMessages.ts';
 let port: MessagePort | undefined;
 const receivers = new Set<(message: WireMessage) => void>();
 const outbox: WireMessage[] = [];
+const statusListeners = new Set<(status: 'up' | 'down') => void>();
+let engineStatus: 'up' | 'down' | undefined;
+function setEngineStatus(status: 'up' | 'down'): void {
+  engineStatus = status;
+  statusListeners.forEach((listener) => listener(status));
+}
 
 ipcRenderer.on(ipcChannels.port, (event) => {
   port?.close();
@@ -14,6 +20,13 @@ ipcRenderer.on(ipcChannels.port, (event) => {
   port.onmessage = (message) => receivers.forEach((receiver) => receiver(message.data as WireMessage));
   port.start();
   for (const message of outbox.splice(0)) port.postMessage(message);
+  setEngineStatus('up');
+});
+
+ipcRenderer.on(ipcChannels.engineDown, () => {
+  port?.close();
+  port = undefined;
+  setEngineStatus('down');
 });
 
 const bridge: DesktopBridge = {
@@ -24,6 +37,11 @@ const bridge: DesktopBridge = {
   onMessage: (receiver) => {
     receivers.add(receiver);
     return () => receivers.delete(receiver);
+  },
+  onEngineStatus: (listener) => {
+    statusListeners.add(listener);
+    if (engineStatus !== undefined) listener(engineStatus);
+    return () => statusListeners.delete(listener);
   },
   pickFile: (purpose) => ipcRenderer.invoke(ipcChannels.pickFile, purpose === 'model' ? 'model' : 'dataset') as Promise<string | null>,
 };

@@ -62,3 +62,11 @@ test('cancels a running import job from the Jobs page', async ({ page, appUrl, h
   await page.getByTestId('nav-Datasets').click();
   await expect(page.getByTestId('dataset-row')).toHaveCount(0);
 });
+
+test('explains a page opened with a stale token', async ({ page, appUrl }) => {
+  const url = new URL(appUrl);
+  url.searchParams.set('token', 'token-from-an-earlier-run');
+  await page.goto(url.toString());
+  await expect(page.getByTestId('connection-refused')).toContainText('open the URL it printed', { timeout: 20_000 });
+  await expect(page.getByTestId('connection-status')).toHaveText('no connection');
+});

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { ConnectionStatus } from './api/connectApi.ts';
 import { connection } from './api/connection.ts';
 import { CoveragePage } from './pages/CoveragePage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
@@ -14,7 +15,7 @@ import { pages, useNavigationStore } from './stores/useNavigationStore.ts';
 
 export function App() {
   const { page, go } = useNavigationStore();
-  const [status, setStatus] = useState<'connecting' | 'open' | 'closed'>('connecting');
+  const [status, setStatus] = useState<'connecting' | ConnectionStatus>('connecting');
   const [error, setError] = useState<string | null>(null);
   const running = Object.values(useJobsStore((state) => state.jobs)).filter((job) => job.state === 'running' || job.state === 'queued').length;
 
@@ -42,10 +43,15 @@ export function App() {
           </button>
         ))}
         <div className={`status status-${status}`} data-testid="connection-status">
-          {status === 'open' ? 'engine connected' : status === 'closed' ? 'engine disconnected, retrying…' : 'connecting…'}
+          {status === 'open' ? 'engine connected' : status === 'closed' ? 'engine disconnected, retrying…' : status === 'refused' ? 'no connection' : 'connecting…'}
         </div>
       </nav>
       <main className="content">
+        {status === 'refused' ? (
+          <div className="error" data-testid="connection-refused">
+            Cannot reach the Facet engine. If facet serve was restarted, this page's token is from an earlier run: open the URL it printed.
+          </div>
+        ) : null}
         {error !== null ? <div className="error">{error}</div> : null}
         {page === 'Datasets' ? (
           <DatasetsPage />

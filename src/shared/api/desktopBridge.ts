@@ -9,6 +9,11 @@ export interface DesktopBridge {
   send(message: WireMessage): void;
   /** Receives wire messages from the engine; returns an unsubscribe function. */
   onMessage(receiver: (message: WireMessage) => void): () => void;
+  /**
+   * Engine availability: `up` when a port to a (re)started engine arrives, `down` when the engine
+   * process exited. A late listener hears the current state at once. Returns an unsubscribe function.
+   */
+  onEngineStatus(listener: (status: 'up' | 'down') => void): () => void;
   /** Opens the native file dialog for a kind of file; resolves with the chosen path or null. */
   pickFile(purpose: FilePurpose): Promise<string | null>;
 }
@@ -17,4 +22,4 @@ export type FilePurpose = 'dataset' | 'model';
 
 export const desktopBridgeKey = 'facetDesktop';
 /** IPC channel names between preload and main. */
-export const ipcChannels = { port: 'facet:engine-port', pickFile: 'facet:pick-file' } as const;
+export const ipcChannels = { port: 'facet:engine-port', engineDown: 'facet:engine-down', pickFile: 'facet:pick-file' } as const;

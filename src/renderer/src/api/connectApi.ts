@@ -2,13 +2,17 @@ import { ApiClient, type WireChannel } from '../../../shared/api/ApiClient.ts';
 import { desktopBridgeKey, type DesktopBridge } from '../../../shared/api/desktopBridge.ts';
 import { isWireMessage, type WireMessage } from '../../../shared/api/wireMessages.ts';
 
+/** `refused`: a browser that never got a connection (most likely a token from an earlier run). */
+export type ConnectionStatus = 'open' | 'closed' | 'refused';
+
 export interface Connection {
   client: ApiClient;
   /** Desktop: the preload bridge (native file dialog). Browser: undefined (uploads instead). */
   desktop: DesktopBridge | undefined;
   /** Browser only: the per-run token from the URL, needed for uploads. */
   token: string | undefined;
-  onStatus(listener: (status: 'open' | 'closed') => void): void;
+  /** Hears the current status at once, then every change; each `open` means: reload the snapshot. */
+  onStatus(listener: (status: ConnectionStatus) => void): void;
 }
 
 function desktopBridge(): DesktopBridge | undefined {
@@ -16,14 +20,18 @@ function desktopBridge(): DesktopBridge | undefined {
 }
 
 /** A WebSocket wire channel that reconnects after a drop (the engine keeps its state). */
-function webSocketChannel(token: string, onStatus: (status: 'open' | 'closed') => void, onDrop: () => void): WireChannel {
+function webSocketChannel(token: string, onStatus: (status: ConnectionStatus) => void, onDrop: () => void): WireChannel {
   const receivers = new Set<(message: WireMessage) => void>();
   const outbox: string[] = [];
   let socket: WebSocket;
+  let everOpened = false;
+  let failedAttempts = 0;
   const open = (): void => {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     socket = new WebSocket(`${scheme}://${location.host}/api/ws?token=${encodeURIComponent(token)}`);
     socket.onopen = () => {
+      everOpened = true;
+      failedAttempts = 0;
       onStatus('open');
       for (const text of outbox.splice(0)) socket.send(text);
     };
@@ -32,9 +40,12 @@ function webSocketChannel(token: string, onStatus: (status: 'open' | 'closed') =
       if (isWireMessage(message)) receivers.forEach((receiver) => receiver(message));
     };
     socket.onclose = () => {
-      onStatus('closed');
+      // Requests already failed to their callers must not run after a reconnect.
+      outbox.length = 0;
       onDrop();
-      setTimeout(open, 1000);
+      failedAttempts += 1;
+      onStatus(!everOpened && failedAttempts >= 3 ? 'refused' : 'closed');
+      setTimeout(open, Math.min(10_000, 1000 * failedAttempts));
     };
   };
   open();
@@ -53,21 +64,27 @@ function webSocketChannel(token: string, onStatus: (status: 'open' | 'closed') =
 
 /** Connects to the engine: through the preload bridge in Electron, a WebSocket in a browser. */
 export function connectApi(): Connection {
-  const statusListeners = new Set<(status: 'open' | 'closed') => void>();
-  let current: 'open' | 'closed' | undefined;
-  const emitStatus = (status: 'open' | 'closed'): void => {
+  const statusListeners = new Set<(status: ConnectionStatus) => void>();
+  let current: ConnectionStatus | undefined;
+  const emitStatus = (status: ConnectionStatus): void => {
     current = status;
     statusListeners.forEach((listener) => listener(status));
   };
-  // A late listener first hears the current status, so no 'open' is missed.
-  const onStatus = (listener: (status: 'open' | 'closed') => void): void => {
+  const onStatus = (listener: (status: ConnectionStatus) => void): void => {
     statusListeners.add(listener);
     if (current !== undefined) listener(current);
   };
   const desktop = desktopBridge();
   if (desktop !== undefined) {
     const client = new ApiClient({ send: desktop.send, onMessage: desktop.onMessage });
-    queueMicrotask(() => emitStatus('open'));
+    // Main restarts a crashed engine and hands over a new port: calls to the old one never
+    // return, so they fail now, and the stores reload their snapshot when it is back.
+    desktop.onEngineStatus((status) => {
+      if (status === 'down') {
+        client.failPending('The Facet engine stopped; it is being restarted.');
+        emitStatus('closed');
+      } else emitStatus('open');
+    });
     return { client, desktop, token: undefined, onStatus };
   }
   const token = new URLSearchParams(location.search).get('token') ?? '';
