@@ -35,6 +35,12 @@ export class ProgressReporter {
     this.print(false);
   }
 
+  /** Ends a progress display that did not complete (error, cancel): no "done" line. */
+  abandon(): void {
+    if (this.mode === 'bar' && this.label !== '') this.stream.write('\n');
+    this.label = '';
+  }
+
   finish(): void {
     if (this.mode === 'silent' || this.label === '') return;
     this.print(true);

@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     const command = await entry.load();
     return await command.run(rest.filter((arg) => arg !== '--json'), ctx);
   } catch (caught) {
-    ctx.progress.finish();
+    ctx.progress.abandon();
     // node:util parseArgs rejects unknown options and values that look like options (-1).
     const code = (caught as { code?: unknown })?.code;
     const error =

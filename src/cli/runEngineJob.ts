@@ -18,10 +18,10 @@ export async function followJob(engine: FacetEngine, ctx: CliContext, job: JobSn
   ctx.signal.addEventListener('abort', onAbort);
   try {
     const final = await engine.jobs.wait(job.id);
-    ctx.progress.update(final.done, final.total ?? undefined);
-    ctx.progress.finish();
     if (final.state === 'failed' && final.error !== null) throw FacetError.fromWire(final.error);
     if (final.state === 'cancelled') throw new FacetError('CANCELLED', 'Cancelled.');
+    ctx.progress.update(final.done, final.total ?? undefined);
+    ctx.progress.finish();
     return final;
   } finally {
     unsubscribe();

@@ -118,6 +118,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const out = resolve(values.out);
   const format = (values.format ?? (out.endsWith('.safetensors') ? 'safetensors' : 'npy')) as ActivationFileFormat;
   if (format !== 'npy' && format !== 'safetensors') throw new FacetError('INVALID_ARGUMENT', `--format must be npy or safetensors (got '${values.format}').`);
+  const named = out.endsWith('.safetensors') ? 'safetensors' : out.endsWith('.npy') ? 'npy' : undefined;
+  if (named !== undefined && named !== format) {
+    throw new FacetError('INVALID_ARGUMENT', `--out ${out} names a .${named} file but --format is ${format}: other tools would misread it. Rename the file or drop --format.`);
+  }
   const threads = positiveInteger(values.threads, 'threads');
   const maxTokens = positiveInteger(values['max-tokens'], 'max-tokens')!;
   const contextSize = positiveInteger(values.context, 'context');

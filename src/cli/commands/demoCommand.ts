@@ -85,10 +85,12 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 
     // 2. The sample datasets.
     for (const sample of samples) {
-      const existing = (await engine.call('datasets.list', {})).find((dataset) => dataset.name === sample.name && dataset.state === 'ready');
-      if (existing !== undefined) continue;
+      const existing = (await engine.call('datasets.list', {})).find((dataset) => dataset.name === sample.name);
+      if (existing?.state === 'ready') continue;
+      // An earlier demo killed mid-import left an interrupted job: finish it rather than start over.
+      const interrupted = engine.jobs.interrupted().find((job) => job.kind === 'dataset.import' && (engine.jobs.paramsOf(job.id) as { name?: string }).name === sample.name);
       note(`2/4 importing ${sample.file}…`);
-      const job = await engine.call('datasets.import', { path: samplePath(sample.file), name: sample.name, role: sample.role });
+      const job = interrupted !== undefined ? engine.jobs.resume(interrupted.id) : await engine.call('datasets.import', { path: samplePath(sample.file), name: sample.name, role: sample.role });
       await followJob(engine, ctx, job, `Importing ${sample.file}`);
     }
 

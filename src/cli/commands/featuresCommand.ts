@@ -53,7 +53,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     },
     strict: true,
   });
-  if (values.help || sub === undefined || sub === 'help') {
+  if (values.help || sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
     ctx.out(help);
     return sub === undefined ? 1 : 0;
   }

@@ -86,6 +86,13 @@ export class JobRunner {
     return this.repository.list(limit).map((record) => this.snapshot(record));
   }
 
+  /** The parameters a job was submitted with. */
+  paramsOf(id: string): unknown {
+    const record = this.repository.get(id);
+    if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
+    return record.params;
+  }
+
   /** Jobs left queued or running by a process that is no longer alive. */
   interrupted(): JobSnapshot[] {
     return this.repository

@@ -79,6 +79,8 @@ export function fitWarnings(config: SaeConfig, metrics: SaeQualityMetrics | null
     const quantized = context.quantization && !/^(F32|F16|BF16|ALL_F32|MOSTLY_F16|MOSTLY_BF16)$/i.test(context.quantization);
     if (quantized) reasons.push(`quantisation drift (the model file is ${context.quantization}; compare with an F16 file)`);
     else if (!context.quantization) reasons.push('quantisation drift (a heavily quantised model file)');
+    // Layer, weights and quantisation all match what the SAE records: the SAE itself is the suspect.
+    if (reasons.length === 0) reasons.push('an SAE trained on other activations than its metadata says (another model, layer or normalisation), or one that did not converge');
     warnings.push({
       code: fvu > 1 ? 'FVU_ABOVE_ONE' : 'FVU_HIGH',
       severity: 'warning',
