@@ -89,7 +89,7 @@ describe('facet datasets (spawned CLI)', () => {
 
   it('cancels from another process an import that one process is running', async () => {
     const path = join(home.path, 'long.jsonl');
-    writeFileSync(path, Array.from({ length: 300_000 }, (_, i) => JSON.stringify({ text: `line ${i} ${'x'.repeat(30)}` })).join('\n'));
+    writeFileSync(path, Array.from({ length: 600_000 }, (_, i) => JSON.stringify({ text: `line ${i} ${'x'.repeat(30)}` })).join('\n'));
     const child = startFacet(['datasets', 'import', path, '--json'], home.path);
     let stdout = '';
     child.stdout?.on('data', (chunk) => (stdout += chunk));
