@@ -20,6 +20,8 @@ import { createModelAddJob } from '../core/models/modelAddJob.ts';
 import { ModelService } from '../core/models/ModelService.ts';
 import { toModelSummary } from '../core/models/toModelSummary.ts';
 import { SaeRegistry } from '../core/sae/SaeRegistry.ts';
+import { createSaeTrainingJob } from '../core/sae/training/runSaeTraining.ts';
+import { resolveModel } from '../core/models/ModelService.ts';
 import { toSaeSummary } from '../core/sae/toSaeSummary.ts';
 import { Store } from '../core/store/Store.ts';
 import { databasePath } from '../core/workspace/resolveFacetHome.ts';
@@ -61,13 +63,14 @@ export class FacetEngine {
     this.saes = new SaeRegistry(this.store, this.home);
     this.jobs.register(createDatasetImportJob(this.store));
     this.jobs.register(createModelAddJob(this.store));
+    this.jobs.register(createSaeTrainingJob(this.store, this.home));
     this.jobs.register(createFeatureIndexJob(this.store, this.home));
     this.jobs.register(createCoverageJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
-      if (finished && job.kind === 'model.add') this.emit({ event: 'models.changed', payload: {} });
+      if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
       if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index')) this.emit({ event: 'features.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
@@ -152,6 +155,13 @@ export class FacetEngine {
         return { removed: removed.name };
       },
       'saes.list': () => this.saes.list().map(toSaeSummary),
+      'saes.train': async (params) => {
+        // Names are checked now so a typo fails at once rather than inside the job.
+        await resolveModel(this.store, params.model);
+        resolveIndexDataset(this.store, params.dataset);
+        const { kAnnealFrom, ...rest } = params;
+        return this.jobs.submit('sae.train', { ...rest, ...(kAnnealFrom !== undefined ? { kAnnealFrom } : {}) });
+      },
       'features.spaces': () => listFeatureSpaces(this.store),
       'features.table': ({ spaceId, sort, descending, offset, limit }) =>
         queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}) }),

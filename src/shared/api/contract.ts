@@ -30,6 +30,21 @@ export const methodSchemas = {
   'models.add': z.object({ path: z.string().min(1), name: z.string().min(1).max(200).optional() }).strict(),
   'models.remove': z.object({ name: z.string().min(1) }).strict(),
   'saes.list': z.object({}).strict(),
+  'saes.train': z
+    .object({
+      model: z.string().min(1),
+      /** llama.cpp 0-based `l_out` block index. */
+      layer: z.number().int().min(0),
+      dataset: z.string().min(1),
+      name: z.string().min(1).max(200).optional(),
+      features: z.number().int().min(8).max(1 << 20).default(65_536),
+      k: z.number().int().min(1).max(1024).default(20),
+      epochs: z.number().int().min(1).max(100).default(3),
+      learningRate: z.number().positive().max(1).default(1e-3),
+      batchTokens: z.number().int().min(16).max(1 << 20).default(4096),
+      kAnnealFrom: z.number().int().min(1).optional(),
+    })
+    .strict(),
   'features.spaces': z.object({}).strict(),
   'features.table': z
     .object({
@@ -82,6 +97,7 @@ export interface MethodResults {
   'models.add': JobSnapshot;
   'models.remove': { removed: string };
   'saes.list': SaeSummary[];
+  'saes.train': JobSnapshot;
   'features.spaces': FeatureSpaceView[];
   'features.table': FeatureTablePage;
   'features.detail': FeatureDetail;
@@ -105,6 +121,7 @@ export type MethodResult<M extends MethodName> = MethodResults[M];
 export interface EventPayloads {
   'job.updated': JobSnapshot;
   'datasets.changed': Record<string, never>;
+  /** The model or SAE registry changed. */
   'models.changed': Record<string, never>;
   /** A feature index or coverage run finished: feature spaces and runs may have changed. */
   'features.changed': Record<string, never>;

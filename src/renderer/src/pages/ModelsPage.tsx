@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, connection } from '../api/connection.ts';
 import { JobProgress } from '../components/JobProgress.tsx';
+import { useDatasetsStore } from '../stores/useDatasetsStore.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 import { useRegistryStore } from '../stores/useRegistryStore.ts';
 
@@ -17,6 +18,39 @@ export function ModelsPage() {
   const [path, setPath] = useState('');
   const [error, setError] = useState<string | null>(null);
   const adding = Object.values(jobs).filter((job) => job.kind === 'model.add' && (job.state === 'running' || job.state === 'queued' || job.state === 'failed'));
+  const training = Object.values(jobs).filter((job) => job.kind === 'sae.train' && (job.state === 'running' || job.state === 'queued' || job.state === 'failed'));
+  const datasets = useDatasetsStore((state) => state.datasets).filter((dataset) => dataset.state === 'ready');
+  const [trainModel, setTrainModel] = useState('');
+  const [trainDataset, setTrainDataset] = useState('');
+  const [trainLayer, setTrainLayer] = useState('');
+  const [trainFeatures, setTrainFeatures] = useState('65536');
+  const [trainK, setTrainK] = useState('20');
+  const [trainEpochs, setTrainEpochs] = useState('3');
+  const [trainError, setTrainError] = useState<string | null>(null);
+  const chosenModel = models.find((model) => model.name === (trainModel || models[0]?.name)) ?? null;
+  const defaultLayer = chosenModel?.blockCount ? Math.floor((chosenModel.blockCount - 1) / 2) : 0;
+
+  async function train(): Promise<void> {
+    setTrainError(null);
+    const numbers = [trainFeatures, trainK, trainEpochs].map(Number);
+    const layer = trainLayer === '' ? defaultLayer : Number(trainLayer);
+    if (![...numbers, layer].every((value) => Number.isInteger(value) && value >= 0)) {
+      setTrainError('Layer, features, K and epochs are whole numbers.');
+      return;
+    }
+    try {
+      await api.call('saes.train', {
+        model: chosenModel?.name ?? '',
+        dataset: trainDataset || (datasets[0]?.name ?? ''),
+        layer,
+        features: numbers[0] as number,
+        k: numbers[1] as number,
+        epochs: numbers[2] as number,
+      });
+    } catch (caught) {
+      setTrainError((caught as Error).message);
+    }
+  }
 
   async function add(): Promise<void> {
     setError(null);
@@ -84,6 +118,47 @@ export function ModelsPage() {
         )}
       </section>
       <section className="panel">
+        <h2>Train a sparse autoencoder</h2>
+        <div className="form-row">
+          <label>
+            Model
+            <select value={chosenModel?.name ?? ''} onChange={(event) => setTrainModel(event.target.value)} data-testid="train-model">
+              {models.map((model) => (
+                <option key={model.id}>{model.name}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Dataset
+            <select value={trainDataset || (datasets[0]?.name ?? '')} onChange={(event) => setTrainDataset(event.target.value)} data-testid="train-dataset">
+              {datasets.map((dataset) => (
+                <option key={dataset.id}>{dataset.name}</option>
+              ))}
+            </select>
+          </label>
+          <label title="llama.cpp 0-based block index: the residual stream after block L (l_out-L)">
+            Layer (l_out, 0-based) <input className="narrow" value={trainLayer} placeholder={String(defaultLayer)} onChange={(event) => setTrainLayer(event.target.value)} data-testid="train-layer" />
+          </label>
+          <label>
+            Features <input className="narrow" value={trainFeatures} onChange={(event) => setTrainFeatures(event.target.value)} data-testid="train-features" />
+          </label>
+          <label>
+            K <input className="narrow" value={trainK} onChange={(event) => setTrainK(event.target.value)} data-testid="train-k" />
+          </label>
+          <label>
+            Epochs <input className="narrow" value={trainEpochs} onChange={(event) => setTrainEpochs(event.target.value)} data-testid="train-epochs" />
+          </label>
+          <button type="button" className="primary" disabled={chosenModel === null || datasets.length === 0} onClick={() => void train()} data-testid="train-start">
+            Train
+          </button>
+        </div>
+        <p className="muted">Tied TopK with the paper's recipe (b_dec at the data mean, normalised MSE loss, Adam lr 1e-3). The trained SAE is registered below; training resumes from its checkpoint if interrupted.</p>
+        {trainError !== null ? <div className="error">{trainError}</div> : null}
+        {training.map((job) => (
+          <JobProgress key={job.id} job={job} />
+        ))}
+      </section>
+      <section className="panel">
         <h2>Sparse autoencoders</h2>
         {saes.length === 0 ? (
           <p className="muted">No SAEs yet. Import one with `facet sae import &lt;path&gt;` or train one with `facet sae train`.</p>
@@ -102,7 +177,7 @@ export function ModelsPage() {
             </thead>
             <tbody>
               {saes.map((sae) => (
-                <tr key={sae.id}>
+                <tr key={sae.id} data-testid="sae-row">
                   <td>{sae.name}</td>
                   <td>{sae.architecture}</td>
                   <td>
