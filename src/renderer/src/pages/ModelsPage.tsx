@@ -171,7 +171,7 @@ export function ModelsPage() {
                 <th>d_in → d_sae</th>
                 <th>K</th>
                 <th>layer (l_out, 0-based)</th>
-                <th>family</th>
+                <th>trained on</th>
                 <th>format</th>
               </tr>
             </thead>
