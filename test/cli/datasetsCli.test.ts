@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runFacet, startFacet } from '../support/runFacet.ts';
+import { runFacet, startFacet, waitForLine } from '../support/runFacet.ts';
 import { sharedDataDir, tempHome } from '../support/tempHome.ts';
 
 let home: { path: string; remove(): void };
@@ -118,5 +118,47 @@ describe('facet datasets (spawned CLI)', () => {
     const db = new Database(dbPath, { readonly: true });
     expect(db.prepare('SELECT (SELECT count(*) FROM datasets) AS datasets, (SELECT count(*) FROM samples) AS samples').get()).toEqual({ datasets: 0, samples: 0 });
     db.close();
+  });
+
+  it('facet serve resumes, at start, an import whose process was killed', async () => {
+    const rows = 150_000;
+    const path = join(home.path, 'big-serve.jsonl');
+    writeFileSync(path, Array.from({ length: rows }, (_, i) => JSON.stringify({ text: `serve row ${i}` })).join('\n'));
+    const child = startFacet(['datasets', 'import', path, '--name', 'resumed'], home.path);
+    const dbPath = join(home.path, 'facet.db');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        try {
+          const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+          const row = db.prepare<[], { done: number }>(`SELECT done FROM jobs`).get();
+          db.close();
+          if (row !== undefined && row.done >= 8_000) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+            resolve();
+          }
+        } catch {
+          // not created yet
+        }
+      }, 50);
+      child.on('close', () => {
+        clearInterval(timer);
+        reject(new Error('import finished before it could be killed'));
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const server = startFacet(['serve', '--port', '0', '--json'], home.path);
+    try {
+      await waitForLine(server, /"url"/);
+      let datasets: { name: string; sampleCount: number; state: string }[] = [];
+      for (let waited = 0; waited < 60_000; waited += 250) {
+        datasets = JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout);
+        if (datasets[0]?.state === 'ready') break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(datasets).toEqual([expect.objectContaining({ name: 'resumed', state: 'ready', sampleCount: rows })]);
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 });
