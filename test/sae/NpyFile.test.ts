@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { NpyReader, NpyWriter, formatNpyHeader, readNpy, writeNpy } from '../../src/core/arrays/NpyFile.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'facet-npy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('NpyFile', () => {
   it('writes the exact header numpy writes for a 2x3 float32 array', async () => {
