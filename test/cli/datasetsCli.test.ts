@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runFacet, startFacet, waitForLine } from '../support/runFacet.ts';
+import { facetBin, runFacet, startFacet, waitForLine } from '../support/runFacet.ts';
 import { sharedDataDir, tempHome } from '../support/tempHome.ts';
 
 let home: { path: string; remove(): void };
@@ -160,5 +161,22 @@ describe('facet datasets (spawned CLI)', () => {
     } finally {
       server.kill('SIGTERM');
     }
+  });
+
+  it('streams: a 100 MB file imports in a 48 MB JavaScript heap', async () => {
+    const path = join(home.path, 'hundred-mb.jsonl');
+    const rows = 300_000;
+    const padding = 'z'.repeat(320);
+    writeFileSync(path, Array.from({ length: rows }, (_, i) => JSON.stringify({ text: `${i} ${padding}` })).join('\n'));
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--max-old-space-size=48', facetBin, 'datasets', 'import', path, '--json'], { env: { ...process.env, FACET_HOME: home.path } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ sampleCount: rows });
   });
 });
