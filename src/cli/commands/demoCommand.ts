@@ -103,7 +103,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       await runSaeTraining(
         store,
         ctx.home,
-        { model: modelName, layer, dataset: 'demo-anchor', name: saeName, features: demoSae.features, k: demoSae.k, kAnnealFrom: 32, kAnnealSteps: 20, epochs: demoSae.epochs, batchTokens: 256, validationFraction: 0.1, seed: 1, ...(threads !== undefined ? { threads } : {}) },
+        { model: modelName, layer, dataset: 'demo-anchor', name: saeName, features: demoSae.features, k: demoSae.k, kAnnealFrom: 32, kAnnealSteps: 4, epochs: demoSae.epochs, batchTokens: 256, validationFraction: 0.1, seed: 1, ...(threads !== undefined ? { threads } : {}) },
         { signal: ctx.signal, onProgress: (progress) => ctx.progress.update(progress.tokens, progress.totalTokens ?? undefined), onNote: note },
       );
       ctx.progress.finish();

@@ -155,6 +155,11 @@ export async function runSaeTraining(
     );
     if (result.resumedFromStep > 0) control.onNote?.(`Resumed from the checkpoint at step ${result.resumedFromStep}.`);
 
+    const annealFrom = params.kAnnealFrom ?? k;
+    const annealSteps = params.kAnnealSteps ?? 625;
+    const annealUnfinished = annealFrom > k && result.steps < annealSteps;
+    const annealNote = `K annealing did not finish (${result.steps} of ${annealSteps} steps): training and validation ran with K above ${k}, but the registered SAE encodes with K = ${k}. Train longer or lower --k-anneal-steps.`;
+    if (annealUnfinished) control.onNote?.(annealNote);
     const { config, weights } = tiedTopKToSae(result.parameters, result.k, { modelFamily: modelName, layer: params.layer });
     const saeFolder = join(runDir, 'sae');
     await writeFacetSae(saeFolder, config, weights);
@@ -165,6 +170,7 @@ export async function runSaeTraining(
       `Trained in Facet on ${samples.name} (${samples.count} samples, chat template ${params.template === false ? 'off' : 'on'}, tokens t ≥ t0, ≤ ${params.maxTokens ?? 512} per sample) with ${modelName} l_out-${params.layer}.`,
       `${result.steps} Adam steps over ${result.tokens} tokens; lr ${params.learningRate ?? 1e-3}, batch ${params.batchTokens ?? 4096} tokens, K ${params.kAnnealFrom ?? k}→${k} over ${params.kAnnealSteps ?? 625} steps.`,
       ...(last?.validation ? [`Validation (${last.validation.tokens} held-out tokens): normalised MSE ${last.validation.normalisedMse.toFixed(4)}, FVU ${last.validation.fractionOfVarianceUnexplained.toFixed(4)}, L0 ${last.validation.l0.toFixed(2)}.`] : []),
+      ...(annealUnfinished ? [annealNote] : []),
     ];
     const sae = await registry.register(loaded, { name, layer: params.layer, modelFamily: modelName });
     const pthPath = params.exportPth === undefined ? null : resolve(params.exportPth);
