@@ -24,6 +24,22 @@ function transposeOf(data: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 /** Encodes with the loaded SAE on onnxruntime and with an SAE formula the test writes out itself. */
+/** TopK codes written out by hand in float64: pre = (x − b_dec)·W_enc + b_enc, keep the K largest, ReLU. */
+function topKByHand(x: Float32Array, rows: number, sae: { wEnc: Float32Array; bEnc: Float32Array; bDec: Float32Array; dIn: number; dSae: number; k: number }): Float64Array {
+  const { wEnc, bEnc, bDec, dIn, dSae, k } = sae;
+  const out = new Float64Array(rows * dSae);
+  for (let r = 0; r < rows; r++) {
+    const pre = Array.from({ length: dSae }, (_, j) => {
+      let s = bEnc[j] as number;
+      for (let i = 0; i < dIn; i++) s += ((x[r * dIn + i] as number) - (bDec[i] as number)) * (wEnc[i * dSae + j] as number);
+      return s;
+    });
+    const kept = [...pre.keys()].sort((a, b) => (pre[b] as number) - (pre[a] as number)).slice(0, k);
+    for (const j of kept) out[r * dSae + j] = Math.max(0, pre[j] as number);
+  }
+  return out;
+}
+
 async function encodeBoth(path: string, expected: (x: Float32Array, rows: number) => Float64Array, dIn: number): Promise<void> {
   const { config, weights } = await loadSae(path);
   const rows = 9;
@@ -60,19 +76,7 @@ describe('SAE loaders', () => {
     expect(Array.from(weights.wDec ?? [])).toEqual(Array.from(wDec));
     await encodeBoth(
       dir,
-      (x, rows) => {
-        const out = new Float64Array(rows * dSae);
-        for (let r = 0; r < rows; r++) {
-          const pre = Array.from({ length: dSae }, (_, j) => {
-            let s = bEnc[j] as number;
-            for (let i = 0; i < dIn; i++) s += ((x[r * dIn + i] as number) - (bDec[i] as number)) * (wEnc[i * dSae + j] as number);
-            return s;
-          });
-          const kept = [...pre.keys()].sort((a, b) => (pre[b] as number) - (pre[a] as number)).slice(0, 3);
-          for (const j of kept) out[r * dSae + j] = Math.max(0, pre[j] as number);
-        }
-        return out;
-      },
+      (x, rows) => topKByHand(x, rows, { wEnc, bEnc, bDec, dIn, dSae, k: 3 }),
       dIn,
     );
   });
@@ -208,19 +212,7 @@ describe('SAE loaders', () => {
     expect(Array.from(weights.wEnc)).toEqual(Array.from(wEnc));
     await encodeBoth(
       path,
-      (x, rows) => {
-        const out = new Float64Array(rows * dSae);
-        for (let r = 0; r < rows; r++) {
-          const pre = Array.from({ length: dSae }, (_, j) => {
-            let s = bEnc[j] as number;
-            for (let i = 0; i < dIn; i++) s += ((x[r * dIn + i] as number) - (bDec[i] as number)) * (wEnc[i * dSae + j] as number);
-            return s;
-          });
-          const kept = [...pre.keys()].sort((a, b) => (pre[b] as number) - (pre[a] as number)).slice(0, 3);
-          for (const j of kept) out[r * dSae + j] = Math.max(0, pre[j] as number);
-        }
-        return out;
-      },
+      (x, rows) => topKByHand(x, rows, { wEnc, bEnc, bDec, dIn, dSae, k: 3 }),
       dIn,
     );
   });
