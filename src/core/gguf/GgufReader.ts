@@ -5,6 +5,7 @@ import { float16BitsToFloat32 } from './Float16.ts';
 import { ggmlTensorByteSize, ggmlTypeById, type GgmlTypeInfo } from './GgmlType.ts';
 import { ggufTypeNameById, type GgufScalarType, type GgufValue } from './GgufValue.ts';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC } from './GgufWriter.ts';
+import { requireGgufFile } from './requireGgufFile.ts';
 
 export interface GgufTensorInfo {
   name: string;
@@ -51,8 +52,9 @@ export async function readGgufHeader(path: string, options: ReadGgufOptions = {}
   }
 }
 
-/** Opens a file for reading; a missing file is `MODEL_FILE_NOT_FOUND`. */
+/** Opens a regular file for reading; missing, a folder or a special file: the coded errors of {@link requireGgufFile}. */
 async function openModelFile(path: string): Promise<FileHandle> {
+  await requireGgufFile(path);
   try {
     return await open(path, 'r');
   } catch (error) {
@@ -60,7 +62,7 @@ async function openModelFile(path: string): Promise<FileHandle> {
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new FacetError('MODEL_FILE_NOT_FOUND', `Model file ${path} does not exist. Check the path, or register the model again with \`facet models add\`.`, { path });
     }
-    if (code === 'EISDIR') throw new FacetError('GGUF_INVALID', `${path} is a folder, not a GGUF file. Pass the .gguf file inside it.`, { path });
+    if (code === 'EISDIR') throw new FacetError('MODEL_PATH_IS_DIRECTORY', `${path} is a folder, not a GGUF file. Pass the .gguf file inside it.`, { path });
     throw error;
   }
 }
@@ -80,7 +82,9 @@ async function parseHeader(input: ChunkedInput, path: string, fileSize: number, 
   if (input.u32() !== GGUF_MAGIC) invalid('the file does not start with the GGUF magic bytes', 0);
   await input.need(4);
   const version = input.u32();
-  if (version === 1) invalid('GGUF version 1 is no longer supported; convert the model again', 4);
+  if (version === 1) {
+    throw new FacetError('GGUF_VERSION_UNSUPPORTED', `${path} is a GGUF version 1 file (byte offset 4), a format llama.cpp no longer reads. Convert the original model again with a current llama.cpp (convert_hf_to_gguf.py), or download a newer GGUF of it.`, { path, offset: 4, version });
+  }
   if ((version & 0xffff) === 0 && version !== 0) invalid('the file is a big-endian GGUF, which Facet does not read', 4);
   if (version !== 2 && version !== 3) invalid(`unknown GGUF version ${version}`, 4);
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import { fromNativeError } from './fromNativeError.ts';
 import { defaultThreadCount } from './physicalCoreCount.ts';
@@ -95,6 +96,44 @@ export interface GeneratedText {
   finish: 'eog' | 'length' | 'stop';
 }
 
+/**
+ * Bounds of a context, checked before llama.cpp sees them (it asserts on a context under 8
+ * tokens, and a huge context or thread count exhausts the machine instead of failing).
+ */
+export const contextLimits = {
+  minContextSize: 8,
+  /** Used when the model does not state its training context. */
+  maxContextSizeWithoutTraining: 131_072,
+  /** llama.cpp's LLAMA_MAX_SEQ. */
+  maxSequences: 256,
+  /** Threads may be at most this many times the logical core count. */
+  threadsPerLogicalCore: 4,
+} as const;
+
+/** CONTEXT_OUT_OF_RANGE / THREADS_OUT_OF_RANGE / INVALID_ARGUMENT for options outside {@link contextLimits}. */
+export function checkContextLimits(path: string, nCtxTrain: number, options: { contextSize: number; sequences: number; threads: number }): void {
+  const maxContext = nCtxTrain > 0 ? nCtxTrain : contextLimits.maxContextSizeWithoutTraining;
+  if (options.contextSize < contextLimits.minContextSize || options.contextSize > maxContext) {
+    const limit = nCtxTrain > 0 ? `the model's training context ${nCtxTrain}` : `${maxContext} (the model does not state its training context)`;
+    throw new FacetError(
+      'CONTEXT_OUT_OF_RANGE',
+      `A context of ${options.contextSize} tokens is outside ${contextLimits.minContextSize} … ${maxContext} for ${path}: at least ${contextLimits.minContextSize} tokens, at most ${limit}. Pass a --context in that range (or leave it out for the default).`,
+      { path, contextSize: options.contextSize, min: contextLimits.minContextSize, max: maxContext },
+    );
+  }
+  if (options.sequences > contextLimits.maxSequences) {
+    throw new FacetError('INVALID_ARGUMENT', `${options.sequences} parallel sequences exceed llama.cpp's limit of ${contextLimits.maxSequences}. Use fewer.`, { sequences: options.sequences, max: contextLimits.maxSequences });
+  }
+  const maxThreads = contextLimits.threadsPerLogicalCore * availableParallelism();
+  if (options.threads < 1 || options.threads > maxThreads) {
+    throw new FacetError(
+      'THREADS_OUT_OF_RANGE',
+      `${options.threads} threads is outside 1 … ${maxThreads} (${contextLimits.threadsPerLogicalCore} × the ${availableParallelism()} logical cores of this machine). Pass a smaller --threads, or leave it out for the physical core count.`,
+      { threads: options.threads, min: 1, max: maxThreads },
+    );
+  }
+}
+
 /** Tokens per capture call: bounds memory and sets how often progress and cancellation are seen. */
 const defaultChunkTokens = 8192;
 
@@ -133,10 +172,11 @@ export class ProbeContext {
       kv: options.kv ?? 'f16',
     };
     for (const [name, value] of Object.entries(resolved)) {
-      if (typeof value === 'number' && (!Number.isInteger(value) || value < 1)) {
+      if (typeof value === 'number' && (!Number.isInteger(value) || (value < 1 && name !== 'contextSize' && name !== 'threads'))) {
         throw new FacetError('INVALID_ARGUMENT', `Context option ${name} must be a positive integer (got ${value}).`);
       }
     }
+    checkContextLimits(model.path, model.info.nCtxTrain, resolved);
     let native: NativeContext;
     try {
       native = await model.backend.addon.createContext(nativeModel, {

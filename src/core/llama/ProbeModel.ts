@@ -1,6 +1,7 @@
-import { stat } from 'node:fs/promises';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { ChatTurn } from '../../shared/datasetTypes.ts';
+import { readGgufHeader } from '../gguf/GgufReader.ts';
+import { validateModelGguf } from '../gguf/validateModelGguf.ts';
 import { fromNativeError } from './fromNativeError.ts';
 import { loadLlamaBackend, type LlamaBackend, type LlamaGpuChoice } from './LlamaBackend.ts';
 import type { NativeModel, NativeModelInfo } from './ProbeAddon.ts';
@@ -70,11 +71,9 @@ export class ProbeModel {
   }
 
   static async load(path: string, options: ProbeModelOptions = {}): Promise<ProbeModel> {
-    try {
-      await stat(path);
-    } catch {
-      throw new FacetError('MODEL_FILE_NOT_FOUND', `Model file ${path} does not exist (or cannot be read). Check the path, or register the model again with \`facet models add\`.`, { path });
-    }
+    // Facet's own reader and checks first: llama.cpp aborts the process on some invalid headers
+    // (zero blocks, duplicate token strings, …) instead of reporting them.
+    validateModelGguf(await readGgufHeader(path, options.signal === undefined ? {} : { signal: options.signal }));
     const backend = await loadLlamaBackend(options.gpu === undefined ? {} : { gpu: options.gpu });
     throwIfAborted(options.signal);
     const inspection = await backend.addon.inspectGguf(path);

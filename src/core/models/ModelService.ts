@@ -4,8 +4,12 @@ import { FacetError, isAbortError, throwIfAborted } from '../../shared/FacetErro
 import type { Store } from '../store/Store.ts';
 import type { ModelRecord } from './ModelRecord.ts';
 import { ModelRepository } from './ModelRepository.ts';
-import { readModelMetadata } from './ModelMetadata.ts';
+import { summarizeGguf } from './ModelMetadata.ts';
+import { readGgufHeader } from '../gguf/GgufReader.ts';
+import { validateModelGguf } from '../gguf/validateModelGguf.ts';
 import { sha256File } from './sha256File.ts';
+import { requireGgufFile } from '../gguf/requireGgufFile.ts';
+import { pathKind } from '../workspace/pathKind.ts';
 
 export interface ModelProgress {
   phase: 'download' | 'hash';
@@ -47,16 +51,21 @@ export class ModelService {
     this.modelsDir = options.modelsDir ?? join(store.path === ':memory:' ? process.cwd() : dirname(store.path), 'models');
   }
 
-  /** Registers a GGUF file. Not a GGUF, truncated or missing: a coded error and nothing registered. */
+  /**
+   * Registers a GGUF file. Not a GGUF, truncated, missing, a folder or special file, or a model
+   * llama.cpp would abort on ({@link validateModelGguf}): a coded error and nothing registered.
+   */
   async add(path: string, options: AddModelOptions = {}): Promise<AddModelResult> {
     return this.register(path, 'file', options);
   }
 
   private async register(path: string, source: string, options: AddModelOptions): Promise<AddModelResult> {
     const absolute = resolve(path);
-    const info = await statFile(absolute);
-    if (info.isDirectory()) throw new FacetError('GGUF_INVALID', `${absolute} is a folder. Pass the .gguf file inside it.`, { path: absolute });
-    const metadata = await readModelMetadata(absolute, options.signal === undefined ? {} : { signal: options.signal });
+    await requireGgufFile(absolute);
+    const info = await stat(absolute);
+    const header = await readGgufHeader(absolute, options.signal === undefined ? {} : { signal: options.signal });
+    validateModelGguf(header); // what llama.cpp would abort on is refused here, not at the first load
+    const metadata = summarizeGguf(header);
     const name = options.name ?? basename(absolute).replace(/\.gguf$/i, '');
     validateName(name);
     const existing = this.repository.findByName(name);
@@ -217,21 +226,14 @@ export async function resolveModel(store: Store, nameOrPath: string): Promise<Re
     return { path: record.path, record };
   }
   const absolute = resolve(nameOrPath);
-  const info = await stat(absolute).catch(() => undefined);
-  if (info?.isFile() === true) return { path: absolute, record: null };
-  throw notRegistered(nameOrPath);
+  const kind = await pathKind(absolute);
+  if (kind === 'missing') throw notRegistered(nameOrPath);
+  await requireGgufFile(absolute); // a folder or a device/FIFO: its own coded error
+  return { path: absolute, record: null };
 }
 
 function notRegistered(name: string): FacetError {
   return new FacetError('MODEL_NOT_FOUND', `No registered model is named '${name}' and there is no file at that path. \`facet models list\` shows the registered names; \`facet models add <file.gguf>\` registers one.`, { name });
-}
-
-async function statFile(path: string): Promise<import('node:fs').Stats> {
-  try {
-    return await stat(path);
-  } catch {
-    throw new FacetError('MODEL_FILE_NOT_FOUND', `Model file ${path} does not exist. Check the path.`, { path });
-  }
 }
 
 function validateName(name: string): void {

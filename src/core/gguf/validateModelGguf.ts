@@ -1,0 +1,214 @@
+import { FacetError } from '../../shared/FacetError.ts';
+import type { GgufHeader } from './GgufReader.ts';
+import type { GgufValue } from './GgufValue.ts';
+import { llamaArchitectures } from './llamaArchitectures.ts';
+
+/**
+ * Bounds a model GGUF must respect before llama.cpp sees it. `block_count` is llama.cpp's own
+ * LLAMA_MAX_LAYERS and `expert_count` its LLAMA_MAX_EXPERTS (llama-hparams.h), which it asserts
+ * (aborting the process) instead of reporting; the others are far above any published model.
+ */
+export const ggufModelLimits = {
+  maxBlockCount: 512,
+  maxEmbeddingLength: 65_536,
+  maxFeedForwardLength: 1_048_576,
+  maxHeadCount: 4_096,
+  maxContextLength: 16_777_216,
+  maxExpertCount: 1_024,
+  maxVocabularySize: 4_194_304,
+} as const;
+
+/** Recurrent architectures write `attention.head_count` 0 (no attention); mamba also writes `feed_forward_length` 0. */
+const withoutAttention = new Set(['mamba', 'mamba2', 'rwkv6', 'rwkv6qwen2', 'rwkv7', 'arwkv7']);
+const withoutFeedForward = new Set(['mamba', 'mamba2']);
+const ropeScalingTypes = new Set(['none', 'linear', 'yarn', 'longrope']);
+const specialTokenKeys = ['bos', 'eos', 'eot', 'eom', 'unknown', 'separator', 'padding', 'mask', 'cls', 'fim_pre', 'fim_suf', 'fim_mid', 'fim_pad', 'fim_rep', 'fim_sep', 'prefix', 'suffix', 'middle'];
+
+/**
+ * Checks what llama.cpp would otherwise assert on (and abort the process): a known architecture,
+ * positive and bounded hyperparameters, head/embedding divisibility, consistent expert counts,
+ * and a vocabulary whose token strings are unique and whose special token ids exist. Throws
+ * `MODEL_ARCH_UNSUPPORTED`, `GGUF_HPARAMS_INVALID` or `GGUF_VOCAB_INVALID`, naming the file, the
+ * key and what to do.
+ */
+export function validateModelGguf(header: GgufHeader): void {
+  const meta = header.metadata;
+  const path = header.path;
+  const architecture = meta.get('general.architecture');
+  if (architecture?.type !== 'string' || architecture.value === '') {
+    throw new FacetError('GGUF_INVALID', `${path} has no general.architecture key, so it is not a llama.cpp model. Pick a model GGUF (not an adapter or a vocabulary file).`, { path, key: 'general.architecture' });
+  }
+  const arch = architecture.value;
+  if (!llamaArchitectures.has(arch)) {
+    throw new FacetError(
+      'MODEL_ARCH_UNSUPPORTED',
+      `${path}: general.architecture is '${arch.slice(0, 100)}', which the bundled llama.cpp does not know. Use a model of a supported architecture (llama, mistral3, qwen2, qwen3, gemma3, …), or update Facet if the architecture is newer than it.`,
+      { path, key: 'general.architecture', architecture: arch.slice(0, 100) },
+    );
+  }
+  if (arch === 'clip') return; // llama.cpp reads no hyperparameters for clip (a projector file)
+  validateHyperparameters(header, arch);
+  validateVocabulary(header);
+}
+
+function validateHyperparameters(header: GgufHeader, arch: string): void {
+  const meta = header.metadata;
+  const path = header.path;
+  const fail = (key: string, problem: string, fix = 'The file is damaged or was written by a broken converter: convert or download the model again.'): never => {
+    throw new FacetError('GGUF_HPARAMS_INVALID', `${path}: ${key} ${problem}. ${fix}`, { path, key });
+  };
+  /** A required or optional unsigned scalar; per-layer arrays are checked element by element. */
+  const read = (suffix: string, required: boolean): number[] | null => {
+    const key = `${arch}.${suffix}`;
+    const value = meta.get(key);
+    if (value === undefined) {
+      if (required) fail(key, 'is missing, and llama.cpp needs it');
+      return null;
+    }
+    const values = integerValues(value);
+    if (values === null) return fail(key, `has type ${value.type === 'array' ? `array of ${value.elementType}` : value.type}; it must be an unsigned integer`);
+    return values;
+  };
+  const inRange = (suffix: string, values: readonly number[], min: number, max: number): void => {
+    for (const value of values) {
+      if (value < min || value > max) fail(`${arch}.${suffix}`, `is ${value}; it must be ${min} … ${max}`);
+    }
+  };
+
+  const blockCount = read('block_count', true)!;
+  if (blockCount.length !== 1) fail(`${arch}.block_count`, 'is an array; it must be one number');
+  inRange('block_count', blockCount, 1, ggufModelLimits.maxBlockCount);
+  const layers = blockCount[0]!;
+  const perLayer = (suffix: string, values: readonly number[] | null): void => {
+    if (values !== null && values.length !== 1 && values.length !== layers) fail(`${arch}.${suffix}`, `has ${values.length} per-layer values for ${layers} blocks`);
+  };
+
+  inRange('context_length', read('context_length', true)!, 1, ggufModelLimits.maxContextLength);
+  const embedding = read('embedding_length', true)!;
+  if (embedding.length !== 1) fail(`${arch}.embedding_length`, 'is an array; it must be one number');
+  inRange('embedding_length', embedding, 1, ggufModelLimits.maxEmbeddingLength);
+  const nEmbd = embedding[0]!;
+
+  const feedForward = read('feed_forward_length', false);
+  perLayer('feed_forward_length', feedForward);
+  if (feedForward !== null) {
+    const allowZero = withoutFeedForward.has(arch) || feedForward.length > 1; // hybrids have layers without a dense FFN
+    inRange('feed_forward_length', feedForward, allowZero ? 0 : 1, ggufModelLimits.maxFeedForwardLength);
+    if (!withoutFeedForward.has(arch) && Math.max(...feedForward) === 0) fail(`${arch}.feed_forward_length`, 'is 0 in every block');
+  }
+
+  const heads = read('attention.head_count', false);
+  perLayer('attention.head_count', heads);
+  const attentionFree = withoutAttention.has(arch);
+  if (heads === null && !attentionFree) fail(`${arch}.attention.head_count`, `is missing, and a '${arch}' model has attention heads`);
+  const headsKv = read('attention.head_count_kv', false);
+  perLayer('attention.head_count_kv', headsKv);
+  if (heads !== null) {
+    const allowZero = attentionFree || heads.length > 1; // per-layer arrays: recurrent layers of hybrids have no heads
+    inRange('attention.head_count', heads, allowZero ? 0 : 1, ggufModelLimits.maxHeadCount);
+    if (!attentionFree && Math.max(...heads) === 0) fail(`${arch}.attention.head_count`, 'is 0 in every block');
+    const hasKeyLength = meta.has(`${arch}.attention.key_length`) && meta.has(`${arch}.attention.value_length`);
+    for (let il = 0; il < Math.max(heads.length, headsKv?.length ?? 1); il++) {
+      const h = heads[heads.length === 1 ? 0 : il]!;
+      const kv = headsKv === null ? h : headsKv[headsKv.length === 1 ? 0 : il]!;
+      if (h === 0) {
+        if (kv !== 0 && headsKv !== null && headsKv.length > 1) fail(`${arch}.attention.head_count_kv`, `is ${kv} in block ${il}, which has no attention heads`);
+        continue;
+      }
+      if (!hasKeyLength && nEmbd % h !== 0) {
+        fail(`${arch}.attention.head_count`, `is ${h}, which does not divide ${arch}.embedding_length ${nEmbd}`, 'The heads must split the embedding evenly (or the file must state attention.key_length and value_length): convert or download the model again.');
+      }
+      if (kv < 1 || kv > h || h % kv !== 0) {
+        fail(`${arch}.attention.head_count_kv`, `is ${kv} for ${h} attention heads; it must be 1 … ${h} and divide ${h}`);
+      }
+    }
+  }
+  for (const suffix of ['attention.key_length', 'attention.value_length', 'rope.dimension_count']) {
+    const values = read(suffix, false);
+    if (values !== null) inRange(suffix, values, 1, ggufModelLimits.maxEmbeddingLength);
+  }
+
+  const expertCount = read('expert_count', false)?.[0] ?? 0;
+  const expertUsed = read('expert_used_count', false) ?? [0];
+  perLayer('expert_used_count', expertUsed.length > 1 ? expertUsed : null);
+  const groups = read('expert_group_count', false)?.[0] ?? 0;
+  const groupUsed = read('expert_group_used_count', false)?.[0] ?? 0;
+  // llama.cpp drops a single "expert" of these dense variants before checking the counts
+  const droppedSingleExpert = (arch === 'hunyuan-dense' || arch === 'hunyuan_vl') && expertCount <= 1;
+  const experts = droppedSingleExpert ? 0 : expertCount;
+  const usedMax = droppedSingleExpert ? 0 : Math.max(...expertUsed);
+  if (experts > ggufModelLimits.maxExpertCount) fail(`${arch}.expert_count`, `is ${experts}; llama.cpp allows at most ${ggufModelLimits.maxExpertCount}`);
+  if (usedMax > experts) fail(`${arch}.expert_used_count`, `is ${usedMax}, more than expert_count ${experts}`);
+  if (experts > 0) {
+    if (usedMax === 0) fail(`${arch}.expert_used_count`, `is 0 (or missing) for a model with ${experts} experts`);
+    if (groups >= experts) fail(`${arch}.expert_group_count`, `is ${groups}; it must be less than expert_count ${experts}`);
+    if (groups > 1 && (experts % groups !== 0 || groupUsed === 0 || groupUsed >= groups)) {
+      fail(`${arch}.expert_group_count`, `(${groups}, ${groupUsed} used) does not split ${experts} experts evenly with 1 … ${groups - 1} groups used`);
+    }
+  } else if (groups !== 0) {
+    fail(`${arch}.expert_group_count`, `is ${groups} for a model without experts`);
+  }
+  const nextn = read('nextn_predict_layers', false);
+  if (nextn !== null) inRange('nextn_predict_layers', nextn, 0, layers);
+
+  const ropeScaling = header.metadata.get(`${arch}.rope.scaling.type`);
+  if (ropeScaling !== undefined && (ropeScaling.type !== 'string' || !ropeScalingTypes.has(ropeScaling.value))) {
+    fail(`${arch}.rope.scaling.type`, `is ${ropeScaling.type === 'string' ? `'${ropeScaling.value.slice(0, 40)}'` : `a ${ropeScaling.type}`}; llama.cpp knows ${[...ropeScalingTypes].join(', ')}`);
+  }
+}
+
+function validateVocabulary(header: GgufHeader): void {
+  const meta = header.metadata;
+  const path = header.path;
+  const fail = (key: string, problem: string, details: Record<string, unknown> = {}): never => {
+    throw new FacetError('GGUF_VOCAB_INVALID', `${path}: ${key} ${problem}. llama.cpp would abort on this vocabulary: convert or download the model again.`, { path, key, ...details });
+  };
+  const tokens = meta.get('tokenizer.ggml.tokens');
+  const model = meta.get('tokenizer.ggml.model');
+  if (tokens === undefined) {
+    if (model?.type === 'string' && model.value !== 'none' && model.value !== 'no_vocab') fail('tokenizer.ggml.tokens', `is missing for a '${model.value}' tokenizer`);
+    return;
+  }
+  if (tokens.type !== 'array' || tokens.elementType !== 'string') return fail('tokenizer.ggml.tokens', 'is not an array of strings');
+  const list = tokens.value as readonly string[];
+  if (list.length === 0) fail('tokenizer.ggml.tokens', 'is empty');
+  if (list.length > ggufModelLimits.maxVocabularySize) fail('tokenizer.ggml.tokens', `holds ${list.length} tokens; at most ${ggufModelLimits.maxVocabularySize} are accepted`);
+  // llama.cpp maps an empty token to "[EMPTY_<id>]" before indexing the strings.
+  const seen = new Map<string, number>();
+  for (let id = 0; id < list.length; id++) {
+    const text = list[id] === '' ? `[EMPTY_${id}]` : list[id]!;
+    const first = seen.get(text);
+    if (first !== undefined) {
+      fail('tokenizer.ggml.tokens', `holds the token string ${JSON.stringify(text.slice(0, 60))} twice (ids ${first} and ${id}); every token string must be unique`, { firstId: first, id });
+    }
+    seen.set(text, id);
+  }
+  for (const key of ['tokenizer.ggml.scores', 'tokenizer.ggml.token_type']) {
+    const value = meta.get(key);
+    if (value === undefined) continue;
+    if (value.type !== 'array') fail(key, 'is not an array');
+    else if (value.value.length < list.length) fail(key, `has ${value.value.length} entries for ${list.length} tokens`);
+  }
+  for (const name of specialTokenKeys) {
+    const key = `tokenizer.ggml.${name}_token_id`;
+    const value = meta.get(key);
+    if (value === undefined) continue;
+    const ids = integerValues(value);
+    if (ids === null || ids.length !== 1) fail(key, 'is not an unsigned integer');
+    else if (ids[0]! >= list.length) fail(key, `is ${ids[0]}, outside the vocabulary of ${list.length} tokens`);
+  }
+}
+
+/** Non-negative integers of an unsigned (or non-negative signed) scalar or array; null for other types. */
+function integerValues(value: GgufValue): number[] | null {
+  const integerType = (type: string): boolean => /^u?int(8|16|32|64)$/.test(type);
+  if (value.type === 'array') {
+    if (!integerType(value.elementType)) return null;
+    const values = (value.value as readonly (number | bigint)[]).map(Number);
+    if (values.length === 0 || values.length > ggufModelLimits.maxBlockCount) return null;
+    return values.some((v) => v < 0) ? null : values;
+  }
+  if (!integerType(value.type)) return null;
+  const number = Number(value.value);
+  return number < 0 ? null : [number];
+}
