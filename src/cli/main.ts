@@ -30,7 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = commandTable[name];
   if (entry === undefined) {
-    process.stderr.write(`facet: unknown command '${name}'.\n\n${usage()}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: `Unknown command '${name}'.` } })}\n`);
+    else process.stderr.write(`Error [INVALID_ARGUMENT]: unknown command '${name}'. Run 'facet --help' for the list of commands.\n`);
     return 2;
   }
   const controller = new AbortController();
@@ -63,7 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     const wire = toWireError(error);
     if (json) ctx.printJson({ error: wire });
     else if (error instanceof FacetError) ctx.err(`Error [${wire.code}]: ${wire.message}`);
-    else ctx.err(`Facet hit a bug: ${(error as Error)?.stack ?? String(error)}`);
+    // One line for the cause; the stack only when asked for (FACET_DEBUG=1), since it helps us, not the user.
+    else ctx.err(`Error [${wire.code}]: Facet hit a bug: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}${process.env['FACET_DEBUG'] ? `\n${(error as Error)?.stack ?? ''}` : ' (run again with FACET_DEBUG=1 for the stack trace, and report it)'}`);
     return error instanceof FacetError && error.code === 'INVALID_ARGUMENT' ? 2 : 1;
   } finally {
     process.off('SIGINT', onSignal);
