@@ -422,13 +422,17 @@ struct SamplingOptions {
   std::string grammarRoot = "root";
 };
 
+// One generated sequence: its own prompt tokens after the shared prefix, sampler and output.
 struct Candidate {
+  std::vector<llama_token> suffix;
   std::vector<llama_token> tokens;
   std::string text;
   std::string finish = "length";
   llama_sampler* sampler = nullptr;
   bool active = true;
   int32_t batchIndex = -1;
+  // Position of the next token this sequence feeds to the model.
+  int32_t position = 0;
 };
 
 class GenerateWorker : public Napi::AsyncWorker {
@@ -440,8 +444,8 @@ class GenerateWorker : public Napi::AsyncWorker {
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  std::vector<llama_token> prompt;
-  int32_t n = 1;
+  // Tokens every sequence starts with: evaluated once on sequence 0, its KV cells copied to the rest.
+  std::vector<llama_token> prefix;
   int32_t maxTokens = 128;
   SamplingOptions options;
   std::vector<std::string> stops;
@@ -510,19 +514,21 @@ class GenerateWorker : public Napi::AsyncWorker {
     const int32_t nCtx = static_cast<int32_t>(llama.llama_n_ctx(ctx));
     const int32_t nBatch = static_cast<int32_t>(llama.llama_n_batch(ctx));
     const int32_t nSeq = static_cast<int32_t>(llama.llama_n_seq_max(ctx));
-    const int32_t promptLength = static_cast<int32_t>(prompt.size());
+    const int32_t prefixLength = static_cast<int32_t>(prefix.size());
+    const int32_t n = static_cast<int32_t>(candidates.size());
     if (n > nSeq) {
       errorCode = "INVALID_ARGUMENT";
-      SetError("n = " + std::to_string(n) + " candidates exceed the context's " + std::to_string(nSeq) + " sequences");
+      SetError(std::to_string(n) + " sequences exceed the context's " + std::to_string(nSeq) + " parallel sequences");
       return;
     }
-    if (promptLength + static_cast<int64_t>(n) * maxTokens > nCtx) {
+    int64_t needed = prefixLength;
+    for (const auto& candidate : candidates) needed += static_cast<int64_t>(candidate.suffix.size()) + maxTokens;
+    if (needed > nCtx) {
       errorCode = "PROMPT_TOO_LONG";
-      SetError("prompt (" + std::to_string(promptLength) + " tokens) + " + std::to_string(n) + " x " + std::to_string(maxTokens) +
-               " new tokens exceed the context of " + std::to_string(nCtx) + " tokens");
+      SetError("the shared prompt (" + std::to_string(prefixLength) + " tokens), " + std::to_string(n) + " sequence prompts and " +
+               std::to_string(n) + " x " + std::to_string(maxTokens) + " new tokens exceed the context of " + std::to_string(nCtx) + " tokens");
       return;
     }
-    candidates.resize(static_cast<size_t>(n));
     for (int32_t i = 0; i < n; i++) {
       candidates[static_cast<size_t>(i)].sampler = makeSampler(vocab, options.seed + static_cast<uint32_t>(i));
       if (candidates[static_cast<size_t>(i)].sampler == nullptr) {
@@ -535,56 +541,89 @@ class GenerateWorker : public Napi::AsyncWorker {
 
     llama.llama_memory_clear(memory, false);
     llama_batch batch = llama.llama_batch_init(std::max(nBatch, n), 0, 1);
-    int32_t lastIndex = -1;
     bool failed = false;
-    for (int32_t start = 0; start < promptLength && !failed; start += nBatch) {
+    // 1. The shared prefix, once, on sequence 0; then its KV cells are shared with every sequence.
+    for (int32_t start = 0; start < prefixLength && !failed; start += nBatch) {
       batch.n_tokens = 0;
-      int32_t end = std::min(promptLength, start + nBatch);
+      int32_t end = std::min(prefixLength, start + nBatch);
       for (int32_t i = start; i < end; i++) {
         int32_t k = batch.n_tokens++;
-        batch.token[k] = prompt[static_cast<size_t>(i)];
+        batch.token[k] = prefix[static_cast<size_t>(i)];
         batch.pos[k] = i;
         batch.n_seq_id[k] = 1;
         batch.seq_id[k][0] = 0;
-        batch.logits[k] = i == promptLength - 1 ? 1 : 0;
+        batch.logits[k] = 0;
       }
-      lastIndex = batch.n_tokens - 1;
       failed = !decode(ctx, batch);
     }
-    if (!failed) {
+    if (!failed && prefixLength > 0) {
       for (int32_t i = 1; i < n; i++) llama.llama_memory_seq_cp(memory, 0, i, -1, -1);
-      for (auto& candidate : candidates) {
-        llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, lastIndex);
-        candidate.active = accept(candidate, token, vocab);
-      }
-      int32_t position = promptLength;
-      while (!failed) {
-        if (owner_->abortFlag().load()) {
-          errorCode = "CANCELLED";
-          SetError("Cancelled.");
-          break;
-        }
+    }
+    // 2. Each sequence's own prompt tokens, packed together; a sequence samples its first token
+    //    right after the batch that holds its last prompt token (before the next decode reuses the logits).
+    {
+      int32_t seq = 0;
+      size_t offset = 0;
+      while (!failed && seq < n) {
         batch.n_tokens = 0;
-        for (int32_t i = 0; i < n; i++) {
-          Candidate& candidate = candidates[static_cast<size_t>(i)];
-          candidate.batchIndex = -1;
-          if (!candidate.active) continue;
-          int32_t k = batch.n_tokens++;
-          batch.token[k] = candidate.tokens.back();
-          batch.pos[k] = position;
-          batch.n_seq_id[k] = 1;
-          batch.seq_id[k][0] = i;
-          batch.logits[k] = 1;
-          candidate.batchIndex = k;
+        std::vector<int32_t> finishing;
+        while (seq < n && batch.n_tokens < nBatch) {
+          Candidate& candidate = candidates[static_cast<size_t>(seq)];
+          while (offset < candidate.suffix.size() && batch.n_tokens < nBatch) {
+            int32_t k = batch.n_tokens++;
+            batch.token[k] = candidate.suffix[offset];
+            batch.pos[k] = prefixLength + static_cast<int32_t>(offset);
+            batch.n_seq_id[k] = 1;
+            batch.seq_id[k][0] = seq;
+            bool last = offset + 1 == candidate.suffix.size();
+            batch.logits[k] = last ? 1 : 0;
+            if (last) {
+              candidate.batchIndex = k;
+              finishing.push_back(seq);
+            }
+            offset++;
+          }
+          if (offset == candidate.suffix.size()) {
+            candidate.position = prefixLength + static_cast<int32_t>(candidate.suffix.size());
+            seq++;
+            offset = 0;
+          }
         }
-        if (batch.n_tokens == 0) break;
-        if (!decode(ctx, batch)) break;
-        position++;
-        for (auto& candidate : candidates) {
-          if (candidate.batchIndex < 0) continue;
+        if (batch.n_tokens > 0) failed = !decode(ctx, batch);
+        if (failed) break;
+        for (int32_t i : finishing) {
+          Candidate& candidate = candidates[static_cast<size_t>(i)];
           llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
           candidate.active = accept(candidate, token, vocab);
         }
+      }
+    }
+    // 3. Decode every live sequence together, one token each per step.
+    while (!failed) {
+      if (owner_->abortFlag().load()) {
+        errorCode = "CANCELLED";
+        SetError("Cancelled.");
+        break;
+      }
+      batch.n_tokens = 0;
+      for (int32_t i = 0; i < n; i++) {
+        Candidate& candidate = candidates[static_cast<size_t>(i)];
+        candidate.batchIndex = -1;
+        if (!candidate.active) continue;
+        int32_t k = batch.n_tokens++;
+        batch.token[k] = candidate.tokens.back();
+        batch.pos[k] = candidate.position++;
+        batch.n_seq_id[k] = 1;
+        batch.seq_id[k][0] = i;
+        batch.logits[k] = 1;
+        candidate.batchIndex = k;
+      }
+      if (batch.n_tokens == 0) break;
+      if (!decode(ctx, batch)) break;
+      for (auto& candidate : candidates) {
+        if (candidate.batchIndex < 0) continue;
+        llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
+        candidate.active = accept(candidate, token, vocab);
       }
     }
     llama.llama_batch_free(batch);
@@ -641,24 +680,38 @@ class GenerateWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-// generate(prompt: Int32Array, options) -> Promise<{tokens, text: Buffer, finish}[]>
+// generate(prefix: Int32Array, suffixes: Int32Array[], options) -> Promise<{tokens, text: Buffer, finish}[]>
+// One output per suffix: sequence i is prefix + suffixes[i] (each suffix non-empty), sampled with seed + i.
 Napi::Value ProbeContext::Generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureOpen(env);
-  Napi::Int32Array prompt = info[0].As<Napi::Int32Array>();
-  Napi::Object options = info[1].As<Napi::Object>();
-  if (prompt.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "generation needs a non-empty prompt");
+  Napi::Int32Array prefix = info[0].As<Napi::Int32Array>();
+  Napi::Array suffixes = info[1].As<Napi::Array>();
+  Napi::Object options = info[2].As<Napi::Object>();
+  if (suffixes.Length() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "generation needs at least one sequence");
   const int32_t nVocab = llama.llama_vocab_n_tokens(model_->vocab());
-  for (size_t i = 0; i < prompt.ElementLength(); i++) {
-    if (prompt[i] < 0 || prompt[i] >= nVocab) throw makeCodedError(env, "INVALID_ARGUMENT", "prompt holds a token id outside the vocabulary");
+  auto checkTokens = [&](const Napi::Int32Array& tokens) {
+    for (size_t i = 0; i < tokens.ElementLength(); i++) {
+      if (tokens[i] < 0 || tokens[i] >= nVocab) throw makeCodedError(env, "INVALID_ARGUMENT", "prompt holds a token id outside the vocabulary");
+    }
+  };
+  checkTokens(prefix);
+  for (uint32_t i = 0; i < suffixes.Length(); i++) {
+    Napi::Int32Array suffix = suffixes.Get(i).As<Napi::Int32Array>();
+    if (suffix.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "every sequence needs at least one prompt token after the shared prefix");
+    checkTokens(suffix);
   }
   auto* worker = new GenerateWorker(env, this, Value());
-  worker->prompt.assign(prompt.Data(), prompt.Data() + prompt.ElementLength());
+  worker->prefix.assign(prefix.Data(), prefix.Data() + prefix.ElementLength());
+  worker->candidates.resize(suffixes.Length());
+  for (uint32_t i = 0; i < suffixes.Length(); i++) {
+    Napi::Int32Array suffix = suffixes.Get(i).As<Napi::Int32Array>();
+    worker->candidates[i].suffix.assign(suffix.Data(), suffix.Data() + suffix.ElementLength());
+  }
   auto number = [&](const char* key, double fallback) {
     Napi::Value value = options.Get(key);
     return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
   };
-  worker->n = static_cast<int32_t>(number("n", 1));
   worker->maxTokens = static_cast<int32_t>(number("maxTokens", 128));
   worker->options.temperature = static_cast<float>(number("temperature", 0.8));
   worker->options.topP = static_cast<float>(number("topP", 0.95));
@@ -676,9 +729,9 @@ Napi::Value ProbeContext::Generate(const Napi::CallbackInfo& info) {
       if (!stop.empty()) worker->stops.push_back(stop);
     }
   }
-  if (worker->n < 1 || worker->maxTokens < 1) {
+  if (worker->maxTokens < 1) {
     delete worker;
-    throw makeCodedError(env, "INVALID_ARGUMENT", "n and maxTokens must be at least 1");
+    throw makeCodedError(env, "INVALID_ARGUMENT", "maxTokens must be at least 1");
   }
   abort_.store(false);
   generated_.store(0);

@@ -127,7 +127,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("inspectGguf", Napi::Function::New(env, InspectGguf));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel));
   exports.Set("createContext", Napi::Function::New(env, CreateContext));
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

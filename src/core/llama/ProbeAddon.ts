@@ -73,7 +73,6 @@ export interface NativeCaptureResult {
 }
 
 export interface NativeGenerateOptions {
-  n: number;
   maxTokens: number;
   temperature: number;
   topP: number;
@@ -97,7 +96,11 @@ export interface NativeGenerated {
 export interface NativeContext {
   info(): { nCtx: number; nBatch: number; nUbatch: number; nSeqMax: number };
   capture(samples: Int32Array[], layers: Int32Array, earlyStop: boolean): Promise<NativeCaptureResult>;
-  generate(prompt: Int32Array, options: NativeGenerateOptions): Promise<NativeGenerated[]>;
+  /**
+   * One output per suffix: sequence i is `prefix` + `suffixes[i]` (non-empty), sampled with seed + i.
+   * The prefix is evaluated once and its KV cells shared by every sequence.
+   */
+  generate(prefix: Int32Array, suffixes: Int32Array[], options: NativeGenerateOptions): Promise<NativeGenerated[]>;
   /** data: nEmbd floats per layer starting at layer 1; null clears. */
   setSteering(data: Float32Array | null, layerStart: number, layerEnd: number): void;
   /** Tokens produced so far by the running generation (all candidates). */

@@ -352,8 +352,25 @@ export class ProbeContext {
     });
   }
 
-  /** Samples continuations of `prompt` (token ids, e.g. from `model.prepare` or `model.formatChat`). */
+  /** Samples `n` continuations of `prompt` (token ids, e.g. from `model.chatPrompt`), candidate i with seed + i. */
   async generate(prompt: Int32Array, options: GenerateOptions = {}): Promise<GeneratedText[]> {
+    const n = options.n ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new FacetError('INVALID_ARGUMENT', `n must be a positive integer (got ${n}).`);
+    return this.generateMany(Array.from({ length: n }, () => prompt), options);
+  }
+
+  /**
+   * Continues many prompts together, as parallel sequences of one context (at most
+   * `sequences`), prompt i with seed + i; one output per prompt, in order. The longest prefix the
+   * prompts share (e.g. a chat template and instructions) is evaluated once and its KV cells are
+   * reused by every sequence, so only each prompt's own tail costs a forward pass.
+   */
+  async generateMany(prompts: readonly Int32Array[], options: Omit<GenerateOptions, 'n'> = {}): Promise<GeneratedText[]> {
+    if (prompts.length === 0) return [];
+    if (prompts.length > this.sequences) {
+      throw new FacetError('INVALID_ARGUMENT', `${prompts.length} prompts exceed the ${this.sequences} parallel sequences of this context. Decode them in groups, or create the context with more sequences.`, { prompts: prompts.length, sequences: this.sequences });
+    }
+    if (prompts.some((prompt) => prompt.length === 0)) throw new FacetError('INVALID_ARGUMENT', 'Generation needs a non-empty prompt.');
     let grammar = options.grammar;
     if (options.jsonSchema !== undefined) {
       if (grammar !== undefined) throw new FacetError('INVALID_ARGUMENT', 'Give either a grammar or a JSON schema, not both.');
@@ -363,15 +380,28 @@ export class ProbeContext {
         throw new FacetError('INVALID_ARGUMENT', `The JSON schema cannot be turned into a grammar: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
       }
     }
-    const n = options.n ?? 1;
     const maxTokens = options.maxTokens ?? 256;
-    if (prompt.length + n * maxTokens > this.contextSize) {
-      throw new FacetError('PROMPT_TOO_LONG', `The prompt (${prompt.length} tokens) plus ${n} × ${maxTokens} new tokens exceed the context of ${this.contextSize} tokens. Shorten the prompt, lower maxTokens or n, or use a larger context.`, { promptTokens: prompt.length, n, maxTokens, contextSize: this.contextSize });
+    // Every sequence keeps at least its last prompt token, whose logits it samples from.
+    let shared = Math.min(...prompts.map((prompt) => prompt.length)) - 1;
+    const first = prompts[0]!;
+    for (const prompt of prompts) {
+      let same = 0;
+      while (same < shared && prompt[same] === first[same]) same++;
+      shared = same;
+    }
+    const prefix = first.slice(0, shared);
+    const suffixes = prompts.map((prompt) => prompt.slice(shared));
+    const needed = shared + suffixes.reduce((sum, suffix) => sum + suffix.length, 0) + prompts.length * maxTokens;
+    if (needed > this.contextSize) {
+      throw new FacetError(
+        'PROMPT_TOO_LONG',
+        `${prompts.length} prompt(s) (${shared} shared tokens + ${needed - shared - prompts.length * maxTokens} of their own) plus ${prompts.length} × ${maxTokens} new tokens exceed the context of ${this.contextSize} tokens. Shorten the prompts, lower maxTokens, decode fewer at once, or use a larger context.`,
+        { sharedTokens: shared, prompts: prompts.length, maxTokens, contextSize: this.contextSize },
+      );
     }
     const generated = await this.serialize(() =>
-      this.withAbort(options.signal, () => this.withProgress(n * maxTokens, options.onProgress, () =>
-        this.handle.generate(prompt, {
-          n,
+      this.withAbort(options.signal, () => this.withProgress(prompts.length * maxTokens, options.onProgress, () =>
+        this.handle.generate(prefix, suffixes, {
           maxTokens,
           temperature: options.temperature ?? 0.8,
           topP: options.topP ?? 0.95,
