@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readNpy, writeNpy } from '../../src/core/arrays/NpyFile.ts';
@@ -82,7 +82,8 @@ describe('facet sae (CLI, real store, real onnxruntime)', () => {
 
     const info = JSON.parse((await facet('sae', 'info', 'paper', '--json')).stdout);
     expect(info.config).toMatchObject({ tied: true, layer: 15 });
-    expect(existsSync(join(info.storage, 'TopK7_l16_h16_epoch3.pth'))).toBe(true);
+    // A single-file SAE is stored under its parent folder's name (Qwen-Scope keeps K in it).
+    expect(existsSync(join(info.storage, basename(root), 'TopK7_l16_h16_epoch3.pth'))).toBe(true);
 
     // Encode: dense and sparse; equal to the float64 reference.
     const rows = 300;

@@ -6,7 +6,7 @@ import type { CliContext, CommandRun } from '../CliContext.ts';
  * `run(argv, ctx)` and `usage` (one line); adding one is one line in this table.
  */
 const subcommands: Record<string, { summary: string; load: () => Promise<{ run: CommandRun; usage: string }> }> = {
-  import: { summary: 'register an SAE (SAELens, sparsify, Llama Scope, the paper .pth, Facet)', load: () => import('./sae/import.ts') },
+  import: { summary: 'register an SAE (SAELens, sparsify, Llama Scope, Qwen-Scope, Gemma Scope, dictionary_learning, the paper .pth, Facet)', load: () => import('./sae/import.ts') },
   list: { summary: 'list registered SAEs', load: () => import('./sae/list.ts') },
   info: { summary: "show an SAE's config, layer, source and notes", load: () => import('./sae/info.ts') },
   remove: { summary: 'remove an SAE and its files', load: () => import('./sae/remove.ts') },

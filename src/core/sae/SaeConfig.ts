@@ -38,9 +38,24 @@ export type SaeNormalisation =
   | { kind: 'layer-norm'; eps: number };
 
 /** The file formats Facet reads. `facet` is Facet's own (trained or converted) layout. */
-export type SaeFormat = 'saelens' | 'sparsify' | 'llama-scope' | 'paper-pth' | 'facet';
+export type SaeFormat = 'saelens' | 'sparsify' | 'llama-scope' | 'paper-pth' | 'qwen-scope' | 'gemma-scope' | 'dictionary-learning' | 'facet';
 
-export const SAE_FORMATS: readonly SaeFormat[] = ['saelens', 'sparsify', 'llama-scope', 'paper-pth', 'facet'];
+export const SAE_FORMATS: readonly SaeFormat[] = ['saelens', 'sparsify', 'llama-scope', 'paper-pth', 'qwen-scope', 'gemma-scope', 'dictionary-learning', 'facet'];
+
+/** One line per format: the layout Facet recognises it by (for error messages and `--help`). */
+export const SAE_FORMAT_LAYOUTS: Readonly<Record<SaeFormat, string>> = {
+  saelens: 'SAELens: cfg.json + sae_weights.safetensors (W_enc [d_in, d_sae], W_dec, b_enc, b_dec, threshold | topk_threshold)',
+  sparsify: 'sparsify: layers.N/cfg.json + sae.safetensors (encoder.weight [d_sae, d_in], encoder.bias, W_dec, b_dec)',
+  'llama-scope': 'Llama Scope: hyperparams.json + lm_config.json + checkpoints/final.safetensors (encoder.weight, decoder.weight [d_model, d_sae], biases)',
+  'paper-pth': "the paper's .pth: torch.save({'weight': {W_enc [d, h], b_enc, b_dec, mask?}, 'config': {d_inp, d_hide, topK}})",
+  'qwen-scope': 'Qwen-Scope: SAE-Res-<model>-W<width>-L0_<k>/layer<n>.sae.pt (torch dict W_enc [d_sae, d_model], W_dec [d_model, d_sae], b_enc, b_dec)',
+  'gemma-scope': 'Gemma Scope: gemma-scope-<size>-<pt|it>-res/layer_<n>/width_<w>/average_l0_<l0>/params.npz (W_enc [d_model, d_sae], W_dec, b_enc, b_dec, threshold)',
+  'dictionary-learning': 'dictionary_learning: ae.pt (torch state dict) + config.json {trainer: {dict_class, activation_dim, dict_size, k, layer, lm_name}}',
+  facet: "Facet's own: facet_sae.json + sae.safetensors",
+};
+
+/** Largest layer index Facet accepts from a file or `--layer` (no released model has 1,024 blocks). */
+export const MAX_SAE_LAYER = 1023;
 
 export interface SaeSource {
   format: SaeFormat;
@@ -52,6 +67,15 @@ export interface SaeSource {
   hookName: string | null;
   /** What the loader assumed or ignored, in words a user can check. */
   notes: string[];
+  /**
+   * What the stored weights were changed by at import to follow the releasing project's own
+   * forward code (`fold-decoder-norms`, `openmoss-dataset-norm`, …); part of the SAE's identity.
+   */
+  transforms?: string[];
+  /** In which units the feature activations come out, in words (`sae info` shows it). */
+  activationUnits?: string;
+  /** Smallest and largest per-feature threshold, when the weights carry them. */
+  thresholdRange?: [number, number];
 }
 
 export interface SaeConfig {
@@ -77,8 +101,15 @@ export interface SaeConfig {
   /** llama.cpp 0-based `l_out-<layer>` index the SAE reads; null when unknown or not a residual. */
   layer: number | null;
   source: SaeSource;
-  /** sha256 (hex) of the weight files' bytes, in `source.files` order. */
+  /**
+   * From a loader: sha256 (hex) of the weight files' bytes, in `source.files` order. Once
+   * registered: the SAE's identity, sha256 over {@link SaeConfig.weightsHash} and every setting
+   * that changes encoding (see `saeIdentity`), so the same weights with another configuration
+   * are another SAE.
+   */
   hash: string;
+  /** sha256 of the weight files' bytes, set at registration (absent on SAEs registered before it). */
+  weightsHash?: string;
 }
 
 /** Short human description, e.g. `topk K=20 4096→65536 tied`. */

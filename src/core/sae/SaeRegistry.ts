@@ -5,7 +5,8 @@ import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { Store } from '../store/Store.ts';
 import { getSaeLoader, loadSae } from './loaders/saeLoaders.ts';
 import type { LoadedSae } from './loaders/SaeLoader.ts';
-import type { SaeConfig, SaeFormat } from './SaeConfig.ts';
+import { MAX_SAE_LAYER, type SaeConfig, type SaeFormat } from './SaeConfig.ts';
+import { saeIdentity } from './saeIdentity.ts';
 import { SaeRepository, type SaeRecord } from './SaeRepository.ts';
 import { SaeSession, type SaeSessionOptions } from './SaeSession.ts';
 
@@ -79,24 +80,34 @@ export class SaeRegistry {
       throw new FacetError('INVALID_ARGUMENT', `SAE name '${name}' is not allowed: use letters, digits, '.', '_' or '-' (up to 128, starting with a letter or digit). Pass --name.`, { name });
     }
     if (this.repository.byName(name) !== undefined) throw new FacetError('INVALID_ARGUMENT', `An SAE named '${name}' is already registered. Pass another --name or remove it first.`, { name });
-    const existing = this.repository.byHash(loaded.config.hash);
+    if (options.layer !== undefined && (!Number.isInteger(options.layer) || options.layer < 0 || options.layer > MAX_SAE_LAYER)) {
+      throw new FacetError('INVALID_ARGUMENT', `--layer must be a llama.cpp layer index from 0 to ${MAX_SAE_LAYER} (got ${options.layer}).`, { layer: options.layer });
+    }
+    // Identity = weights + the configuration that changes encoding (see saeIdentity), so the same weights with another K or threshold register as another SAE.
+    const weightsHash = loaded.config.hash;
+    const hash = saeIdentity(loaded.config, weightsHash);
+    const existing = this.repository.byHash(hash);
     if (existing !== undefined) {
-      throw new FacetError('INVALID_ARGUMENT', `These SAE weights are already registered as '${existing.name}' (sha256 ${existing.hash.slice(0, 12)}…). Use that name, or remove it first.`, { name: existing.name, hash: existing.hash });
+      throw new FacetError('INVALID_ARGUMENT', `This SAE (the same weights with the same encoding settings) is already registered as '${existing.name}' (id ${existing.hash.slice(0, 12)}…). Use that name, or remove it first.`, { name: existing.name, hash: existing.hash });
     }
-    if (options.layer !== undefined && (!Number.isInteger(options.layer) || options.layer < 0)) {
-      throw new FacetError('INVALID_ARGUMENT', `--layer must be a llama.cpp layer index ≥ 0 (got ${options.layer}).`, { layer: options.layer });
-    }
+    const sourceIsFile = getSaeLoader(loaded.config.source.format).kind === 'file';
+    const sourceFolder = sourceIsFile ? dirname(dirname(loaded.config.source.path)) : loaded.config.source.path;
+    // A single-file SAE keeps its parent folder's name in storage: Qwen-Scope's K lives in it.
+    const files = sourceIsFile ? [join(basename(dirname(loaded.config.source.path)), basename(loaded.config.source.path))] : loaded.config.source.files;
+    const threshold = loaded.weights.threshold;
     const config: SaeConfig = {
       ...loaded.config,
+      hash,
+      weightsHash,
       layer: options.layer ?? loaded.config.layer,
       modelFamily: options.modelFamily ?? loaded.config.modelFamily,
+      source: {
+        ...loaded.config.source,
+        files,
+        ...(threshold !== null && threshold.length > 0 ? { thresholdRange: range(threshold) } : {}),
+      },
     };
     if (options.layer !== undefined && options.layer !== loaded.config.layer) config.source = { ...config.source, notes: [...config.source.notes, `Layer set to ${options.layer} at import.`] };
-
-    const source = config.source;
-    const sourceIsFile = source.format === 'paper-pth';
-    const files = sourceIsFile ? [basename(source.path)] : source.files;
-    const sourceFolder = sourceIsFile ? dirname(source.path) : source.path;
     const storageDir = join('saes', config.hash);
     const finalDir = join(this.home, storageDir);
     const partialDir = `${finalDir}.partial-${process.pid}`;
@@ -122,7 +133,7 @@ export class SaeRegistry {
       return this.repository.insert({
         name,
         hash: config.hash,
-        format: source.format,
+        format: config.source.format,
         architecture: config.architecture,
         dIn: config.dIn,
         dSae: config.dSae,
@@ -155,9 +166,11 @@ export class SaeRegistry {
   async load(reference: string | SaeRecord): Promise<LoadedSae> {
     const record = typeof reference === 'string' ? this.get(reference) : reference;
     const folder = this.storagePath(record);
-    const target = record.format === 'paper-pth' ? join(folder, basename(record.config.source.path)) : folder;
-    const loaded = await getSaeLoader(record.format).load(resolve(target));
-    if (loaded.config.hash !== record.hash) {
+    const loader = getSaeLoader(record.format);
+    // Single-file SAEs are stored as <parent folder>/<file>; SAEs registered before that, as <file>.
+    const target = loader.kind === 'file' ? join(folder, record.config.source.files[0] ?? basename(record.config.source.path)) : folder;
+    const loaded = await loader.load(resolve(target));
+    if (loaded.config.hash !== (record.config.weightsHash ?? record.hash)) {
       throw new FacetError('SAE_FILE_INVALID', `The stored files of SAE '${record.name}' in ${folder} changed since import (sha256 differs). Remove it and import it again.`, { file: folder, name: record.name });
     }
     return { ...loaded, config: record.config };
@@ -168,4 +181,15 @@ export class SaeRegistry {
     const { config, weights } = await this.load(reference);
     return SaeSession.create(config, weights, options);
   }
+}
+
+/** Smallest and largest value (arrays too long to spread into Math.min). */
+function range(values: Float32Array): [number, number] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const value of values) {
+    if (value < low) low = value;
+    if (value > high) high = value;
+  }
+  return [low, high];
 }

@@ -27,7 +27,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   });
   if (ctx.json) ctx.printJson(recordSummary(record));
   else {
-    ctx.out(`Imported SAE '${record.name}' (${record.format}): ${describeSaeConfig(record.config)}, layer ${record.layer ?? 'unknown (pass --layer)'}, sha256 ${record.hash.slice(0, 12)}.`);
+    ctx.out(`Imported SAE '${record.name}' (${record.format}): ${describeSaeConfig(record.config)}, layer ${record.layer ?? 'unknown (pass --layer)'}, id ${record.hash.slice(0, 12)}.`);
+    if (record.config.source.activationUnits !== undefined) ctx.out(`  activations in ${record.config.source.activationUnits}`);
     for (const note of record.config.source.notes) ctx.out(`  note: ${note}`);
   }
   return 0;

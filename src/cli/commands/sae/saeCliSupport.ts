@@ -1,12 +1,13 @@
 import { FacetError } from '../../../shared/FacetError.ts';
+import { MAX_SAE_LAYER } from '../../../core/sae/SaeConfig.ts';
 import type { SaeRecord } from '../../../core/sae/SaeRepository.ts';
 import type { SaeProvider } from '../../../core/sae/SaeSession.ts';
 
 /** Parsing and printing shared by the `facet sae` subcommands. */
 
 export function parseLayer(text: string): number {
-  const layer = Number(text);
-  if (!Number.isInteger(layer) || layer < 0) throw new FacetError('INVALID_ARGUMENT', `--layer must be a llama.cpp l_out index (integer ≥ 0), got '${text}'.`);
+  const layer = /^\d{1,4}$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(layer) || layer < 0 || layer > MAX_SAE_LAYER) throw new FacetError('INVALID_ARGUMENT', `--layer must be a llama.cpp l_out index, a whole number from 0 to ${MAX_SAE_LAYER}, got '${text}'.`);
   return layer;
 }
 
@@ -36,6 +37,8 @@ export function recordSummary(record: SaeRecord): Record<string, unknown> {
     layer: record.layer,
     modelFamily: record.modelFamily,
     hash: record.hash,
+    sourceHook: record.config.source.hookName,
+    activationUnits: record.config.source.activationUnits ?? null,
     notes: record.config.source.notes,
   };
 }

@@ -62,30 +62,49 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid(path, 'the header is not a JSON object');
     const dataStart = 8 + headerLength;
+    const dataLength = size - dataStart;
     const tensors = new Map<string, SafetensorsTensorInfo>();
     let metadata: Record<string, string> = {};
     for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
       if (name === '__metadata__') {
+        if (entry !== null && (typeof entry !== 'object' || Array.isArray(entry))) throw invalid(path, '__metadata__ is not a JSON object of strings');
         metadata = (entry ?? {}) as Record<string, string>;
         continue;
       }
-      const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
-        throw invalid(path, `tensor '${name}' lacks dtype, shape or data_offsets`);
-      }
-      if (!(e.dtype in ITEM_SIZE)) throw invalid(path, `tensor '${name}' has dtype ${e.dtype}; Facet reads F32, F16, BF16 and F64`, 'Convert the weights to float32, float16 or bfloat16.');
-      const dtype = e.dtype as SafetensorsDtype;
-      const shape = e.shape as number[];
-      const [begin, end] = e.data_offsets as [number, number];
-      const count = shape.reduce((a, b) => a * b, 1);
-      if (end - begin !== count * ITEM_SIZE[dtype]) throw invalid(path, `tensor '${name}' spans ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${count * ITEM_SIZE[dtype]}`);
-      if (dataStart + end > size) throw invalid(path, `tensor '${name}' ends at byte ${dataStart + end} but the file has ${size} bytes`, 'The file is truncated; download it again.');
-      tensors.set(name, { name, dtype, shape, begin: dataStart + begin, end: dataStart + end });
+      tensors.set(name, checkedTensor(path, name, entry, dataStart, dataLength));
+    }
+    // The safetensors spec (safetensors/src/tensor.rs, validate): data_offsets are relative to the
+    // data section, lie inside it, and tensors do not overlap.
+    const ordered = [...tensors.values()].sort((a, b) => a.begin - b.begin);
+    for (let i = 1; i < ordered.length; i++) {
+      const previous = ordered[i - 1] as SafetensorsTensorInfo;
+      const current = ordered[i] as SafetensorsTensorInfo;
+      if (current.begin < previous.end) throw invalid(path, `tensors '${previous.name}' and '${current.name}' overlap (data_offsets [${previous.begin - dataStart}, ${previous.end - dataStart}] and [${current.begin - dataStart}, ${current.end - dataStart}])`);
     }
     return { path, tensors, metadata };
   } finally {
     await file.close();
   }
+}
+
+/** One header entry, checked: dtype known, shape of non-negative integers, offsets inside the data section and matching dtype × shape. */
+function checkedTensor(path: string, name: string, entry: unknown, dataStart: number, dataLength: number): SafetensorsTensorInfo {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalid(path, `header entry '${name}' is ${entry === null ? 'null' : JSON.stringify(entry)}, not {dtype, shape, data_offsets}`);
+  const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+    throw invalid(path, `tensor '${name}' lacks dtype, shape or data_offsets`);
+  }
+  if (!(e.dtype in ITEM_SIZE)) throw invalid(path, `tensor '${name}' has dtype ${e.dtype}; Facet reads F32, F16, BF16 and F64`, 'Convert the weights to float32, float16 or bfloat16.');
+  const dtype = e.dtype as SafetensorsDtype;
+  const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  if (!e.shape.every(isCount)) throw invalid(path, `tensor '${name}' has shape ${JSON.stringify(e.shape)}; dimensions must be integers ≥ 0`);
+  const shape = e.shape as number[];
+  const [begin, end] = e.data_offsets as [unknown, unknown];
+  if (!isCount(begin) || !isCount(end) || end < begin) throw invalid(path, `tensor '${name}' has data_offsets ${JSON.stringify(e.data_offsets)}; they must be integers with 0 ≤ begin ≤ end`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (end - begin !== count * ITEM_SIZE[dtype]) throw invalid(path, `tensor '${name}' spans ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${count * ITEM_SIZE[dtype]}`);
+  if (end > dataLength) throw invalid(path, `tensor '${name}' ends at byte ${dataStart + end} but the file has ${dataStart + dataLength} bytes`, 'The file is truncated; download it again.');
+  return { name, dtype, shape, begin: dataStart + begin, end: dataStart + end };
 }
 
 async function openOrThrow(path: string): Promise<FileHandle> {

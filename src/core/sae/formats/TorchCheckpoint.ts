@@ -127,6 +127,29 @@ export class TorchCheckpoint {
     return out;
   }
 
+  /**
+   * Reads a small contiguous tensor of any dtype Facet knows (int32/int64 buffers such as a
+   * saved `k`, or a float scalar) as plain numbers.
+   */
+  async readNumbers(tensor: TorchTensorRef, name: string): Promise<number[]> {
+    const dtype = tensor.storage.dtype;
+    if (dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64') return Array.from(await this.readTensor(tensor, name));
+    const item = ITEM_SIZE[dtype];
+    const entryName = `${this.prefix}data/${tensor.storage.key}`;
+    if (item === undefined || !this.archive.entries.has(entryName)) {
+      throw new FacetError('SAE_FILE_INVALID', `${this.path}: tensor '${name}' is stored as ${dtype}, which Facet does not read, or its storage is missing. Save the checkpoint again with torch.save.`, { file: this.path, tensor: name });
+    }
+    const count = tensor.shape.reduce((a, b) => a * b, 1);
+    const bytes = await this.archive.read(entryName);
+    if (bytes.length < (tensor.offset + count) * item) throw new FacetError('SAE_FILE_INVALID', `${this.path}: storage of tensor '${name}' is shorter than its shape needs. The file is damaged; save it again.`, { file: this.path, tensor: name });
+    return Array.from({ length: count }, (_, i) => {
+      const at = (tensor.offset + i) * item;
+      if (dtype === 'I64') return Number(bytes.readBigInt64LE(at));
+      if (dtype === 'I32') return bytes.readInt32LE(at);
+      return bytes.readUInt8(at);
+    });
+  }
+
   private async inflated(entryName: string, dtype: SafetensorsDtype): Promise<Float32Array> {
     const bytes = await this.archive.read(entryName);
     if (dtype === 'BF16') {

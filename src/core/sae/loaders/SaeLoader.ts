@@ -20,6 +20,8 @@ export interface SaeLoadOptions {
  */
 export interface SaeLoader {
   format: SaeFormat;
+  /** Whether the format is one file (`.pth`, `.sae.pt`) or a folder; `--format` on the other is refused. */
+  kind: 'file' | 'folder';
   /** `path`: the folder (or the single file for `.pth`) the user gave. */
   detect(path: string): Promise<boolean>;
   load(path: string, options?: SaeLoadOptions): Promise<LoadedSae>;

@@ -40,6 +40,7 @@ export async function writeFacetSae(folder: string, config: Omit<SaeConfig, 'has
 
 export const facetSaeLoader: SaeLoader = {
   format: 'facet',
+  kind: 'folder',
   async detect(path) {
     return (await pathKind(join(path, FACET_SAE_CONFIG))) === 'file' && (await pathKind(join(path, FACET_SAE_WEIGHTS))) === 'file';
   },

@@ -1,11 +1,12 @@
 import { basename } from 'node:path';
 import { FacetError } from '../../../shared/FacetError.ts';
-import { TorchCheckpoint, isTorchTensorRef, type TorchTensorRef } from '../formats/TorchCheckpoint.ts';
+import { TorchCheckpoint, type TorchTensorRef } from '../formats/TorchCheckpoint.ts';
 import type { SaeConfig } from '../SaeConfig.ts';
 import { validateSaeWeights, type SaeWeights } from '../SaeWeights.ts';
 import type { LoadedSae, SaeLoader } from './SaeLoader.ts';
 import { hashFiles } from './hashFiles.ts';
 import { pathKind } from './pathKind.ts';
+import { classifyStateDict, detectTorchSaeLayout, torchStateDict, unknownTorchSaeError } from './torchSaeLayout.ts';
 
 /**
  * The paper's checkpoints (`TopK7_l16_h4096_epoch3.pth`): `torch.save({"weight": state_dict,
@@ -16,26 +17,29 @@ import { pathKind } from './pathKind.ts';
  */
 export const paperCheckpointLoader: SaeLoader = {
   format: 'paper-pth',
+  kind: 'file',
   async detect(path) {
-    return /\.(pth|pt)$/i.test(path) && (await pathKind(path)) === 'file';
+    return /\.(pth|pt)$/i.test(path) && (await pathKind(path)) === 'file' && (await detectTorchSaeLayout(path)) === 'paper-pth';
   },
   async load(path) {
     const checkpoint = await TorchCheckpoint.open(path);
     try {
-      const root = checkpoint.root;
-      if (!(root instanceof Map)) throw new FacetError('SAE_FILE_INVALID', `${path}: the checkpoint holds a ${describe(root)}, not a dict. Save {"weight": state_dict, "config": {...}} or a state dict.`, { file: path });
-      const state = root.get('weight') instanceof Map ? (root.get('weight') as Map<unknown, unknown>) : root;
-      const savedConfig = root.get('config') instanceof Map ? (root.get('config') as Map<unknown, unknown>) : new Map<unknown, unknown>();
+      const dict = torchStateDict(checkpoint);
+      // The paper's TopKSAE state dict is recognised by its whole key set and shapes, not by the extension.
+      const layout = classifyStateDict(dict, basename(path));
+      if (layout !== 'paper-pth') {
+        if (layout !== null) throw new FacetError('SAE_FORMAT_UNKNOWN', `${path} is a ${layout} checkpoint, not the paper's .pth. Import it with --format ${layout} (or without --format).`, { file: path, format: layout });
+        throw await unknownTorchSaeError(path);
+      }
+      const state = dict.state;
+      const savedConfig = dict.config ?? new Map<unknown, unknown>();
       const tensor = (name: string, required: boolean): TorchTensorRef | null => {
         const value = state.get(name);
         if (value === undefined && !required) return null;
-        if (!isTorchTensorRef(value)) {
-          throw new FacetError('SAE_FILE_INVALID', `${path}: the state dict has no tensor '${name}' (keys: ${[...state.keys()].map(String).join(', ')}). Give a checkpoint of the paper's SparseAutoencoder/TopKSAE.`, { file: path, tensor: name });
-        }
+        if (value === undefined) throw new FacetError('SAE_FILE_INVALID', `${path}: the state dict has no tensor '${name}' (keys: ${[...state.keys()].join(', ')}).`, { file: path, tensor: name });
         return value;
       };
       const wEncRef = tensor('W_enc', true) as TorchTensorRef;
-      if (wEncRef.shape.length !== 2) throw shapeError(path, 'W_enc', wEncRef.shape, '[d_inp, d_hide]');
       const [dIn, dSae] = wEncRef.shape as [number, number];
       const configDIn = savedConfig.get('d_inp');
       const configDSae = savedConfig.get('d_hide');
@@ -44,8 +48,6 @@ export const paperCheckpointLoader: SaeLoader = {
       }
       const bEncRef = tensor('b_enc', true) as TorchTensorRef;
       const bDecRef = tensor('b_dec', true) as TorchTensorRef;
-      if (bEncRef.shape.length !== 1 || bEncRef.shape[0] !== dSae) throw shapeError(path, 'b_enc', bEncRef.shape, `[${dSae}]`);
-      if (bDecRef.shape.length !== 1 || bDecRef.shape[0] !== dIn) throw shapeError(path, 'b_dec', bDecRef.shape, `[${dIn}]`);
       const notes: string[] = [];
       const maskRef = tensor('mask', false);
       if (maskRef !== null) {
@@ -83,7 +85,7 @@ export const paperCheckpointLoader: SaeLoader = {
         threshold: null,
         modelFamily: null,
         layer,
-        source: { format: 'paper-pth', path, files: [], hookName: layerMatch ? `l${layerMatch[1]}` : null, notes },
+        source: { format: 'paper-pth', path, files: [], hookName: layerMatch ? `l${layerMatch[1]}` : null, notes, activationUnits: 'model units (the paper feeds raw residuals; tied decoder)' },
         hash: await hashFiles([path]),
       };
       const origins = { wEnc: { file: path, tensor: 'W_enc' }, bEnc: { file: path, tensor: 'b_enc' }, bDec: { file: path, tensor: 'b_dec' } };
@@ -97,10 +99,4 @@ export const paperCheckpointLoader: SaeLoader = {
 
 function shapeError(path: string, tensor: string, shape: number[], expected: string): FacetError {
   return new FacetError('SAE_SHAPE_MISMATCH', `${path}: tensor '${tensor}' has shape [${shape.join(', ')}] but ${expected} is needed. The checkpoint's tensors do not fit together; use an unmodified checkpoint.`, { file: path, tensor, shape });
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'list';
-  if (value === null) return 'None';
-  return typeof value === 'object' ? ((value as { kind?: string }).kind ?? 'object') : typeof value;
 }

@@ -7,6 +7,8 @@ import { readSafetensorsHeader, readSafetensorsTensor } from '../formats/Safeten
 import { hashFiles } from './hashFiles.ts';
 import { JsonConfigFile } from './JsonConfigFile.ts';
 import { layerFromHookName } from './layerFromHookName.ts';
+import { requireResidualHook } from './requireResidualHook.ts';
+import { foldDecoderNorms } from './foldDecoderNorms.ts';
 import { pathKind } from './pathKind.ts';
 import { readShapedTensor } from './readShapedTensor.ts';
 
@@ -17,10 +19,12 @@ const WEIGHTS = 'sae_weights.safetensors';
  * SAELens layout: `cfg.json` + `sae_weights.safetensors` with W_enc [d_in, d_sae],
  * W_dec [d_sae, d_in], b_enc, b_dec and, for JumpReLU, `threshold` [d_sae] (or `log_threshold`).
  * Reads both the flat config of SAELens ≤ 5 (`hook_name`, `activation_fn_str`,
- * `activation_fn_kwargs.k`) and the v6 config (`architecture`, `k`, `meta.hook_name`).
+ * `activation_fn_kwargs.k`) and the v6 config (`architecture`, `k`, `metadata.hook_name`), and
+ * topk/batchtopk training checkpoints, which it turns into what SAELens saves for inference.
  */
 export const saeLensLoader: SaeLoader = {
   format: 'saelens',
+  kind: 'folder',
   async detect(path) {
     return (await pathKind(join(path, CONFIG))) === 'file' && (await pathKind(join(path, WEIGHTS))) === 'file';
   },
@@ -28,7 +32,8 @@ export const saeLensLoader: SaeLoader = {
     const cfgPath = join(path, CONFIG);
     const weightsPath = join(path, WEIGHTS);
     const cfg = await JsonConfigFile.read(cfgPath);
-    const meta = cfg.object('meta');
+    // SAELens 6: SAEConfig.to_dict() writes hook and model under "metadata" (sae_lens/saes/sae.py); "meta" and top level are older.
+    const meta = cfg.object('metadata') ?? cfg.object('meta');
     const dIn = cfg.integer('d_in');
     const dSae = cfg.integer('d_sae');
     const notes: string[] = [];
@@ -45,12 +50,13 @@ export const saeLensLoader: SaeLoader = {
     if (declared === 'standard' && activationName !== null && activationName !== 'relu' && activationName !== 'topk') {
       throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: activation '${activationName}' is not supported (relu or topk). Convert the SAE to a supported activation.`, { file: cfgPath, activation: activationName });
     }
-    const k = architecture === 'topk' || architecture === 'batchtopk' ? (cfg.number('k') ?? kwargs?.number('k') ?? null) : null;
+    let k = architecture === 'topk' || architecture === 'batchtopk' ? (cfg.number('k') ?? kwargs?.number('k') ?? null) : null;
 
     const normalisation = readNormalisation(cfg, cfgPath, notes);
     const applyBDecToInput = cfg.fields['apply_b_dec_to_input'] !== false;
     const hookName = cfg.string('hook_name') ?? meta?.string('hook_name') ?? null;
     const modelFamily = cfg.string('model_name') ?? meta?.string('model_name') ?? null;
+    requireResidualHook(cfgPath, hookName);
     const { layer, note } = layerFromHookName(hookName);
     if (note !== null) notes.push(note);
 
@@ -59,6 +65,7 @@ export const saeLensLoader: SaeLoader = {
     const wDec = await readShapedTensor(header, ['W_dec'], [dSae, dIn], true);
     const bEnc = await readShapedTensor(header, ['b_enc'], [dSae], true);
     const bDec = await readShapedTensor(header, ['b_dec'], [dIn], true);
+    const transforms: string[] = [];
     let threshold: Float32Array | null = null;
     let thresholdName = 'threshold';
     let scalarThreshold: number | null = null;
@@ -72,21 +79,32 @@ export const saeLensLoader: SaeLoader = {
       }
       const cfgThreshold = cfg.number('jump_relu_threshold') ?? cfg.number('threshold');
       if (threshold === null && cfgThreshold !== null) scalarThreshold = cfgThreshold;
-      if (architecture === 'batchtopk') {
-        // Inference-time BatchTopK threshold is one value for every feature: a `threshold` vector
-        // of equal entries, or the scalar `topk_threshold` the trainer keeps.
-        const global = header.tensors.get('topk_threshold');
-        if (threshold !== null) scalarThreshold = threshold[0] ?? null;
-        else if (global !== undefined && global.shape.reduce((a, b) => a * b, 1) === 1) scalarThreshold = (await readSafetensorsTensor(header, 'topk_threshold'))[0] ?? null;
-        threshold = null;
-        if (scalarThreshold !== null) notes.push(`BatchTopK encodes with its global threshold ${scalarThreshold} (ReLU above it), not per-row TopK.`);
-      }
+    }
+    const global = header.tensors.get('topk_threshold');
+    if (architecture === 'batchtopk' && threshold === null && global !== undefined && global.shape.reduce((a, b) => a * b, 1) === 1) {
+      // batchtopk_sae.py process_state_dict_for_saving_inference: the scalar topk_threshold becomes a per-feature JumpReLU threshold.
+      const value = (await readSafetensorsTensor(header, 'topk_threshold'))[0] as number;
+      threshold = new Float32Array(dSae).fill(value);
+      thresholdName = 'topk_threshold';
+      architecture = 'jumprelu';
+      notes.push(`SAELens batchtopk training checkpoint (k=${String(k)} on average): encoded as the JumpReLU SAE SAELens saves for inference, threshold ${value} for every feature.`);
+      transforms.push('batchtopk-threshold-to-jumprelu');
+      k = null;
+    } else if (architecture === 'batchtopk' && threshold !== null) {
+      // A batchtopk config with a threshold vector: the JumpReLU SAE SAELens saves for inference.
+      architecture = 'jumprelu';
+      k = null;
     }
 
-    if (architecture === 'topk' && cfg.fields['rescale_acts_by_decoder_norm'] === true) {
+    // topk_sae.py: rescale_acts_by_decoder_norm (default true in TopKTrainingSAEConfig) multiplies hidden_pre by W_dec row norms; _fold_norm_topk folds them when saving for inference (idempotent on unit-norm decoders).
+    const rescale = cfg.fields['rescale_acts_by_decoder_norm'];
+    const isTraining = cfg.fields['aux_loss_coefficient'] !== undefined || cfg.fields['decoder_init_norm'] !== undefined || global !== undefined;
+    if ((declared === 'topk' || declared === 'batchtopk') && (rescale === true || (rescale === undefined && isTraining))) {
       foldDecoderNorms(wEnc.data, bEnc.data, wDec.data, dIn, dSae);
-      notes.push('rescale_acts_by_decoder_norm: decoder norms folded into W_enc and b_enc at import.');
+      notes.push('rescale_acts_by_decoder_norm: decoder norms folded into W_enc and b_enc at import, as SAELens does when it saves for inference.');
+      transforms.push('fold-decoder-norms');
     }
+    if (k !== null && !Number.isInteger(k)) throw new FacetError('SAE_FILE_INVALID', `${cfgPath}: k is ${k}, but a per-row TopK needs a whole number. Fix k in the config.`, { file: cfgPath, k });
 
     const weights: SaeWeights = { wEnc: wEnc.data, bEnc: bEnc.data, wDec: wDec.data, bDec: bDec.data, threshold };
     const config: SaeConfig = {
@@ -100,7 +118,7 @@ export const saeLensLoader: SaeLoader = {
       threshold: scalarThreshold,
       modelFamily,
       layer,
-      source: { format: 'saelens', path, files: [CONFIG, WEIGHTS], hookName, notes },
+      source: { format: 'saelens', path, files: [CONFIG, WEIGHTS], hookName, notes, transforms, activationUnits: saeLensUnits(normalisation) },
       hash: await hashFiles([weightsPath]),
     };
     const origins = {
@@ -114,6 +132,13 @@ export const saeLensLoader: SaeLoader = {
     return { config, weights, origins } satisfies LoadedSae;
   },
 };
+
+function saeLensUnits(normalisation: SaeNormalisation): string {
+  if (normalisation.kind === 'scale') return `model units × ${normalisation.factor} (SAELens expected_average_only_in scaling)`;
+  if (normalisation.kind === 'row-norm') return 'units of each input rescaled to norm √d_in (SAELens constant_norm_rescale)';
+  if (normalisation.kind === 'layer-norm') return 'units of the layer-normed input (SAELens layer_norm)';
+  return 'model units (SAELens encode on the raw residual)';
+}
 
 function readNormalisation(cfg: JsonConfigFile, cfgPath: string, notes: string[]): SaeNormalisation {
   const value = cfg.string('normalize_activations') ?? 'none';
@@ -132,18 +157,5 @@ function readNormalisation(cfg: JsonConfigFile, cfgPath: string, notes: string[]
       return { kind: 'layer-norm', eps: 1e-5 };
     default:
       throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: normalize_activations '${value}' is unknown (none, expected_average_only_in, constant_norm_rescale, layer_norm). Fix the config file.`, { file: cfgPath, normalize_activations: value });
-  }
-}
-
-/** Makes decoder rows unit-norm and scales encoder columns and b_enc by the old norms. */
-function foldDecoderNorms(wEnc: Float32Array, bEnc: Float32Array, wDec: Float32Array, dIn: number, dSae: number): void {
-  for (let j = 0; j < dSae; j++) {
-    let sum = 0;
-    for (let i = 0; i < dIn; i++) sum += (wDec[j * dIn + i] as number) ** 2;
-    const norm = Math.sqrt(sum);
-    if (norm === 0) continue;
-    for (let i = 0; i < dIn; i++) wDec[j * dIn + i] = (wDec[j * dIn + i] as number) / norm;
-    for (let i = 0; i < dIn; i++) wEnc[i * dSae + j] = (wEnc[i * dSae + j] as number) * norm;
-    bEnc[j] = (bEnc[j] as number) * norm;
   }
 }

@@ -1,14 +1,19 @@
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FacetError } from '../../../shared/FacetError.ts';
-import { SAE_FORMATS, type SaeFormat } from '../SaeConfig.ts';
+import { SAE_FORMAT_LAYOUTS, SAE_FORMATS, type SaeFormat } from '../SaeConfig.ts';
 import { getSaeArchitecture } from '../SaeArchitecture.ts';
+import { dictionaryLearningLoader } from './dictionaryLearningLoader.ts';
 import { facetSaeLoader } from './facetSaeFormat.ts';
+import { gemmaScopeLoader } from './gemmaScopeLoader.ts';
 import { llamaScopeLoader } from './llamaScopeLoader.ts';
 import { paperCheckpointLoader } from './paperCheckpointLoader.ts';
+import { pathKind } from './pathKind.ts';
+import { qwenScopeLoader } from './qwenScopeLoader.ts';
 import type { LoadedSae, SaeLoader, SaeLoadOptions } from './SaeLoader.ts';
 import { saeLensLoader } from './saeLensLoader.ts';
 import { sparsifyLoader } from './sparsifyLoader.ts';
+import { unknownTorchSaeError } from './torchSaeLayout.ts';
 
 /** Loaders keyed by format; detection tries them in this order. */
 export const SAE_LOADERS: Record<SaeFormat, SaeLoader> = {
@@ -16,7 +21,10 @@ export const SAE_LOADERS: Record<SaeFormat, SaeLoader> = {
   saelens: saeLensLoader,
   sparsify: sparsifyLoader,
   'llama-scope': llamaScopeLoader,
+  'gemma-scope': gemmaScopeLoader,
+  'dictionary-learning': dictionaryLearningLoader,
   'paper-pth': paperCheckpointLoader,
+  'qwen-scope': qwenScopeLoader,
 };
 
 export function getSaeLoader(format: string): SaeLoader {
@@ -25,9 +33,13 @@ export function getSaeLoader(format: string): SaeLoader {
   return loader;
 }
 
+function isTorchFile(path: string): boolean {
+  return /\.(pth|pt)$/i.test(path);
+}
+
 /**
- * The folder (or `.pth` file) an SAE path designates: a config or weight file inside an SAE
- * folder stands for its folder.
+ * The folder (or `.pt`/`.pth` file) an SAE path designates: a config or weight file inside an SAE
+ * folder stands for its folder, and so does dictionary_learning's `ae.pt` next to its config.json.
  */
 async function normalisePath(path: string): Promise<string> {
   const absolute = resolve(path);
@@ -37,32 +49,50 @@ async function normalisePath(path: string): Promise<string> {
   } catch {
     throw new FacetError('SAE_FILE_INVALID', `${absolute} does not exist. Check the path.`, { file: absolute });
   }
-  if (info.isFile() && !/\.(pth|pt)$/i.test(absolute)) return dirname(absolute);
+  if (!info.isFile()) return absolute;
+  if (!isTorchFile(absolute)) return dirname(absolute);
+  if (basename(absolute) === 'ae.pt' && (await pathKind(join(dirname(absolute), 'config.json'))) === 'file') return dirname(absolute);
   return absolute;
 }
 
-/** Detects the format of `path`; `SAE_FORMAT_UNKNOWN` lists what was looked for. */
+/** Detects the format of `path`; `SAE_FORMAT_UNKNOWN` lists what was found and what Facet reads. */
 export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat; path: string }> {
   const target = await normalisePath(path);
+  const kind = await pathKind(target);
   for (const format of Object.keys(SAE_LOADERS) as SaeFormat[]) {
-    if (await SAE_LOADERS[format].detect(target)) return { format, path: target };
+    const loader = SAE_LOADERS[format];
+    if ((loader.kind === 'file') !== (kind === 'file')) continue;
+    if (await loader.detect(target)) return { format, path: target };
   }
+  // A torch.save dict of no known layout: name its keys and shapes (or the reason it cannot be opened).
+  if (kind === 'file' && isTorchFile(target)) throw await unknownTorchSaeError(target);
   let found = '';
   try {
-    found = (await stat(target)).isDirectory() ? ` It contains: ${(await readdir(target)).slice(0, 12).join(', ') || 'nothing'}.` : '';
+    found = kind === 'directory' ? ` It contains: ${(await readdir(target)).slice(0, 12).join(', ') || 'nothing'}.` : '';
   } catch {
     found = '';
   }
-  throw new FacetError(
-    'SAE_FORMAT_UNKNOWN',
-    `${target} is not an SAE Facet recognises.${found} Expected cfg.json + sae_weights.safetensors (SAELens), cfg.json + sae.safetensors (sparsify), hyperparams.json + safetensors (Llama Scope), a .pth checkpoint (the paper), or facet_sae.json + sae.safetensors (Facet).`,
-    { file: target, name: basename(target) },
-  );
+  throw new FacetError('SAE_FORMAT_UNKNOWN', `${target} is not an SAE Facet recognises.${found} Facet reads ${Object.values(SAE_FORMAT_LAYOUTS).join('; ')}.`, { file: target, name: basename(target) });
 }
 
 /** Detects (or takes) the format and loads; the result is validated for its architecture. */
 export async function loadSae(path: string, options: SaeLoadOptions & { format?: SaeFormat } = {}): Promise<LoadedSae> {
-  const detected = options.format !== undefined ? { format: options.format, path: await normalisePath(path) } : await detectSaeFormat(path);
+  let detected: { format: SaeFormat; path: string };
+  if (options.format !== undefined) {
+    const target = await normalisePath(path);
+    const loader = getSaeLoader(options.format);
+    const kind = await pathKind(target);
+    if ((loader.kind === 'file') !== (kind === 'file')) {
+      throw new FacetError(
+        'SAE_FILE_INVALID',
+        `${target} is a ${kind === 'file' ? 'file' : 'folder'}, but --format ${options.format} reads ${loader.kind === 'file' ? 'one .pt/.pth file' : 'a folder'} (${SAE_FORMAT_LAYOUTS[options.format]}). Give the ${loader.kind === 'file' ? 'file' : 'folder'}, or leave out --format to detect.`,
+        { file: target, format: options.format },
+      );
+    }
+    detected = { format: options.format, path: target };
+  } else {
+    detected = await detectSaeFormat(path);
+  }
   const loaded = await getSaeLoader(detected.format).load(detected.path, options);
   getSaeArchitecture(loaded.config.architecture).validate(loaded.config, loaded.weights.threshold !== null);
   return loaded;

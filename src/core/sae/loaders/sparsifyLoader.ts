@@ -8,6 +8,7 @@ import { readSafetensorsHeader } from '../formats/SafetensorsFile.ts';
 import { hashFiles } from './hashFiles.ts';
 import { JsonConfigFile } from './JsonConfigFile.ts';
 import { layerFromHookName } from './layerFromHookName.ts';
+import { requireResidualHook } from './requireResidualHook.ts';
 import { pathKind } from './pathKind.ts';
 import { readShapedTensor } from './readShapedTensor.ts';
 
@@ -23,6 +24,7 @@ const WEIGHTS = 'sae.safetensors';
  */
 export const sparsifyLoader: SaeLoader = {
   format: 'sparsify',
+  kind: 'folder',
   async detect(path) {
     return (await pathKind(join(path, CONFIG))) === 'file' && (await pathKind(join(path, WEIGHTS))) === 'file';
   },
@@ -36,11 +38,17 @@ export const sparsifyLoader: SaeLoader = {
     const dSae = latents ?? dIn * cfg.integer('expansion_factor');
     const activation = cfg.string('activation') ?? 'topk';
     if (activation !== 'topk') throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: activation '${activation}' is not supported; Facet encodes sparsify TopK SAEs.`, { file: cfgPath, activation });
-    if (cfg.fields['transcode'] === true || cfg.fields['skip_connection'] === true) {
-      throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: transcoders and skip connections are not SAEs of one residual stream; Facet cannot encode them. Use a plain sparsify SAE.`, { file: cfgPath });
-    }
     const notes: string[] = [];
     const folder = basename(path);
+    // sparsify names each SAE's folder after its hookpoint (sparsify/trainer.py saves to <run>/<hookpoint>).
+    if (cfg.fields['transcode'] === true || cfg.fields['skip_connection'] === true) {
+      throw new FacetError(
+        'SAE_ARCH_UNKNOWN',
+        `${cfgPath}: this is a sparsify ${cfg.fields['transcode'] === true ? 'transcoder' : 'SAE with a skip connection'} at hookpoint ${folder} (it predicts the module's output from its input), not an SAE of one residual stream. Facet captures only residual-stream outputs (llama.cpp l_out); use a plain sparsify SAE on layers.N.`,
+        { file: cfgPath, hook: folder },
+      );
+    }
+    requireResidualHook(cfgPath, folder);
     const hookName = /layers[._]\d+$/.test(folder) ? folder : null;
     const { layer, note } = layerFromHookName(hookName);
     if (note !== null) notes.push(note);
@@ -77,7 +85,7 @@ export const sparsifyLoader: SaeLoader = {
       threshold: null,
       modelFamily,
       layer,
-      source: { format: 'sparsify', path, files: [CONFIG, WEIGHTS], hookName, notes },
+      source: { format: 'sparsify', path, files: [CONFIG, WEIGHTS], hookName, notes, activationUnits: 'model units (sparsify encodes the raw residual)' },
       hash: await hashFiles([weightsPath]),
     };
     const origins = {
