@@ -35,14 +35,14 @@ function relu(pre: Float64Array): void {
 
 /**
  * Keeps the k largest entries (ties: the lower index wins, as onnxruntime's TopK does), then
- * ReLU; all other entries become 0.
+ * ReLU unless `signed`; all other entries become 0.
  */
-export function topKRow(pre: Float64Array, k: number): void {
+export function topKRow(pre: Float64Array, k: number, signed = false): void {
   const order = Array.from(pre.keys()).sort((a, b) => (pre[b] as number) - (pre[a] as number) || a - b);
   const keep = new Set(order.slice(0, k));
   for (let i = 0; i < pre.length; i++) {
     const value = pre[i] as number;
-    pre[i] = keep.has(i) && value > 0 ? value : 0;
+    pre[i] = keep.has(i) && (signed || value > 0) ? value : 0;
   }
 }
 
@@ -55,9 +55,9 @@ function thresholdRow(pre: Float64Array, scalar: number | null, perFeature: Floa
   }
 }
 
-function onnxTopK(graph: OnnxGraph, pre: string, k: number): OnnxActivationResult {
+function onnxTopK(graph: OnnxGraph, pre: string, k: number, signed = false): OnnxActivationResult {
   const [values, indices] = graph.node('TopK', [pre, graph.constantInt64([k])], 2, { axis: -1, largest: 1, sorted: 1 });
-  return { kind: 'topk', values: graph.op('Relu', [values as string]), indices: indices as string };
+  return { kind: 'topk', values: signed ? (values as string) : graph.op('Relu', [values as string]), indices: indices as string };
 }
 
 function onnxThreshold(graph: OnnxGraph, pre: string, threshold: string): OnnxActivationResult {
@@ -91,8 +91,8 @@ const topk: SaeArchitecture = {
   summary: 'keep the K largest pre-activations per row, then ReLU',
   validate: (config) => void requireK(config),
   rowK: (config) => requireK(config),
-  buildActivation: (graph, pre, config) => onnxTopK(graph, pre, requireK(config)),
-  activateRow: (pre, config) => topKRow(pre, requireK(config)),
+  buildActivation: (graph, pre, config) => onnxTopK(graph, pre, requireK(config), config.signedTopK === true),
+  activateRow: (pre, config) => topKRow(pre, requireK(config), config.signedTopK === true),
 };
 
 const jumprelu: SaeArchitecture = {

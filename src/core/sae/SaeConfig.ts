@@ -86,6 +86,11 @@ export interface SaeConfig {
   dSae: number;
   /** Active features per row for `topk` and `batchtopk` without threshold; null otherwise. */
   k: number | null;
+  /**
+   * `topk` only: keep the K largest pre-activations as they are, negative ones included (Qwen-Scope's
+   * `get_feature_acts`), instead of ReLU after TopK. Sparse outputs still list positive codes only.
+   */
+  signedTopK?: boolean;
   normalisation: SaeNormalisation;
   /** W_dec = W_encᵀ: no separate decoder matrix is stored. */
   tied: boolean;
@@ -115,7 +120,7 @@ export interface SaeConfig {
 /** Short human description, e.g. `topk K=20 4096→65536 tied`. */
 export function describeSaeConfig(config: SaeConfig): string {
   const parts: string[] = [config.architecture];
-  if (config.k !== null) parts.push(`K=${config.k}`);
+  if (config.k !== null) parts.push(`K=${config.k}${config.signedTopK === true ? ' signed' : ''}`);
   if (config.threshold !== null) parts.push(`θ=${config.threshold}`);
   parts.push(`${config.dIn}→${config.dSae}`);
   if (config.tied) parts.push('tied');

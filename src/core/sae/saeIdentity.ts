@@ -15,6 +15,7 @@ export function saeIdentity(config: SaeConfig, weightsHash: string): string {
     dIn: config.dIn,
     dSae: config.dSae,
     k: config.k,
+    signedTopK: config.signedTopK === true,
     threshold: config.threshold,
     normalisation: config.normalisation,
     tied: config.tied,

@@ -24,7 +24,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const lines = [
     `${record.name}  (${describeSaeConfig(c)})`,
     `  format           ${SAE_FORMAT_LAYOUTS[record.format] ?? record.format}`,
-    `  architecture     ${c.architecture}${c.k !== null ? `, K=${c.k}` : ''}${thresholds}`,
+    `  architecture     ${c.architecture}${c.k !== null ? `, K=${c.k}${c.signedTopK === true ? ' (kept as they are, negative values too)' : ''}` : ''}${thresholds}`,
     `  d_in → d_sae     ${c.dIn} → ${c.dSae}`,
     `  decoder          ${c.tied ? 'tied (W_dec = W_encᵀ)' : 'separate W_dec'}; b_dec subtracted from input: ${c.applyBDecToInput ? 'yes' : 'no'}`,
     `  normalisation    ${norm}`,

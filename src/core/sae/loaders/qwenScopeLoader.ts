@@ -16,8 +16,8 @@ const RELEASE = /^SAE-Res-(.+?)-W\d+K?-L0_(\d+)$/i;
  * Qwen-Scope (model card of `Qwen/SAE-Res-*`): one `layer<n>.sae.pt` per decoder layer, a
  * `torch.save` dict of `W_enc` [d_sae, d_model], `W_dec` [d_model, d_sae], `b_enc` [d_sae] and
  * `b_dec` [d_model]; a TopK SAE on the residual stream output of decoder layer n (llama.cpp
- * l_out-n) whose K is only in the release name (`…-L0_50`). Encoding: pre = x·W_encᵀ + b_enc,
- * the K largest kept, then ReLU.
+ * l_out-n) whose K is only in the release name (`…-L0_50`). Encoding as the model card's
+ * `get_feature_acts`: pre = x·W_encᵀ + b_enc, the K largest kept as they are (no ReLU).
  */
 export const qwenScopeLoader: SaeLoader = {
   format: 'qwen-scope',
@@ -50,7 +50,7 @@ export const qwenScopeLoader: SaeLoader = {
       const tensor = (name: string): TorchTensorRef => dict.state.get(name) as TorchTensorRef;
       const [dSae, dIn] = tensor('W_enc').shape as [number, number];
       const k = Number(release[2]);
-      notes.push(`K=${k} from the release name ${basename(dirname(path))}.`);
+      notes.push(`K=${k} from the release name ${basename(dirname(path))}; the K largest pre-activations are kept as they are (negative ones too), as the model card encodes. Sparse outputs and coverage count positive activations only.`);
       const weights: SaeWeights = {
         // Qwen-Scope stores W_enc as [d_sae, d_model] and W_dec as [d_model, d_sae]: both transposed relative to Facet.
         wEnc: transposeMatrix(await checkpoint.readTensor(tensor('W_enc'), 'W_enc'), dSae, dIn),
@@ -64,6 +64,8 @@ export const qwenScopeLoader: SaeLoader = {
         dIn,
         dSae,
         k,
+        // Model card get_feature_acts: pre_acts.topk(K) values scattered as they are, no ReLU and no b_dec subtracted.
+        signedTopK: true,
         normalisation: { kind: 'none' },
         tied: false,
         applyBDecToInput: false,
