@@ -29,7 +29,9 @@ export const qwenScopeLoader: SaeLoader = {
     const checkpoint = await TorchCheckpoint.open(path);
     try {
       const dict = torchStateDict(checkpoint);
-      if (classifyStateDict(dict, basename(path)) !== 'qwen-scope') throw await unknownTorchSaeError(path);
+      const layout = classifyStateDict(dict, basename(path));
+      if (layout === 'paper-pth') throw new FacetError('SAE_FORMAT_UNKNOWN', `${path} is the paper's .pth checkpoint, not a Qwen-Scope layer file. Import it with --format paper-pth (or without --format).`, { file: path, format: layout });
+      if (layout !== 'qwen-scope') throw await unknownTorchSaeError(path);
       const release = RELEASE.exec(basename(dirname(path)));
       if (release === null) {
         throw new FacetError(

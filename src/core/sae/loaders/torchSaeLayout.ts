@@ -26,7 +26,7 @@ export function torchStateDict(checkpoint: TorchCheckpoint): TorchStateDict {
   if (!(root instanceof Map)) {
     throw new FacetError('SAE_FORMAT_UNKNOWN', `${checkpoint.path} holds a ${Array.isArray(root) ? 'list' : typeof root}, not a dict of tensors. ${knownLayouts()}`, { file: checkpoint.path });
   }
-  const wrapped = root.get('weight') instanceof Map && [...root.keys()].every((key) => key === 'weight' || key === 'config');
+  const wrapped = root.get('weight') instanceof Map;
   const source = wrapped ? (root.get('weight') as Map<unknown, unknown>) : root;
   const state = new Map<string, TorchTensorRef>();
   const others = new Map<string, string>();
