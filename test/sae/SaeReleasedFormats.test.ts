@@ -118,6 +118,21 @@ describe('facet sae import / info / encode on each released format (CLI)', () =>
   }
 });
 
+it('a SAELens matryoshka_batchtopk checkpoint is saved for inference as batchtopk is', async () => {
+  const folder = join(fixtures, 'saelens-batchtopk-checkpoint', 'f32');
+  const copy = join(root, 'matryoshka');
+  cpSync(join(folder, 'checkpoints', 'final_4096'), copy, { recursive: true });
+  const cfg = JSON.parse(readFileSync(join(copy, 'cfg.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(copy, 'cfg.json'), JSON.stringify({ ...cfg, architecture: 'matryoshka_batchtopk', matryoshka_widths: [8, 32] }));
+  const { config, weights } = await loadSae(copy);
+  expect(config).toMatchObject({ architecture: 'jumprelu', k: null });
+  const x = await readNpy(join(folder, 'x.npy'));
+  const session = await SaeSession.create(config, weights, { threads: 1, provider: 'cpu' });
+  const codes = await session.encode(x.data, x.shape[0] as number);
+  await session.dispose();
+  expect(relativeL2(codes, (await readNpy(join(folder, 'expected.npy'))).data)).toBeLessThan(1e-5);
+});
+
 describe('files Facet refuses with coded errors naming what was found', () => {
   it('a Gemma Scope dict re-saved with torch.save is not claimed as the paper checkpoint: its keys and the readable layouts are listed', async () => {
     const result = await facet('sae', 'import', join(fixtures, 'refused', 'gemma_l5_resaved.pt'));
@@ -140,6 +155,10 @@ describe('files Facet refuses with coded errors naming what was found', () => {
     cfg.metadata['hook_name'] = 'blocks.5.attn.hook_z';
     writeFileSync(join(saelens, 'cfg.json'), JSON.stringify(cfg));
     await expect(loadSae(saelens)).rejects.toMatchObject({ code: 'SAE_ARCH_UNKNOWN', message: expect.stringMatching(/blocks\.5\.attn\.hook_z, an attention output/) });
+    const transcoder = join(root, 'saelens-transcoder');
+    cpSync(join(fixtures, 'saelens6-topk', 'f32', 'blocks.5.hook_resid_post'), transcoder, { recursive: true });
+    writeFileSync(join(transcoder, 'cfg.json'), JSON.stringify({ ...cfg, architecture: 'skip_transcoder', d_out: 16, metadata: { ...cfg.metadata, hook_name: 'blocks.5.ln2.hook_normalized' } }));
+    await expect(loadSae(transcoder)).rejects.toMatchObject({ code: 'SAE_ARCH_UNKNOWN', message: expect.stringMatching(/SAELens skip_transcoder \(it reads blocks\.5\.ln2\.hook_normalized/) });
     const gemmaAtt = join(root, 'gemma-scope-2b-pt-att', 'layer_5', 'width_16k', 'average_l0_9');
     cpSync(join(fixtures, 'gemma-scope', 'f32', 'gemma-scope-2b-pt-res', 'layer_5', 'width_16k', 'average_l0_9'), gemmaAtt, { recursive: true });
     await expect(loadSae(gemmaAtt)).rejects.toMatchObject({ code: 'SAE_ARCH_UNKNOWN', message: expect.stringMatching(/attention outputs \(hook_z\)/) });

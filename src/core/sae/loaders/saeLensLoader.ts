@@ -38,7 +38,14 @@ export const saeLensLoader: SaeLoader = {
     const dSae = cfg.integer('d_sae');
     const notes: string[] = [];
 
-    const declared = cfg.string('architecture') ?? 'standard';
+    const hookForErrors = cfg.string('hook_name') ?? meta?.string('hook_name') ?? 'its hook';
+    let declared = cfg.string('architecture') ?? 'standard';
+    // sae_lens/saes/transcoder.py: transcoder, skip_transcoder, jumprelu_transcoder write d_out outputs from another hook.
+    if (declared.endsWith('transcoder') || cfg.fields['d_out'] !== undefined) {
+      throw new FacetError('SAE_ARCH_UNKNOWN', `${cfgPath}: this is a SAELens ${declared} (it reads ${hookForErrors} and writes another hook's output), not an SAE of one residual stream. Facet captures only residual-stream outputs (llama.cpp l_out); use a residual SAE.`, { file: cfgPath, hook: hookForErrors, architecture: declared });
+    }
+    // matryoshka_batchtopk_sae.py: a BatchTopKTrainingSAE subclass, saved for inference the same way.
+    if (declared === 'matryoshka_batchtopk') declared = 'batchtopk';
     const activationName = cfg.string('activation_fn_str') ?? cfg.string('activation_fn');
     const kwargs = cfg.object('activation_fn_kwargs');
     let architecture: SaeArchitectureName;
