@@ -133,6 +133,11 @@ it('a SAELens matryoshka_batchtopk checkpoint is saved for inference as batchtop
   expect(relativeL2(codes, (await readNpy(join(folder, 'expected.npy'))).data)).toBeLessThan(1e-5);
 });
 
+it("dictionary_learning's ae.pt given as a file stands for its trainer folder", async () => {
+  const { config } = await loadSae(join(fixtures, 'dictionary-learning-topk', 'f32', 'resid_post_layer_9', 'trainer_0', 'ae.pt'));
+  expect(config.source).toMatchObject({ format: 'dictionary-learning', files: ['config.json', 'ae.pt'] });
+});
+
 describe('files Facet refuses with coded errors naming what was found', () => {
   it('a Gemma Scope dict re-saved with torch.save is not claimed as the paper checkpoint: its keys and the readable layouts are listed', async () => {
     const result = await facet('sae', 'import', join(fixtures, 'refused', 'gemma_l5_resaved.pt'));
