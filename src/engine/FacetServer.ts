@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WebSocketServer } from 'ws';
-import { FacetError } from '../shared/FacetError.ts';
+import { FacetError, toWireError } from '../shared/FacetError.ts';
 import type { FacetEngine } from './FacetEngine.ts';
 import { serveWebSocket } from './transports/webSocketTransport.ts';
 
@@ -19,7 +20,19 @@ export interface FacetServerOptions {
   allowRemote?: boolean;
   /** Fixed token (tests); a random one per run otherwise. */
   token?: string;
+  /** Largest WebSocket message accepted; a bigger one closes that socket (1009). Defaults to {@link serverLimits}. */
+  maxMessageBytes?: number;
+  /** Largest upload accepted (413 PAYLOAD_TOO_LARGE beyond). Defaults to {@link serverLimits}. */
+  maxUploadBytes?: number;
 }
+
+/** Default caps of `facet serve` (`--max-message-mb`, `--max-upload-mb` change them). */
+export const serverLimits = {
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxUploadBytes: 4 * 1024 * 1024 * 1024,
+  /** Upload file names are cut to this many characters (file systems allow 255 bytes). */
+  maxUploadNameLength: 120,
+} as const;
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -52,6 +65,7 @@ export class FacetServer {
   private readonly options: FacetServerOptions;
   private readonly server: Server;
   private readonly sockets: WebSocketServer;
+  private readonly maxUploadBytes: number;
   private allowedOrigins = new Set<string>();
 
   constructor(engine: FacetEngine, options: FacetServerOptions) {
@@ -64,14 +78,28 @@ export class FacetServer {
     this.engine = engine;
     this.options = options;
     this.token = options.token ?? randomBytes(24).toString('base64url');
-    this.sockets = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+    this.maxUploadBytes = options.maxUploadBytes ?? serverLimits.maxUploadBytes;
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? serverLimits.maxMessageBytes });
+    this.sockets.on('error', () => undefined); // per-socket errors are handled on each socket
     this.server = createServer((request, response) => {
+      // a client that resets the connection mid-request must cost that request only
+      request.on('error', () => request.destroy());
+      response.on('error', () => response.destroy());
       this.handle(request, response).catch((error: unknown) => {
-        if (!response.headersSent) this.json(response, 500, { error: { code: 'INTERNAL', message: (error as Error).message } });
-        else response.destroy();
+        if (response.headersSent || response.destroyed) {
+          response.destroy();
+          return;
+        }
+        const wire = toWireError(error);
+        this.json(response, error instanceof FacetError ? 400 : 500, { error: { code: wire.code, message: wire.message } });
       });
     });
+    this.server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
     this.server.on('upgrade', (request, socket, head) => {
+      socket.on('error', () => socket.destroy());
       const url = new URL(request.url ?? '/', 'http://localhost');
       const refusal = url.pathname === '/api/ws' ? this.refusal(request, url) : 404;
       if (refusal !== undefined) {
@@ -154,14 +182,49 @@ export class FacetServer {
     await this.serveStatic(url.pathname, response);
   }
 
-  /** Streams a browser upload into the workspace; the path it returns is then imported as usual. */
+  /**
+   * Streams a browser upload into the workspace under a temporary name, renamed when complete;
+   * the path it returns is then imported as usual. Over the size cap: 413 `PAYLOAD_TOO_LARGE`
+   * (up front when Content-Length says so). An aborted or refused upload leaves no file behind.
+   */
   private async upload(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    const cleaned = basename(url.searchParams.get('name') ?? '').replace(/[^\w.\-]+/g, '_');
-    const name = cleaned === '' || /^\.+$/.test(cleaned) ? 'upload.jsonl' : cleaned;
+    const name = uploadFileName(url.searchParams.get('name') ?? '');
+    const limit = this.maxUploadBytes;
+    const tooLarge = (): FacetError =>
+      new FacetError('PAYLOAD_TOO_LARGE', `The upload is larger than this server's limit of ${formatMiB(limit)}. Import the file from the server's disk with \`facet datasets import <file>\`, or restart \`facet serve\` with a larger --max-upload-mb.`, { limit });
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      this.json(response, 413, { error: tooLarge().toWire() });
+      request.resume();
+      response.on('finish', () => request.destroy());
+      return;
+    }
     const folder = join(this.engine.home, 'uploads', randomUUID());
     await mkdir(folder, { recursive: true });
     const path = join(folder, name);
-    await pipeline(request, createWriteStream(path));
+    const partial = join(folder, `.${randomUUID()}.partial`);
+    let received = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        callback(received > limit ? tooLarge() : null, chunk);
+      },
+    });
+    try {
+      await pipeline(request, counter, createWriteStream(partial));
+      if (!request.complete) throw new FacetError('CANCELLED', 'The upload was aborted before it finished.');
+      await rename(partial, path);
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      if (error instanceof FacetError && error.code === 'PAYLOAD_TOO_LARGE' && !response.headersSent) {
+        response.setHeader('Connection', 'close');
+        this.json(response, 413, { error: error.toWire() });
+        response.on('finish', () => request.destroy());
+        return;
+      }
+      response.destroy(); // the client went away (or the disk failed): nothing to answer
+      return;
+    }
     this.json(response, 200, { path });
   }
 
@@ -204,4 +267,20 @@ export class FacetServer {
     const text = JSON.stringify(body);
     response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
   }
+}
+
+/**
+ * A safe file name for an upload: the base name, characters outside [A-Za-z0-9_.-] replaced,
+ * cut to {@link serverLimits.maxUploadNameLength} characters keeping the extension.
+ */
+export function uploadFileName(given: string): string {
+  const cleaned = basename(given).replace(/[^\w.\-]+/g, '_');
+  const name = cleaned === '' || /^\.+$/.test(cleaned) ? 'upload.jsonl' : cleaned;
+  if (name.length <= serverLimits.maxUploadNameLength) return name;
+  const extension = /(\.[\w-]{1,10}){1,2}$/.exec(name)?.[0] ?? '';
+  return name.slice(0, serverLimits.maxUploadNameLength - extension.length) + extension;
+}
+
+function formatMiB(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }

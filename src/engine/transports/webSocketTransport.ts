@@ -24,4 +24,8 @@ export function serveWebSocket(engine: FacetEngine, socket: WebSocket): void {
     },
   });
   socket.on('close', detach);
+  // A protocol error (oversized or invalid frame, bad UTF-8, reserved opcode, bad close code):
+  // ws already closes this socket with the matching close code (1009, 1007, 1002) and then emits
+  // 'error'; without a listener that error would be thrown and take the whole server down.
+  socket.on('error', () => undefined);
 }
