@@ -422,9 +422,12 @@ struct SamplingOptions {
   std::string grammarRoot = "root";
 };
 
-// One generated sequence: its own prompt tokens after the shared prefix, sampler and output.
+// One generated sequence: its prompt, the earlier sequence whose KV cells it reuses for the first
+// `shared` prompt tokens (or -1), its sampler and its output.
 struct Candidate {
-  std::vector<llama_token> suffix;
+  std::vector<llama_token> prompt;
+  int32_t donor = -1;
+  int32_t shared = 0;
   std::vector<llama_token> tokens;
   std::string text;
   std::string finish = "length";
@@ -444,8 +447,6 @@ class GenerateWorker : public Napi::AsyncWorker {
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  // Tokens every sequence starts with: evaluated once on sequence 0, its KV cells copied to the rest.
-  std::vector<llama_token> prefix;
   int32_t maxTokens = 128;
   SamplingOptions options;
   std::vector<std::string> stops;
@@ -514,18 +515,30 @@ class GenerateWorker : public Napi::AsyncWorker {
     const int32_t nCtx = static_cast<int32_t>(llama.llama_n_ctx(ctx));
     const int32_t nBatch = static_cast<int32_t>(llama.llama_n_batch(ctx));
     const int32_t nSeq = static_cast<int32_t>(llama.llama_n_seq_max(ctx));
-    const int32_t prefixLength = static_cast<int32_t>(prefix.size());
     const int32_t n = static_cast<int32_t>(candidates.size());
     if (n > nSeq) {
       errorCode = "INVALID_ARGUMENT";
       SetError(std::to_string(n) + " sequences exceed the context's " + std::to_string(nSeq) + " parallel sequences");
       return;
     }
-    int64_t needed = prefixLength;
-    for (const auto& candidate : candidates) needed += static_cast<int64_t>(candidate.suffix.size()) + maxTokens;
+    int64_t needed = 0;
+    for (int32_t i = 0; i < n; i++) {
+      Candidate& candidate = candidates[static_cast<size_t>(i)];
+      const int32_t length = static_cast<int32_t>(candidate.prompt.size());
+      const bool donorOk = candidate.donor < 0 ? candidate.shared == 0
+                                               : candidate.donor < i && candidate.shared >= 1 && candidate.shared < length &&
+                                                     candidate.shared <= static_cast<int32_t>(candidates[static_cast<size_t>(candidate.donor)].prompt.size());
+      if (!donorOk || !std::equal(candidate.prompt.begin(), candidate.prompt.begin() + candidate.shared,
+                                  candidate.donor < 0 ? candidate.prompt.begin() : candidates[static_cast<size_t>(candidate.donor)].prompt.begin())) {
+        errorCode = "INVALID_ARGUMENT";
+        SetError("sequence " + std::to_string(i) + " names a shared prefix its donor sequence does not hold");
+        return;
+      }
+      needed += length - candidate.shared + static_cast<int64_t>(maxTokens);
+    }
     if (needed > nCtx) {
       errorCode = "PROMPT_TOO_LONG";
-      SetError("the shared prompt (" + std::to_string(prefixLength) + " tokens), " + std::to_string(n) + " sequence prompts and " +
+      SetError(std::to_string(n) + " prompts (" + std::to_string(needed - static_cast<int64_t>(n) * maxTokens) + " tokens not shared) plus " +
                std::to_string(n) + " x " + std::to_string(maxTokens) + " new tokens exceed the context of " + std::to_string(nCtx) + " tokens");
       return;
     }
@@ -542,61 +555,53 @@ class GenerateWorker : public Napi::AsyncWorker {
     llama.llama_memory_clear(memory, false);
     llama_batch batch = llama.llama_batch_init(std::max(nBatch, n), 0, 1);
     bool failed = false;
-    // 1. The shared prefix, once, on sequence 0; then its KV cells are shared with every sequence.
-    for (int32_t start = 0; start < prefixLength && !failed; start += nBatch) {
-      batch.n_tokens = 0;
-      int32_t end = std::min(prefixLength, start + nBatch);
-      for (int32_t i = start; i < end; i++) {
-        int32_t k = batch.n_tokens++;
-        batch.token[k] = prefix[static_cast<size_t>(i)];
-        batch.pos[k] = i;
-        batch.n_seq_id[k] = 1;
-        batch.seq_id[k][0] = 0;
-        batch.logits[k] = 0;
-      }
-      failed = !decode(ctx, batch);
-    }
-    if (!failed && prefixLength > 0) {
-      for (int32_t i = 1; i < n; i++) llama.llama_memory_seq_cp(memory, 0, i, -1, -1);
-    }
-    // 2. Each sequence's own prompt tokens, packed together; a sequence samples its first token
-    //    right after the batch that holds its last prompt token (before the next decode reuses the logits).
+    // 1. Prompts, packed into batches. A sequence first takes its donor's KV cells for the prefix
+    //    they share (llama_memory_seq_cp tags the same cells, nothing is recomputed), so only its
+    //    own tail is evaluated; it samples its first token right after the batch that holds its
+    //    last prompt token, before the next decode reuses the logits.
     {
-      int32_t seq = 0;
-      size_t offset = 0;
-      while (!failed && seq < n) {
-        batch.n_tokens = 0;
-        std::vector<int32_t> finishing;
-        while (seq < n && batch.n_tokens < nBatch) {
-          Candidate& candidate = candidates[static_cast<size_t>(seq)];
-          while (offset < candidate.suffix.size() && batch.n_tokens < nBatch) {
-            int32_t k = batch.n_tokens++;
-            batch.token[k] = candidate.suffix[offset];
-            batch.pos[k] = prefixLength + static_cast<int32_t>(offset);
-            batch.n_seq_id[k] = 1;
-            batch.seq_id[k][0] = seq;
-            bool last = offset + 1 == candidate.suffix.size();
-            batch.logits[k] = last ? 1 : 0;
-            if (last) {
-              candidate.batchIndex = k;
-              finishing.push_back(seq);
-            }
-            offset++;
-          }
-          if (offset == candidate.suffix.size()) {
-            candidate.position = prefixLength + static_cast<int32_t>(candidate.suffix.size());
-            seq++;
-            offset = 0;
-          }
-        }
+      std::vector<int32_t> finishing;
+      int32_t firstInBatch = 0;
+      auto flush = [&](int32_t next) {
         if (batch.n_tokens > 0) failed = !decode(ctx, batch);
-        if (failed) break;
-        for (int32_t i : finishing) {
-          Candidate& candidate = candidates[static_cast<size_t>(i)];
-          llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
-          candidate.active = accept(candidate, token, vocab);
+        if (!failed) {
+          for (int32_t i : finishing) {
+            Candidate& candidate = candidates[static_cast<size_t>(i)];
+            llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
+            candidate.active = accept(candidate, token, vocab);
+          }
         }
+        finishing.clear();
+        batch.n_tokens = 0;
+        firstInBatch = next;
+      };
+      for (int32_t i = 0; i < n && !failed; i++) {
+        Candidate& candidate = candidates[static_cast<size_t>(i)];
+        const int32_t length = static_cast<int32_t>(candidate.prompt.size());
+        if (candidate.donor >= 0) {
+          // The donor's cells must exist before they can be shared.
+          if (candidate.donor >= firstInBatch && batch.n_tokens > 0) flush(i);
+          if (failed) break;
+          llama.llama_memory_seq_cp(memory, candidate.donor, i, 0, candidate.shared);
+        }
+        for (int32_t position = candidate.shared; position < length && !failed; position++) {
+          if (batch.n_tokens >= nBatch) flush(i);
+          if (failed) break;
+          int32_t k = batch.n_tokens++;
+          batch.token[k] = candidate.prompt[static_cast<size_t>(position)];
+          batch.pos[k] = position;
+          batch.n_seq_id[k] = 1;
+          batch.seq_id[k][0] = i;
+          const bool last = position == length - 1;
+          batch.logits[k] = last ? 1 : 0;
+          if (last) {
+            candidate.batchIndex = k;
+            finishing.push_back(i);
+          }
+        }
+        candidate.position = length;
       }
+      if (!failed) flush(n);
     }
     // 3. Decode every live sequence together, one token each per step.
     while (!failed) {
@@ -680,33 +685,34 @@ class GenerateWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-// generate(prefix: Int32Array, suffixes: Int32Array[], options) -> Promise<{tokens, text: Buffer, finish}[]>
-// One output per suffix: sequence i is prefix + suffixes[i] (each suffix non-empty), sampled with seed + i.
+// generate(prompts: Int32Array[], donors: Int32Array, shared: Int32Array, options) -> Promise<{tokens, text: Buffer, finish}[]>
+// One output per prompt, sampled with seed + i. Sequence i reuses the KV cells of sequence donors[i]
+// (an earlier one, or -1) for its first shared[i] tokens, which both prompts must hold.
 Napi::Value ProbeContext::Generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureOpen(env);
-  Napi::Int32Array prefix = info[0].As<Napi::Int32Array>();
-  Napi::Array suffixes = info[1].As<Napi::Array>();
-  Napi::Object options = info[2].As<Napi::Object>();
-  if (suffixes.Length() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "generation needs at least one sequence");
+  Napi::Array prompts = info[0].As<Napi::Array>();
+  Napi::Int32Array donors = info[1].As<Napi::Int32Array>();
+  Napi::Int32Array shared = info[2].As<Napi::Int32Array>();
+  Napi::Object options = info[3].As<Napi::Object>();
+  const uint32_t n = prompts.Length();
+  if (n == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "generation needs at least one prompt");
+  if (donors.ElementLength() != n || shared.ElementLength() != n) throw makeCodedError(env, "INVALID_ARGUMENT", "one donor and one shared length per prompt");
   const int32_t nVocab = llama.llama_vocab_n_tokens(model_->vocab());
-  auto checkTokens = [&](const Napi::Int32Array& tokens) {
-    for (size_t i = 0; i < tokens.ElementLength(); i++) {
-      if (tokens[i] < 0 || tokens[i] >= nVocab) throw makeCodedError(env, "INVALID_ARGUMENT", "prompt holds a token id outside the vocabulary");
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Int32Array prompt = prompts.Get(i).As<Napi::Int32Array>();
+    if (prompt.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "generation needs a non-empty prompt");
+    for (size_t t = 0; t < prompt.ElementLength(); t++) {
+      if (prompt[t] < 0 || prompt[t] >= nVocab) throw makeCodedError(env, "INVALID_ARGUMENT", "prompt holds a token id outside the vocabulary");
     }
-  };
-  checkTokens(prefix);
-  for (uint32_t i = 0; i < suffixes.Length(); i++) {
-    Napi::Int32Array suffix = suffixes.Get(i).As<Napi::Int32Array>();
-    if (suffix.ElementLength() == 0) throw makeCodedError(env, "INVALID_ARGUMENT", "every sequence needs at least one prompt token after the shared prefix");
-    checkTokens(suffix);
   }
   auto* worker = new GenerateWorker(env, this, Value());
-  worker->prefix.assign(prefix.Data(), prefix.Data() + prefix.ElementLength());
-  worker->candidates.resize(suffixes.Length());
-  for (uint32_t i = 0; i < suffixes.Length(); i++) {
-    Napi::Int32Array suffix = suffixes.Get(i).As<Napi::Int32Array>();
-    worker->candidates[i].suffix.assign(suffix.Data(), suffix.Data() + suffix.ElementLength());
+  worker->candidates.resize(n);
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Int32Array prompt = prompts.Get(i).As<Napi::Int32Array>();
+    worker->candidates[i].prompt.assign(prompt.Data(), prompt.Data() + prompt.ElementLength());
+    worker->candidates[i].donor = donors[i];
+    worker->candidates[i].shared = shared[i];
   }
   auto number = [&](const char* key, double fallback) {
     Napi::Value value = options.Get(key);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
 import type { ProbeContext } from '../../src/core/llama/ProbeContext.ts';
+import { planPromptSharing } from '../../src/core/llama/planPromptSharing.ts';
 import { forgeTestModel } from '../forge/forgeTestModel.ts';
 
 describe('many prompts decoded together with a shared prefix (llama3, 2 blocks)', () => {
@@ -35,6 +36,20 @@ describe('many prompts decoded together with a shared prefix (llama3, 2 blocks)'
       const [alone] = await single.generate(prompts[i]!, options);
       expect(Array.from(together[i]!.tokens), `prompt ${i}`).toEqual(Array.from(alone!.tokens));
       expect(together[i]!.tokens.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('reuses an earlier identical or overlapping prompt, and each still gets its own greedy continuation', async () => {
+    const options = { temperature: 0, maxTokens: 8 } as const;
+    const mixed = [prompts[0]!, prompts[1]!, prompts[0]!, prompts[1]!];
+    const sharing = planPromptSharing(mixed);
+    expect(Array.from(sharing.donors)).toEqual([-1, 0, 0, 1]);
+    expect(sharing.shared[2]).toBe(prompts[0]!.length - 1);
+    expect(sharing.ownTokens).toBe(prompts[0]!.length + (prompts[1]!.length - sharing.shared[1]!) + 1 + 1);
+    const together = await context.generateMany(mixed, options);
+    for (let i = 0; i < mixed.length; i++) {
+      const [alone] = await single.generate(mixed[i]!, options);
+      expect(Array.from(together[i]!.tokens), `prompt ${i}`).toEqual(Array.from(alone!.tokens));
     }
   });
 

@@ -97,10 +97,10 @@ export interface NativeContext {
   info(): { nCtx: number; nBatch: number; nUbatch: number; nSeqMax: number };
   capture(samples: Int32Array[], layers: Int32Array, earlyStop: boolean): Promise<NativeCaptureResult>;
   /**
-   * One output per suffix: sequence i is `prefix` + `suffixes[i]` (non-empty), sampled with seed + i.
-   * The prefix is evaluated once and its KV cells shared by every sequence.
+   * One output per prompt, sampled with seed + i. Sequence i reuses the KV cells of the earlier
+   * sequence `donors[i]` (or -1) for its first `shared[i]` tokens (see planPromptSharing).
    */
-  generate(prefix: Int32Array, suffixes: Int32Array[], options: NativeGenerateOptions): Promise<NativeGenerated[]>;
+  generate(prompts: Int32Array[], donors: Int32Array, shared: Int32Array, options: NativeGenerateOptions): Promise<NativeGenerated[]>;
   /** data: nEmbd floats per layer starting at layer 1; null clears. */
   setSteering(data: Float32Array | null, layerStart: number, layerEnd: number): void;
   /** Tokens produced so far by the running generation (all candidates). */

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import { fromNativeError } from './fromNativeError.ts';
+import { planPromptSharing } from './planPromptSharing.ts';
 import { defaultThreadCount } from './physicalCoreCount.ts';
 import type { NativeCaptureResult, NativeContext, NativeModel } from './ProbeAddon.ts';
 import type { ProbeModel } from './ProbeModel.ts';
@@ -361,9 +362,10 @@ export class ProbeContext {
 
   /**
    * Continues many prompts together, as parallel sequences of one context (at most
-   * `sequences`), prompt i with seed + i; one output per prompt, in order. The longest prefix the
-   * prompts share (e.g. a chat template and instructions) is evaluated once and its KV cells are
-   * reused by every sequence, so only each prompt's own tail costs a forward pass.
+   * `sequences`), prompt i with seed + i; one output per prompt, in order. A prefix prompts share
+   * (a chat template and instructions, or the whole prompt for n candidates) is evaluated once and
+   * its KV cells are reused (see planPromptSharing), so only each prompt's own tail costs a
+   * forward pass.
    */
   async generateMany(prompts: readonly Int32Array[], options: Omit<GenerateOptions, 'n'> = {}): Promise<GeneratedText[]> {
     if (prompts.length === 0) return [];
@@ -381,27 +383,18 @@ export class ProbeContext {
       }
     }
     const maxTokens = options.maxTokens ?? 256;
-    // Every sequence keeps at least its last prompt token, whose logits it samples from.
-    let shared = Math.min(...prompts.map((prompt) => prompt.length)) - 1;
-    const first = prompts[0]!;
-    for (const prompt of prompts) {
-      let same = 0;
-      while (same < shared && prompt[same] === first[same]) same++;
-      shared = same;
-    }
-    const prefix = first.slice(0, shared);
-    const suffixes = prompts.map((prompt) => prompt.slice(shared));
-    const needed = shared + suffixes.reduce((sum, suffix) => sum + suffix.length, 0) + prompts.length * maxTokens;
+    const sharing = planPromptSharing(prompts);
+    const needed = sharing.ownTokens + prompts.length * maxTokens;
     if (needed > this.contextSize) {
       throw new FacetError(
         'PROMPT_TOO_LONG',
-        `${prompts.length} prompt(s) (${shared} shared tokens + ${needed - shared - prompts.length * maxTokens} of their own) plus ${prompts.length} × ${maxTokens} new tokens exceed the context of ${this.contextSize} tokens. Shorten the prompts, lower maxTokens, decode fewer at once, or use a larger context.`,
-        { sharedTokens: shared, prompts: prompts.length, maxTokens, contextSize: this.contextSize },
+        `${prompts.length} prompt(s) (${sharing.ownTokens} tokens not shared between them) plus ${prompts.length} × ${maxTokens} new tokens exceed the context of ${this.contextSize} tokens. Shorten the prompts, lower maxTokens, decode fewer at once, or use a larger context.`,
+        { ownTokens: sharing.ownTokens, prompts: prompts.length, maxTokens, contextSize: this.contextSize },
       );
     }
     const generated = await this.serialize(() =>
       this.withAbort(options.signal, () => this.withProgress(prompts.length * maxTokens, options.onProgress, () =>
-        this.handle.generate(prefix, suffixes, {
+        this.handle.generate([...prompts], sharing.donors, sharing.shared, {
           maxTokens,
           temperature: options.temperature ?? 0.8,
           topP: options.topP ?? 0.95,
