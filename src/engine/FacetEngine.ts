@@ -75,7 +75,7 @@ export class FacetEngine {
     });
     this.handlers = this.createHandlers();
     if (options.resumeInterrupted ?? true) {
-      for (const job of this.jobs.interrupted()) this.jobs.resume(job.id);
+      this.jobs.resumeInterrupted(); // a job whose process keeps dying is failed, not resumed again
     }
   }
 

@@ -1,4 +1,5 @@
 import { FacetError } from '../../shared/FacetError.ts';
+import type { JobSnapshot } from '../../shared/jobTypes.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
@@ -9,6 +10,15 @@ const help = `Usage:
   facet jobs show <id>
   facet jobs cancel <id>
   facet jobs resume [<id>]     resume jobs interrupted by a crash or kill (all of them without an id)`;
+
+/** The state column: interrupted jobs and jobs failed by repeated crashes say what to do. */
+function jobStateText(job: JobSnapshot): string {
+  if (job.interrupted) return `${job.state} (interrupted: facet jobs resume)`;
+  if (job.state === 'failed' && job.error?.code === 'JOB_CRASHED') {
+    return `failed (its process died ${String(job.error.details?.crashes ?? 2)} times running it; retry: facet jobs resume ${job.id})`;
+  }
+  return job.state;
+}
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const [sub, id] = argv;
@@ -23,7 +33,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         const jobs = await engine.call('jobs.list', {});
         if (ctx.json) ctx.printJson(jobs);
         else if (jobs.length === 0) ctx.out('No jobs yet.');
-        else ctx.out(formatTable(['id', 'kind', 'state', 'progress', 'title'], jobs.map((j) => [j.id, j.kind, j.interrupted ? `${j.state} (interrupted: facet jobs resume)` : j.state, `${j.done}${j.total !== null ? `/${j.total}` : ''}`, j.title])));
+        else ctx.out(formatTable(['id', 'kind', 'state', 'progress', 'title'], jobs.map((j) => [j.id, j.kind, jobStateText(j), `${j.done}${j.total !== null ? `/${j.total}` : ''}`, j.title])));
         return 0;
       }
       case 'show': {

@@ -79,6 +79,7 @@ export class JobRepository {
       progressWithCheckpoint: db.prepare<[number, number | null, string, string, string]>(
         `UPDATE jobs SET done = ?, total = ?, checkpoint = ?, updated_at = ? WHERE id = ?`,
       ),
+      setError: db.prepare<[string | null, string, string]>(`UPDATE jobs SET error = ?, updated_at = ? WHERE id = ?`),
       finish: db.prepare<[JobState, string | null, string | null, string, string]>(
         `UPDATE jobs SET state = ?, result = ?, error = ?, owner_pid = NULL, updated_at = ? WHERE id = ?`,
       ),
@@ -123,6 +124,11 @@ export class JobRepository {
   progress(id: string, done: number, total: number | null, now: string, checkpoint?: unknown): void {
     if (checkpoint === undefined) this.statements.progress.run(done, total, now, id);
     else this.statements.progressWithCheckpoint.run(done, total, JSON.stringify(checkpoint), now, id);
+  }
+
+  /** Records an error on a job without finishing it (the crash record of an interrupted job). */
+  setError(id: string, error: WireError | null, now: string): void {
+    this.statements.setError.run(error === null ? null : JSON.stringify(error), now, id);
   }
 
   finish(id: string, state: JobState, result: unknown, error: WireError | null, now: string): void {

@@ -101,20 +101,77 @@ export class JobRunner {
       .map((record) => this.snapshot(record));
   }
 
-  /** Restarts an interrupted job from its last checkpoint. */
+  /**
+   * Restarts an interrupted job from its last checkpoint; also retries a job that was failed
+   * because its process kept dying ({@link resumeInterrupted}). A job that was running when its
+   * process died has the crash counted in its error (`JOB_CRASHED`, `details.crashes`).
+   */
   resume(id: string): JobSnapshot {
     const record = this.repository.get(id);
     if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
     const stale = (record.state === 'running' || record.state === 'queued') && !this.running.has(id) && !this.queue.includes(id) && !isProcessAlive(record.ownerPid);
-    if (!stale) {
+    const crashedOut = record.state === 'failed' && record.error?.code === 'JOB_CRASHED';
+    if (!stale && !crashedOut) {
       throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}${isProcessAlive(record.ownerPid) ? ` in process ${record.ownerPid}` : ''}; only jobs interrupted by a crash or kill can be resumed.`, { id, state: record.state });
     }
     this.definition(record.kind);
+    if (stale) this.recordCrash(record);
+    return this.requeue(id);
+  }
+
+  private requeue(id: string): JobSnapshot {
     this.repository.setState(id, 'queued', process.pid, new Date().toISOString());
     this.queue.push(id);
     this.emit(id, true);
     this.pump();
     return this.get(id);
+  }
+
+  /**
+   * What an engine does at start: resumes each interrupted job, except one whose process has now
+   * died {@link maxCrashes} times while running it: that one is marked failed with `JOB_CRASHED`
+   * (the reason and how to retry) instead, so a job that aborts its process cannot crash-loop
+   * the engine. Returns the jobs resumed and the jobs failed.
+   */
+  resumeInterrupted(): { resumed: JobSnapshot[]; failed: JobSnapshot[] } {
+    const resumed: JobSnapshot[] = [];
+    const failed: JobSnapshot[] = [];
+    for (const job of this.interrupted()) {
+      const record = this.repository.get(job.id);
+      if (record === undefined) continue;
+      const crashes = this.recordCrash(record);
+      if (crashes >= JobRunner.maxCrashes) {
+        this.repository.finish(job.id, 'failed', null, this.repository.get(job.id)?.error ?? null, new Date().toISOString());
+        this.emit(job.id, true);
+        failed.push(this.get(job.id));
+      } else {
+        this.definition(record.kind);
+        resumed.push(this.requeue(job.id));
+      }
+    }
+    return { resumed, failed };
+  }
+
+  /** Deaths of a job's process while running it after which the job is no longer resumed at start. */
+  static readonly maxCrashes = 2;
+
+  /**
+   * Counts one more crash on a job whose owner died while it was `running` (a job still only
+   * queued did not crash anything) and writes it into the job's error; returns the count. Done
+   * once per interruption: the record then names this process as owner.
+   */
+  private recordCrash(record: JobRecord): number {
+    const previous = record.error?.code === 'JOB_CRASHED' ? Number(record.error.details?.crashes ?? 0) : 0;
+    if (record.state !== 'running' || isProcessAlive(record.ownerPid)) return previous;
+    const crashes = previous + 1;
+    const retry = `Once the cause is fixed, retry it with \`facet jobs resume ${record.id}\`.`;
+    const message =
+      crashes >= JobRunner.maxCrashes
+        ? `The process running this job died ${crashes} times while running it (last seen at ${record.updatedAt}, ${record.done}${record.total !== null ? `/${record.total}` : ''} done), so it is not resumed automatically: it could take Facet down again. Check its input (a model or file llama.cpp aborts on?) and run it with FACET_LLAMA_LOG=1 to see the native error. ${retry}`
+        : `The process running this job died while running it (last seen at ${record.updatedAt}); it was resumed from its last checkpoint.`;
+    this.repository.setError(record.id, { code: 'JOB_CRASHED', message, details: { crashes, lastSeenAt: record.updatedAt, done: record.done } }, new Date().toISOString());
+    record.error = { code: 'JOB_CRASHED', message, details: { crashes } };
+    return crashes;
   }
 
   /**
