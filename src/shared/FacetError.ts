@@ -56,7 +56,14 @@ export type FacetErrorCode =
   | 'SAE_SHAPE_MISMATCH'
   | 'SAE_ARCH_UNKNOWN'
   | 'SAE_NAN'
-  | 'SAE_NOT_FOUND';
+  | 'SAE_NOT_FOUND'
+  // generation, explanations and task relevance
+  | 'NOT_A_CHAT_MODEL'
+  | 'ENDPOINT_UNREACHABLE'
+  | 'ENDPOINT_REFUSED'
+  | 'ENDPOINT_TIMEOUT'
+  | 'ENDPOINT_MALFORMED'
+  | 'RUBRIC_INVALID';
 
 export interface WireError {
   code: FacetErrorCode;

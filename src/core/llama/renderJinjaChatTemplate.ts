@@ -20,5 +20,8 @@ export function renderJinjaChatTemplate(template: string, turns: readonly ChatTu
     add_generation_prompt: options.addAssistant,
     bos_token: options.bosToken,
     eos_token: options.eosToken,
+    // Thinking-style templates (Qwen3 and later) close an empty reasoning block when this is false,
+    // so generation answers at once; templates without the switch ignore it.
+    enable_thinking: false,
   });
 }
