@@ -11,6 +11,7 @@ import {
 import { createDatasetImportJob, defaultDatasetName, validateImportParams, type DatasetImportParams } from '../core/datasets/datasetImportJob.ts';
 import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
 import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
+import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
@@ -56,6 +57,7 @@ export class FacetEngine {
   constructor(options: FacetEngineOptions) {
     this.home = options.home;
     this.shell = options.shell;
+    requireWorkspaceFolder(options.home);
     this.store = Store.open(databasePath(options.home));
     this.datasets = new DatasetRepository(this.store.db);
     this.jobs = new JobRunner(this.store);

@@ -34,6 +34,8 @@ export interface DatasetSummary {
   duplicateCount: number;
   invalidCount: number;
   createdAt: string;
+  /** Things the import let through but the user should know (e.g. bytes that were not UTF-8); only on an import job's result. */
+  warnings?: string[];
 }
 
 export interface SampleRow extends NormalizedSample {

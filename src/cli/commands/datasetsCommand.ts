@@ -14,7 +14,9 @@ const help = `Usage:
   facet datasets remove <name|id>
 
 Files: JSON Lines, JSON arrays, CSV with a header row, plain text lines; any of them gzipped (.gz).
-Import is all or nothing: an invalid row stops it (naming file, line and field) unless --skip-invalid.`;
+Import is all or nothing: an invalid row stops it (naming file, line and field) unless --skip-invalid.
+Limits (environment): FACET_MAX_RECORD_MB (longest record, default 64), FACET_MAX_GZIP_RATIO
+(largest .gz expansion, default 200×), FACET_MAX_JSON_DEPTH (deepest JSON nesting, default 256).`;
 
 function resolveDataset(engine: FacetEngine, ref: string | undefined): Promise<DatasetSummary> {
   if (ref === undefined) throw new FacetError('INVALID_ARGUMENT', `Name the dataset.\n\n${help}`);
@@ -42,6 +44,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         });
         const file = positionals[0];
         if (file === undefined) throw new FacetError('INVALID_ARGUMENT', `Name the file to import.\n\n${help}`);
+        if (positionals.length > 1) throw new FacetError('INVALID_ARGUMENT', `Import one file at a time (got ${positionals.length}: ${positionals.join(', ')}).`);
         if (values.format !== 'auto' && !datasetFormats.includes(values.format as DatasetFormat)) {
           throw new FacetError('INVALID_ARGUMENT', `Unknown --format '${values.format}'. Use auto, ${datasetFormats.join(', ')}.`);
         }
@@ -55,6 +58,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         });
         const final = await followJob(engine, ctx, job, `Importing ${file}`);
         const dataset = final.result as DatasetSummary;
+        if (!ctx.json) for (const warning of dataset.warnings ?? []) ctx.err(`Warning: ${warning}`);
         if (ctx.json) ctx.printJson(dataset);
         else {
           ctx.out(`Imported '${dataset.name}' (${dataset.format}, role ${dataset.role}): ${dataset.sampleCount} samples, ${dataset.duplicateCount} duplicates skipped${dataset.invalidCount > 0 ? `, ${dataset.invalidCount} invalid rows skipped` : ''}.`);
@@ -62,6 +66,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         return 0;
       }
       case 'list': {
+        parseArgs({ args: rest, allowPositionals: false, options: {} }); // unknown flags are refused, not ignored
         const all = await engine.call('datasets.list', {});
         if (ctx.json) ctx.printJson(all);
         else if (all.length === 0) ctx.out("No datasets yet. Import one with 'facet datasets import <file>'.");
@@ -70,6 +75,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       }
       case 'show': {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { limit: { type: 'string', default: '5' }, offset: { type: 'string', default: '0' } } });
+        if (positionals.length > 1) throw new FacetError('INVALID_ARGUMENT', `Name one dataset (got ${positionals.length}).\n\n${help}`);
         const dataset = await resolveDataset(engine, positionals[0]);
         const page = await engine.call('datasets.samples', { id: dataset.id, offset: Number(values.offset), limit: Math.max(1, Math.min(1000, Number(values.limit))) });
         if (ctx.json) ctx.printJson({ dataset, samples: page.samples });
@@ -88,7 +94,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         return 0;
       }
       case 'remove': {
-        const dataset = await resolveDataset(engine, rest[0]);
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+        if (positionals.length > 1) throw new FacetError('INVALID_ARGUMENT', `Name one dataset to remove (got ${positionals.length}).\n\n${help}`);
+        const dataset = await resolveDataset(engine, positionals[0]);
         await engine.call('datasets.remove', { id: dataset.id });
         if (ctx.json) ctx.printJson({ removed: dataset.name });
         else ctx.out(`Removed '${dataset.name}'.`);

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { JobSnapshot } from '../../shared/jobTypes.ts';
 import type { CliContext } from '../CliContext.ts';
@@ -21,11 +22,16 @@ function jobStateText(job: JobSnapshot): string {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const [sub, id] = argv;
+  const [sub] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h') {
     ctx.out(help);
     return sub === undefined ? 2 : 0;
   }
+  // unknown flags and extra arguments are refused, not ignored
+  const { positionals } = parseArgs({ args: argv.slice(1), allowPositionals: true, options: {} });
+  const id = positionals[0];
+  const idArguments = sub === 'list' ? 0 : 1;
+  if (positionals.length > idArguments) throw new FacetError('INVALID_ARGUMENT', `'facet jobs ${sub}' takes ${idArguments === 0 ? 'no arguments' : 'one job id'} (got ${positionals.join(' ')}).\n\n${help}`);
   const engine = openCliEngine(ctx);
   try {
     switch (sub) {

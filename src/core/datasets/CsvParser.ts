@@ -3,6 +3,21 @@
  * Feed chunks; get back complete records with the line each started on.
  */
 export class CsvParser {
+  /** A row longer than the cap, with the line it starts on. */
+  static RecordTooLarge = class CsvRecordTooLarge extends Error {
+    readonly line: number;
+    constructor(line: number) {
+      super(`line ${line}: CSV row too large`);
+      this.line = line;
+    }
+  };
+  private readonly maxRecordChars: number;
+  private recordChars = 0;
+
+  constructor(options: { maxRecordChars?: number } = {}) {
+    this.maxRecordChars = options.maxRecordChars ?? Infinity;
+  }
+
   private field: string[] = [];
   private record: string[] = [];
   private inQuotes = false;
@@ -15,6 +30,7 @@ export class CsvParser {
     const out: { line: number; fields: string[] }[] = [];
     for (let i = 0; i < chunk.length; i++) {
       const ch = chunk[i] as string;
+      if (++this.recordChars > this.maxRecordChars) throw new CsvParser.RecordTooLarge(this.recordLine);
       if (this.inQuotes) {
         if (this.quotePending) {
           this.quotePending = false;
@@ -42,6 +58,7 @@ export class CsvParser {
         this.endField();
         out.push({ line: this.recordLine, fields: this.record });
         this.record = [];
+        this.recordChars = 0;
         this.line++;
         this.recordLine = this.line;
       } else if (ch === '\r') {

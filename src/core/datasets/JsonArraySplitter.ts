@@ -4,6 +4,17 @@
  * Tracks strings and escapes so brackets inside strings do not count.
  */
 export class JsonArraySplitter {
+  /** An element over the size cap or nested deeper than the depth cap, with the line it starts on. */
+  static LimitError = class JsonArrayLimitError extends Error {
+    readonly kind: 'size' | 'depth';
+    readonly line: number;
+    constructor(kind: 'size' | 'depth', line: number) {
+      super(`line ${line}: array element ${kind === 'size' ? 'too large' : 'nested too deep'}`);
+      this.kind = kind;
+      this.line = line;
+    }
+  };
+
   private state: 'before' | 'between' | 'inside' | 'after' = 'before';
   private depth = 0;
   private inString = false;
@@ -11,10 +22,15 @@ export class JsonArraySplitter {
   private line = 1;
   private elementLine = 1;
   private parts: string[] = [];
+  private partsLength = 0;
   private readonly fileName: string;
+  private readonly maxElementChars: number;
+  private readonly maxDepth: number;
 
-  constructor(fileName: string) {
+  constructor(fileName: string, limits: { maxElementChars?: number; maxDepth?: number } = {}) {
     this.fileName = fileName;
+    this.maxElementChars = limits.maxElementChars ?? Infinity;
+    this.maxDepth = limits.maxDepth ?? Infinity;
   }
 
   /** Returns the elements completed by this chunk. Throws a plain Error with a line number on malformed structure. */
@@ -32,13 +48,13 @@ export class JsonArraySplitter {
           continue;
         }
         if (c === 34) this.inString = true;
-        else if (c === 123 || c === 91) this.depth++;
-        else if (c === 125 || c === 93) {
+        else if (c === 123 || c === 91) {
+          if (++this.depth > this.maxDepth) throw new JsonArraySplitter.LimitError('depth', this.elementLine);
+        } else if (c === 125 || c === 93) {
           if (this.depth === 0 && c === 93) {
             // the array's closing bracket ends a scalar element
             this.parts.push(chunk.slice(start === -1 ? 0 : start, i));
-            out.push({ line: this.elementLine, text: this.parts.join('') });
-            this.parts = [];
+            out.push({ line: this.elementLine, text: this.takeElement() });
             start = -1;
             this.state = 'after';
             continue;
@@ -46,8 +62,7 @@ export class JsonArraySplitter {
           this.depth--;
         } else if (c === 44 && this.depth === 0) {
           this.parts.push(chunk.slice(start === -1 ? 0 : start, i));
-          out.push({ line: this.elementLine, text: this.parts.join('') });
-          this.parts = [];
+          out.push({ line: this.elementLine, text: this.takeElement() });
           start = -1;
           this.state = 'between';
         }
@@ -73,9 +88,22 @@ export class JsonArraySplitter {
       if (c === 34) this.inString = true;
       else if (c === 123 || c === 91) this.depth = 1;
     }
-    if (this.state === 'inside') this.parts.push(chunk.slice(start === -1 ? 0 : start));
+    if (this.state === 'inside') {
+      const rest = chunk.slice(start === -1 ? 0 : start);
+      this.partsLength += rest.length;
+      if (this.partsLength > this.maxElementChars) throw new JsonArraySplitter.LimitError('size', this.elementLine);
+      this.parts.push(rest);
+    }
     // depth counts the element's own brackets; an element is complete when it returns to 0
     return out.map((element) => ({ line: element.line, text: element.text.trim() }));
+  }
+
+  private takeElement(): string {
+    const text = this.parts.join('');
+    this.parts = [];
+    this.partsLength = 0;
+    if (text.length > this.maxElementChars) throw new JsonArraySplitter.LimitError('size', this.elementLine);
+    return text;
   }
 
   /** Call at end of input. */

@@ -65,24 +65,59 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
       const layout = layoutFor(params.format, await detectLayout(params.path));
       const totalBytes = await fileSize(params.path);
       const resumed = ctx.checkpoint;
+      const initialFormat: DatasetFormat = params.format === 'auto' || params.format === 'csv' ? 'text' : params.format;
       let datasetId: number;
+      let state: ImportCheckpoint;
       if (resumed !== undefined && repository.get(resumed.datasetId)?.state === 'importing') {
         datasetId = resumed.datasetId;
+        state = { ...resumed };
       } else {
-        if (repository.findByName(params.name) !== undefined) {
+        const existing = repository.findByName(params.name);
+        // An import killed between creating its dataset and its first checkpoint (before that
+        // was one transaction) left an empty `importing` dataset of the same file: continue it.
+        const leftover = existing !== undefined && existing.state === 'importing' && existing.sampleCount === 0 && existing.sourcePath === params.path;
+        if (existing !== undefined && !leftover) {
           throw new FacetError('DATASET_NAME_TAKEN', `A dataset named '${params.name}' already exists. Pick another name with --name.`, { name: params.name });
         }
-        datasetId = repository.create(params.name, params.role, params.format === 'auto' || params.format === 'csv' ? 'text' : params.format, params.path);
+        // The dataset row and the first checkpoint naming it land together: a kill at any point
+        // leaves either neither or a job that resumes into its own dataset.
+        state = repository.transaction(() => {
+          if (leftover) repository.remove(existing.id);
+          const id = repository.create(params.name, params.role, initialFormat, params.path);
+          const first: ImportCheckpoint = { datasetId: id, records: 0, samples: 0, duplicates: 0, invalid: 0, format: initialFormat };
+          ctx.progress(0, null, first);
+          return first;
+        });
+        datasetId = state.datasetId;
       }
-      const state: ImportCheckpoint = resumed !== undefined && resumed.datasetId === datasetId
-        ? { ...resumed }
-        : { datasetId, records: 0, samples: 0, duplicates: 0, invalid: 0, format: params.format === 'auto' || params.format === 'csv' ? 'text' : params.format };
       let format: DatasetFormat | undefined = resumed !== undefined ? resumed.format : params.format === 'auto' || params.format === 'csv' ? undefined : params.format;
       let bytesRead = 0;
       let pending: { line: number; sample: NormalizedSample }[] = [];
       let recordsSeen = 0;
-
+      const warnings: string[] = [];
+      // A .gz file's record count cannot be estimated early (and a file of empty lines yields no
+      // records at all): its progress is the compressed bytes read of the file's size.
+      const gzipped = params.path.toLowerCase().endsWith('.gz');
       const estimatedTotal = (): number | null => (bytesRead > 0 && recordsSeen > 0 ? Math.max(recordsSeen, Math.round((recordsSeen * totalBytes) / bytesRead)) : null);
+      const progressNow = (checkpoint?: ImportCheckpoint): void => {
+        if (gzipped) ctx.progress(bytesRead, totalBytes, checkpoint);
+        else ctx.progress(recordsSeen, estimatedTotal(), checkpoint);
+      };
+      let lastProgressAt = 0;
+      let reading = true;
+      // Called from the file stream's events, outside this job's promise: it must never throw.
+      const onBytes = (bytes: number): void => {
+        bytesRead = bytes;
+        const now = Date.now();
+        if (reading && now - lastProgressAt > 250) {
+          lastProgressAt = now;
+          try {
+            progressNow();
+          } catch {
+            // progress is advisory; the next batch records it again
+          }
+        }
+      };
       const flush = (): void => {
         repository.transaction(() => {
           for (const { line, sample } of pending) {
@@ -92,17 +127,24 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
           state.records = recordsSeen;
           state.format = format ?? state.format;
           repository.updateCounts(datasetId, state.samples, state.duplicates, state.invalid, state.format);
-          ctx.progress(recordsSeen, estimatedTotal(), state);
+          progressNow(state);
         });
         pending = [];
       };
 
       try {
-        for await (const record of readRecords(params.path, layout, { signal: ctx.signal, onBytes: (bytes) => (bytesRead = bytes) })) {
+        const onInvalidUtf8 = (sequences: number, line: number): void => {
+          warnings.length = 0;
+          warnings.push(`${params.path}: ${sequences} byte sequence${sequences === 1 ? ' was' : 's were'} not UTF-8 (first at line ${line}) and ${sequences === 1 ? 'was' : 'were'} stored as U+FFFD. Re-save the file as UTF-8 to keep those characters.`);
+        };
+        for await (const record of readRecords(params.path, layout, { signal: ctx.signal, onBytes, onInvalidUtf8 })) {
           recordsSeen++;
           if (recordsSeen <= state.records) continue; // handled before the crash
           let sample: NormalizedSample;
           try {
+            if (record.error !== undefined && record.code !== undefined && !params.skipInvalid) {
+              throw new FacetError(record.code, `${record.error} Nothing was imported.`, { path: params.path, line: record.line });
+            }
             if (record.error !== undefined) throw new RecordError('(line)', record.error);
             if (format === undefined) {
               format = detectFormat(record.value);
@@ -136,6 +178,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
             await new Promise((resolve) => setImmediate(resolve));
           }
         }
+        reading = false;
         flush();
         if (state.samples === 0) {
           throw new FacetError('DATASET_EMPTY', `${params.path} holds no valid samples${state.invalid > 0 ? ` (${state.invalid} invalid rows skipped)` : ''}. Check the file and its format.`, { path: params.path });
@@ -143,10 +186,13 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
         repository.transaction(() => {
           repository.updateCounts(datasetId, state.samples, state.duplicates, state.invalid, state.format);
           repository.markReady(datasetId);
-          ctx.progress(recordsSeen, recordsSeen, state);
+          if (gzipped) ctx.progress(totalBytes, totalBytes, state);
+          else ctx.progress(recordsSeen, recordsSeen, state);
         });
-        return repository.get(datasetId) as DatasetSummary;
+        const summary = repository.get(datasetId) as DatasetSummary;
+        return warnings.length > 0 ? { ...summary, warnings } : summary;
       } catch (error) {
+        reading = false;
         repository.remove(datasetId);
         if (isAbortError(error)) throw new FacetError('CANCELLED', 'Import cancelled; nothing was imported.');
         throw error;
