@@ -17,6 +17,10 @@ import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
+import { createExplainJob, EXPLAIN_JOB } from '../core/interpret/explainFeatures.ts';
+import { InterpretationRepository } from '../core/interpret/InterpretationRepository.ts';
+import { prepareExplainRequest, prepareJudgeRequest } from '../core/interpret/interpretationRequests.ts';
+import { createJudgeJob, JUDGE_JOB } from '../core/interpret/judgeFeatures.ts';
 import { createModelAddJob } from '../core/models/modelAddJob.ts';
 import { ModelService } from '../core/models/ModelService.ts';
 import { toModelSummary } from '../core/models/toModelSummary.ts';
@@ -68,12 +72,14 @@ export class FacetEngine {
     this.jobs.register(createSaeTrainingJob(this.store, this.home));
     this.jobs.register(createFeatureIndexJob(this.store, this.home));
     this.jobs.register(createCoverageJob(this.store, this.home));
+    this.jobs.register(createExplainJob(this.store, this.home));
+    this.jobs.register(createJudgeJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
       if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
-      if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index')) this.emit({ event: 'features.changed', payload: {} });
+      if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index' || job.kind === EXPLAIN_JOB || job.kind === JUDGE_JOB)) this.emit({ event: 'features.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
     if (options.resumeInterrupted ?? true) {
@@ -168,6 +174,21 @@ export class FacetEngine {
       'features.table': ({ spaceId, sort, descending, offset, limit }) =>
         queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}) }),
       'features.detail': ({ spaceId, feature, spans }) => getFeatureDetail(this.store, spaceId, feature, { spans }),
+      'features.explain': async (params) => this.jobs.submit(EXPLAIN_JOB, await prepareExplainRequest(this.store, this.home, params)),
+      'features.judge': async (params) => this.jobs.submit(JUDGE_JOB, await prepareJudgeRequest(this.store, this.home, params)),
+      'features.interpretations': ({ spaceId, features }) => {
+        const repository = new InterpretationRepository(this.store.db);
+        const explanations = [...repository.bestExplanations(spaceId, features).values()];
+        const tasks = repository.tasks(spaceId);
+        const wanted = new Set(features);
+        const verdicts = tasks.flatMap((task) => [...repository.latestVerdicts(spaceId, task).values()].filter((verdict) => wanted.has(verdict.feature)));
+        return { explanations, verdicts, tasks };
+      },
+      'features.interpretation': ({ spaceId, feature }) => {
+        const repository = new InterpretationRepository(this.store.db);
+        return { explanations: repository.explanationsOf(spaceId, feature), verdicts: repository.verdictsOf(spaceId, feature) };
+      },
+      'features.search': ({ query, spaceId, limit }) => new InterpretationRepository(this.store.db).search(spaceId, query, limit),
       'coverage.run': async (params) => {
         const request = { ...params, topMissing: 20, spansPerFeature: 3 };
         // Names are checked now so a typo fails at once rather than inside the job.

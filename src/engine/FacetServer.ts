@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { WebSocketServer } from 'ws';
 import { FacetError, toWireError } from '../shared/FacetError.ts';
 import type { FacetEngine } from './FacetEngine.ts';
+import { OpenAiCompatibleApi } from './OpenAiCompatibleApi.ts';
 import { serveWebSocket } from './transports/webSocketTransport.ts';
 
 export interface FacetServerOptions {
@@ -56,7 +57,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * `facet serve`: the built renderer plus the engine API (WebSocket at /api/ws, uploads at
- * /api/upload) for a browser. Loopback only unless allowed; every API request must carry the
+ * /api/upload) for a browser, and OpenAI-compatible chat completions at /v1 for local models. Loopback only unless allowed; every API request must carry the
  * per-run token (401 otherwise) and come from the served origin (403 otherwise).
  */
 export class FacetServer {
@@ -67,6 +68,8 @@ export class FacetServer {
   private readonly sockets: WebSocketServer;
   private readonly maxUploadBytes: number;
   private allowedOrigins = new Set<string>();
+  /** /v1/models and /v1/chat/completions over the registered local models. */
+  private readonly openAi: OpenAiCompatibleApi;
 
   constructor(engine: FacetEngine, options: FacetServerOptions) {
     if (!isLoopbackHost(options.host) && options.allowRemote !== true) {
@@ -77,6 +80,7 @@ export class FacetServer {
     }
     this.engine = engine;
     this.options = options;
+    this.openAi = new OpenAiCompatibleApi(engine.store);
     this.token = options.token ?? randomBytes(24).toString('base64url');
     this.maxUploadBytes = options.maxUploadBytes ?? serverLimits.maxUploadBytes;
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? serverLimits.maxMessageBytes });
@@ -129,7 +133,9 @@ export class FacetServer {
   async close(): Promise<void> {
     for (const client of this.sockets.clients) client.terminate();
     this.sockets.close();
+    this.server.closeAllConnections();
     await new Promise<void>((resolvePromise) => this.server.close(() => resolvePromise()));
+    await this.openAi.close();
   }
 
   /**
@@ -158,6 +164,15 @@ export class FacetServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/v1/')) {
+      const refusal = this.refusal(request, url);
+      if (refusal !== undefined) {
+        this.json(response, refusal, { error: { code: 'UNAUTHORIZED', type: 'invalid_request_error', message: refusal === 401 ? 'Missing or wrong key: send the token facet serve printed as "Authorization: Bearer <token>".' : 'Requests from other origins are refused.' } });
+        return;
+      }
+      if (!(await this.openAi.handle(request, response, url.pathname))) this.json(response, 404, { error: { code: 'NOT_FOUND', type: 'invalid_request_error', message: `No endpoint ${request.method} ${url.pathname}; facet serve answers GET /v1/models and POST /v1/chat/completions.` } });
+      return;
+    }
     if (url.pathname.startsWith('/api/')) {
       const refusal = this.refusal(request, url);
       if (refusal !== undefined) {

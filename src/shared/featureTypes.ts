@@ -134,6 +134,11 @@ export interface CoverageReportView {
   seed: CoverageDatasetRefView;
   eval?: CoverageDatasetRefView;
   featureCount: number;
+  /** With a task: F is the features judged relevant to it. */
+  task?: string;
+  relevantFeatures?: number;
+  /** Anchor-active features with no verdict for the task yet (not in F). */
+  unjudgedFeatures?: number;
   results: CoverageAtThreshold[];
   topMissing: MissingFeature[];
   computeSeconds: number;

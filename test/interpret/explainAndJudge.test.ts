@@ -6,7 +6,8 @@ import { FeatureIndexRepository } from '../../src/core/features/FeatureIndexRepo
 import { balancedAccuracy, explainFeatures, requireIndexedSpace } from '../../src/core/interpret/explainFeatures.ts';
 import { FeatureExampleSource, readableText } from '../../src/core/interpret/FeatureExampleSource.ts';
 import { InterpretationRepository } from '../../src/core/interpret/InterpretationRepository.ts';
-import { judgeFeatures, relevantFeaturesOf } from '../../src/core/interpret/judgeFeatures.ts';
+import { judgeFeatures } from '../../src/core/interpret/judgeFeatures.ts';
+import { relevantFeaturesOf } from '../../src/core/interpret/relevantFeaturesOf.ts';
 import { selectFeatures } from '../../src/core/interpret/selectFeatures.ts';
 import { builtInRubric, loadTaskRubric } from '../../src/core/interpret/taskRubrics.ts';
 import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';

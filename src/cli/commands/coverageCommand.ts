@@ -12,7 +12,8 @@ import { openCliEngine } from '../openCliEngine.ts';
 const help = `Usage:
   facet coverage --model M --sae S --anchor A --seed B [--eval C] [--threshold 0,1,2]
                  [--features all|FILE] [--encode topk|dense-relu] [--no-template] [--kv f16|f32]
-                 [--threads N] [--layer L] [--max-tokens N] [--min-activation X] [--cpu] [--top N] [--json]
+                 [--threads N] [--layer L] [--max-tokens N] [--min-activation X] [--cpu] [--top N]
+                 [--task toxicity|helpfulness|sycophancy|survival-instinct|instruction-following|NAME] [--json]
 
 Feature Activation Coverage of the seed set B against the anchor set A in the SAE's feature space.
 Datasets not yet indexed for this model, layer, SAE and encode mode are indexed first (as
@@ -34,9 +35,13 @@ resumable 'features.index' jobs; 'facet jobs' lists them).
   --min-activation  store only g_i > X in the index (default 0: every positive one; raise it for
                 dense-relu on large SAEs, where nearly every feature is positive); δ must be ≥ X
   --top         missing features listed with spans (default 10)
+  --task        F = the features judged relevant to this task ('facet features judge --task …'; a
+                custom rubric's task name works too); anchor-active features not judged yet are
+                left out of F and counted
 JSON: one δ → one object {threshold, anchorActive, seedActive, covered, fac, facFreq,
 facMagnitude, missing, …}; several δ → an array of them. With --eval each object also has
-evalActive, evalFac, missingActivatedByEval and missingShareActivatedByEval.`;
+evalActive, evalFac, missingActivatedByEval and missingShareActivatedByEval. With --task each
+object also has task, relevantFeatures (|F|) and unjudgedFeatures.`;
 
 function positiveInteger(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -57,6 +62,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       eval: { type: 'string' },
       threshold: { type: 'string', default: '0' },
       features: { type: 'string', default: 'all' },
+      task: { type: 'string' },
       encode: { type: 'string' },
       'no-template': { type: 'boolean', default: false },
       kv: { type: 'string', default: 'f16' },
@@ -109,6 +115,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     request.minActivation = Number(values['min-activation']);
   }
   if (values.features !== 'all') request.features = await readFeatureList(resolve(values.features));
+  if (values.task !== undefined) request.task = values.task;
 
   const engine = openCliEngine(ctx);
   try {
@@ -128,8 +135,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     });
     ctx.progress.finish();
     if (ctx.json) {
-      ctx.printJson(report.results.length === 1 ? report.results[0] : report.results);
+      const relevance = report.task === undefined ? {} : { task: report.task, relevantFeatures: report.relevantFeatures, unjudgedFeatures: report.unjudgedFeatures };
+      const results = report.results.map((result) => ({ ...result, ...relevance }));
+      ctx.printJson(results.length === 1 ? results[0] : results);
       return 0;
+    }
+    if (report.task !== undefined) {
+      ctx.out(`F = ${report.relevantFeatures} features judged relevant to '${report.task}'.`);
+      if ((report.unjudgedFeatures ?? 0) > 0) {
+        ctx.out(`${report.unjudgedFeatures} features the anchor set activates have no verdict for '${report.task}' yet and are not in F; judge them with: facet features judge --model ${request.model} --sae ${request.sae} --task ${report.task}`);
+      }
     }
     printReport(ctx, report.results, report);
     return 0;

@@ -6,6 +6,7 @@ import type { FeatureIndexParams } from '../../core/features/indexDataset.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
+import { interpretHelp, runExplain, runJudge, runSearch } from './featuresInterpretCommands.ts';
 
 const help = `Usage:
   facet features list
@@ -13,6 +14,7 @@ const help = `Usage:
                        [--no-template] [--kv f16|f32] [--threads N] [--max-tokens N] [--min-activation X] [--cpu]
   facet features table [--space ID] [--sort count|mean|max|feature] [--asc] [--limit N] [--offset N]
   facet features show --feature F [--space ID] [--spans N] [--bins N]
+${interpretHelp}
 
 A feature space is one (model, layer, SAE, encode mode, template, max tokens, KV type); 'list'
 shows the spaces and the datasets indexed in each. 'table' and 'show' aggregate over every
@@ -27,6 +29,9 @@ function integer(value: string | undefined, name: string, min = 0): number | und
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'explain') return runExplain(rest, ctx);
+  if (sub === 'judge') return runJudge(rest, ctx);
+  if (sub === 'search') return runSearch(rest, ctx);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -2,6 +2,7 @@ import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { MissingFeature } from '../../shared/featureTypes.ts';
 import { directFeatureIndexer, type FeatureIndexer } from '../features/featureIndexJob.ts';
 import { FeatureIndexRepository, type FeatureIndexRecord } from '../features/FeatureIndexRepository.ts';
+import { relevantFeaturesOf } from '../interpret/relevantFeaturesOf.ts';
 import { getFeatureSpans } from '../features/FeatureQueries.ts';
 import type { FeatureIndexParams, FeatureIndexSummary } from '../features/indexDataset.ts';
 import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
@@ -31,6 +32,8 @@ export interface CoverageRequest extends FeatureSpaceParams {
   topMissing?: number;
   /** Spans per reported missing feature. Defaults to 3. */
   spansPerFeature?: number;
+  /** F = the features judged relevant to this task ('facet features judge'), within `features` when both are given. */
+  task?: string;
 }
 
 export interface DatasetRef {
@@ -54,6 +57,12 @@ export interface CoverageReport {
   eval?: DatasetRef;
   /** |F|. */
   featureCount: number;
+  /** With a task: F is the features judged relevant to it. */
+  task?: string;
+  /** |F| for the task. */
+  relevantFeatures?: number;
+  /** Anchor-active features with no verdict for the task yet (not in F). */
+  unjudgedFeatures?: number;
   results: CoverageAtThreshold[];
   topMissing: MissingFeature[];
   indexing: FeatureIndexSummary[];
@@ -128,12 +137,23 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   const evaluated = evalSet !== undefined ? ref(evalSet.id, evalSet.name) : undefined;
 
   control.onProgress?.({ stage: 'compute', done: 0, total: 1, overallDone: overallTotal - 1, overallTotal });
+  let features = request.features ?? null;
+  let relevance: { task: string; relevantFeatures: number; unjudgedFeatures: number } | undefined;
+  if (request.task !== undefined) {
+    const totals = repository.totals(anchor.indexId);
+    const anchorActive: number[] = [];
+    if (totals !== undefined) for (let f = 0; f < totals.counts.length; f++) if (totals.counts[f]! > 0) anchorActive.push(f);
+    const { relevant, unjudged } = relevantFeaturesOf(store, space.id, request.task, anchorActive);
+    const within = features === null ? null : new Set(features);
+    features = within === null ? relevant : relevant.filter((feature) => within.has(feature));
+    relevance = { task: request.task, relevantFeatures: features.length, unjudgedFeatures: unjudged };
+  }
   const computed = coverageFromIndex(store, {
     anchorIndexId: anchor.indexId,
     seedIndexId: seed.indexId,
     ...(evaluated ? { evalIndexId: evaluated.indexId } : {}),
     thresholds,
-    features: request.features ?? null,
+    features,
   });
   const first = computed.results[0]!;
   const stats = computed.anchorStats[0]!;
@@ -159,7 +179,8 @@ export async function measureCoverage(store: Store, home: string, request: Cover
     anchor,
     seed,
     ...(evaluated ? { eval: evaluated } : {}),
-    featureCount: request.features?.length ?? space.dSae,
+    featureCount: features?.length ?? space.dSae,
+    ...(relevance ?? {}),
     results: computed.results,
     topMissing,
     indexing,

@@ -1,4 +1,4 @@
-import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
+import { throwIfAborted } from '../../shared/FacetError.ts';
 import type { JudgeReport, RelevanceVerdict } from '../../shared/interpretationTypes.ts';
 import type { FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import { endpointNotice } from '../generation/ChatGenerator.ts';
@@ -138,15 +138,4 @@ export function createJudgeJob(store: Store, home: string): JobDefinition<JudgeR
     title: (request) => `Judge features of ${request.model} (SAE ${request.sae}) for ${request.rubric.task}`,
     run: (request, ctx) => judgeFeatures(store, home, request, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) }),
   };
-}
-
-/** Relevant features of a task in a space, and how many anchor-active features have no verdict yet. */
-export function relevantFeaturesOf(store: Store, spaceId: number, task: string, anchorActive: readonly number[]): { relevant: number[]; unjudged: number } {
-  const repository = new InterpretationRepository(store.db);
-  const verdicts = repository.latestVerdicts(spaceId, task);
-  if (verdicts.size === 0) {
-    const known = repository.tasks(spaceId);
-    throw new FacetError('NOT_FOUND', `No feature of this space has been judged for '${task}'. Run 'facet features judge --task ${task}' with the same --model and --sae first.${known.length > 0 ? ` Judged tasks here: ${known.join(', ')}.` : ''}`, { task, spaceId });
-  }
-  return { relevant: repository.relevantFeatures(spaceId, task), unjudged: anchorActive.filter((feature) => !verdicts.has(feature)).length };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
 import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
+import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
 
 /**
@@ -9,6 +10,29 @@ import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
  * MessagePort, browsers over a WebSocket). Each method is defined once: its parameter schema
  * (validated at the engine boundary) and its result type.
  */
+/** What names a feature space in a request (names, not hashes). */
+const featureSpaceFields = {
+  model: z.string().min(1),
+  sae: z.string().min(1),
+  layer: z.number().int().min(0).optional(),
+  encode: z.enum(['topk', 'dense-relu']).optional(),
+  template: z.boolean().default(true),
+  kv: z.enum(['f16', 'f32']).optional(),
+  /** Run on the CPU even where a GPU is available. */
+  cpu: z.boolean().default(false),
+};
+
+/** An OpenAI-compatible endpoint; the key is read from the named environment variable on the engine's machine. */
+const endpointSchema = z
+  .object({
+    baseUrl: z.string().url().max(2000),
+    model: z.string().min(1).max(200),
+    keyVariable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  })
+  .strict();
+
+const featureSelectionSchema = z.union([z.literal('anchor'), z.string().regex(/^missing:\d+$/), z.array(z.number().int().min(0)).min(1).max(1 << 20)]);
+
 export const methodSchemas = {
   'system.info': z.object({}).strict(),
   'datasets.list': z.object({}).strict(),
@@ -56,6 +80,38 @@ export const methodSchemas = {
     })
     .strict(),
   'features.detail': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0), spans: z.number().int().min(1).max(50).default(10) }).strict(),
+  'features.explain': z
+    .object({
+      ...featureSpaceFields,
+      /** Registered local model (or .gguf path) that writes; defaults to the space's own model. */
+      explainer: z.string().min(1).optional(),
+      endpoint: endpointSchema.optional(),
+      /** `anchor` (default), `missing:<coverage run id>`, or feature ids. */
+      features: featureSelectionSchema.default('anchor'),
+      limit: z.number().int().min(1).max(1 << 20).optional(),
+      candidates: z.number().int().min(1).max(16).default(3),
+      parallel: z.number().int().min(1).max(64).default(8),
+      seed: z.number().int().min(0).max(2 ** 31).default(0),
+    })
+    .strict(),
+  'features.judge': z
+    .object({
+      ...featureSpaceFields,
+      /** A built-in task name, or the path of a rubric file on the engine's machine. */
+      task: z.string().min(1).max(4096),
+      judge: z.string().min(1).optional(),
+      endpoint: endpointSchema.optional(),
+      features: featureSelectionSchema.default('anchor'),
+      limit: z.number().int().min(1).max(1 << 20).optional(),
+      parallel: z.number().int().min(1).max(64).default(8),
+      seed: z.number().int().min(0).max(2 ** 31).default(0),
+    })
+    .strict(),
+  /** Explanations and verdicts of many features (the feature table's columns). */
+  'features.interpretations': z.object({ spaceId: z.number().int().positive(), features: z.array(z.number().int().min(0)).max(2000) }).strict(),
+  /** Every explanation and the newest verdict per task of one feature. */
+  'features.interpretation': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0) }).strict(),
+  'features.search': z.object({ query: z.string().min(1).max(500), spaceId: z.number().int().positive().optional(), limit: z.number().int().min(1).max(500).default(50) }).strict(),
   'coverage.run': z
     .object({
       model: z.string().min(1),
@@ -67,6 +123,8 @@ export const methodSchemas = {
       encode: z.enum(['topk', 'dense-relu']).default('topk'),
       template: z.boolean().default(true),
       layer: z.number().int().min(0).optional(),
+      /** Count only the features judged relevant to this task (built-in name or rubric task name). */
+      task: z.string().min(1).max(200).optional(),
     })
     .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
@@ -101,6 +159,11 @@ export interface MethodResults {
   'features.spaces': FeatureSpaceView[];
   'features.table': FeatureTablePage;
   'features.detail': FeatureDetail;
+  'features.explain': JobSnapshot;
+  'features.judge': JobSnapshot;
+  'features.interpretations': { explanations: FeatureExplanationView[]; verdicts: FeatureVerdictView[]; tasks: string[] };
+  'features.interpretation': { explanations: FeatureExplanationView[]; verdicts: FeatureVerdictView[] };
+  'features.search': (FeatureExplanationView & { spaceId: number })[];
   'coverage.run': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;

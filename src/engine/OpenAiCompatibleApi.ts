@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { FacetError, toWireError } from '../shared/FacetError.ts';
+import type { ChatTurn } from '../shared/datasetTypes.ts';
+import type { ChatSampling } from '../core/generation/ChatGenerator.ts';
+import { openChatGenerator } from '../core/generation/openChatGenerator.ts';
+import type { LocalChatGenerator } from '../core/generation/LocalChatGenerator.ts';
+import { ModelService } from '../core/models/ModelService.ts';
+import type { Store } from '../core/store/Store.ts';
+
+/** Largest request body accepted by /v1/chat/completions. */
+const maxBodyBytes = 4 * 1024 * 1024;
+
+const chatRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }).passthrough()).min(1).max(256),
+    max_tokens: z.number().int().min(1).max(8192).optional(),
+    max_completion_tokens: z.number().int().min(1).max(8192).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    seed: z.number().int().min(0).max(2 ** 31).optional(),
+    n: z.number().int().min(1).max(16).optional(),
+    stop: z.union([z.string(), z.array(z.string()).max(8)]).optional(),
+    stream: z.boolean().optional(),
+    response_format: z
+      .union([
+        z.object({ type: z.literal('text') }),
+        z.object({ type: z.literal('json_object') }),
+        z.object({ type: z.literal('json_schema'), json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()), strict: z.boolean().optional() }).passthrough() }),
+      ])
+      .optional(),
+  })
+  .passthrough();
+
+/**
+ * OpenAI-compatible chat completions over Facet's registered local models, served by `facet serve`
+ * under /v1 with the same token as the rest of the API (`Authorization: Bearer <token>`). One
+ * model is loaded at a time; requests run one after another, each decoding its `n` choices as
+ * parallel sequences. Streaming is not offered.
+ */
+export class OpenAiCompatibleApi {
+  private readonly store: Store;
+  private generator: { name: string; instance: LocalChatGenerator } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  /** Answers /v1/models and /v1/chat/completions; false for any other path. */
+  async handle(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<boolean> {
+    if (pathname === '/v1/models' && request.method === 'GET') {
+      const data = new ModelService(this.store).list().map((model) => ({ id: model.name, object: 'model', created: Math.floor(Date.parse(model.addedAt) / 1000) || 0, owned_by: 'facet' }));
+      send(response, 200, { object: 'list', data });
+      return true;
+    }
+    if (pathname === '/v1/chat/completions' && request.method === 'POST') {
+      try {
+        const body = await readJsonBody(request);
+        const parsed = chatRequestSchema.safeParse(body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new FacetError('INVALID_ARGUMENT', `Invalid chat completion request: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid'}.`);
+        }
+        if (parsed.data.stream === true) throw new FacetError('INVALID_ARGUMENT', 'Streaming is not offered by facet serve; send the request without "stream": true.');
+        const result = await this.serialize(() => this.complete(parsed.data));
+        send(response, 200, result);
+      } catch (error) {
+        const wire = toWireError(error);
+        const status = wire.code === 'MODEL_NOT_FOUND' || wire.code === 'MODEL_FILE_NOT_FOUND' ? 404 : wire.code === 'PAYLOAD_TOO_LARGE' ? 413 : error instanceof FacetError ? 400 : 500;
+        send(response, status, { error: { message: wire.message, type: status === 500 ? 'server_error' : 'invalid_request_error', code: wire.code } });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async complete(body: z.infer<typeof chatRequestSchema>): Promise<unknown> {
+    const known = new ModelService(this.store).list().some((model) => model.name === body.model);
+    if (!known) throw new FacetError('MODEL_NOT_FOUND', `No registered model is named '${body.model}'. GET /v1/models lists them; 'facet models add <file.gguf>' registers one.`, { model: body.model });
+    if (this.generator?.name !== body.model) {
+      await this.generator?.instance.dispose();
+      this.generator = undefined;
+      const instance = (await openChatGenerator(this.store, { model: body.model, parallel: 4 }, body.model)) as LocalChatGenerator;
+      this.generator = { name: body.model, instance };
+    }
+    const generator = this.generator.instance;
+    const turns: ChatTurn[] = body.messages.map((message) => ({ role: message.role, content: message.content }));
+    const n = body.n ?? 1;
+    const format = body.response_format;
+    const sampling: ChatSampling = {
+      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? 256,
+      temperature: body.temperature ?? 1,
+      topP: body.top_p ?? 1,
+      seed: body.seed ?? 0,
+      ...(body.stop === undefined ? {} : { stop: typeof body.stop === 'string' ? [body.stop] : body.stop }),
+      ...(format?.type === 'json_schema' ? { jsonSchema: format.json_schema.schema } : format?.type === 'json_object' ? { jsonSchema: { type: 'object' } } : {}),
+    };
+    const completions = await generator.complete(Array.from({ length: n }, () => turns), sampling);
+    const promptTokens = generator.model.chatPrompt(turns).length;
+    const completionTokens = completions.reduce((sum, completion) => sum + generator.model.tokenize(completion.text, { addSpecial: false }).length, 0);
+    return {
+      id: `chatcmpl-${randomUUID()}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: completions.map((completion, index) => ({ index, message: { role: 'assistant', content: completion.text }, finish_reason: completion.finish === 'length' ? 'length' : 'stop' })),
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    await this.generator?.instance.dispose();
+    this.generator = undefined;
+  }
+}
+
+async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > maxBodyBytes) throw new FacetError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes / (1024 * 1024)} MiB.`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new FacetError('INVALID_ARGUMENT', 'The request body is not JSON.');
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent || response.destroyed) return;
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  response.end(JSON.stringify(body));
+}
