@@ -70,6 +70,9 @@
   X(llama_sampler_init_grammar)             \
   X(llama_sampler_init_penalties)           \
   X(llama_sampler_sample)                   \
+  X(llama_sampler_apply)                    \
+  X(llama_sampler_accept)                   \
+  X(llama_get_logits_ith)                   \
   X(llama_sampler_free)                     \
   X(ggml_backend_tensor_get)                \
   X(ggml_nbytes)                            \

@@ -1,6 +1,7 @@
 #include "ProbeContext.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -432,6 +433,7 @@ struct Candidate {
   std::string text;
   std::string finish = "length";
   llama_sampler* sampler = nullptr;
+  llama_sampler* grammar = nullptr;
   bool active = true;
   int32_t batchIndex = -1;
   // Position of the next token this sequence feeds to the model.
@@ -453,16 +455,9 @@ class GenerateWorker : public Napi::AsyncWorker {
   std::string errorCode = "INTERNAL";
   std::vector<Candidate> candidates;
 
+  // The sampling chain (penalties, top-k/top-p/min-p, temperature, then dist or greedy), without the grammar.
   llama_sampler* makeSampler(const llama_vocab* vocab, uint32_t seed) {
     llama_sampler* chain = llama.llama_sampler_chain_init(llama.llama_sampler_chain_default_params());
-    if (!options.grammar.empty()) {
-      llama_sampler* grammar = llama.llama_sampler_init_grammar(vocab, options.grammar.c_str(), options.grammarRoot.c_str());
-      if (grammar == nullptr) {
-        llama.llama_sampler_free(chain);
-        return nullptr;
-      }
-      llama.llama_sampler_chain_add(chain, grammar);
-    }
     if (options.repeatPenalty != 1.0f) {
       llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_penalties(llama.llama_vocab_n_tokens(vocab), options.repeatLastN,
                                                                               options.repeatPenalty, 0.0f, 0.0f));
@@ -477,6 +472,37 @@ class GenerateWorker : public Napi::AsyncWorker {
     llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_temp(options.temperature));
     llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_dist(seed));
     return chain;
+  }
+
+  // Samples a sequence's next token. With a grammar, the token the chain picks from the full
+  // vocabulary is checked against the grammar alone (one candidate, cheap); only when the grammar
+  // rejects it is the grammar applied to every token and the chain run again on what is left. The
+  // grammar then always decides, but a model that follows the format (most steps of a real model)
+  // does not pay for matching the grammar against the whole vocabulary at every step.
+  llama_token sample(Candidate& candidate, llama_context* ctx, int32_t nVocab) {
+    const float* logits = llama.llama_get_logits_ith(ctx, candidate.batchIndex);
+    auto fill = [&]() {
+      for (int32_t t = 0; t < nVocab; t++) scratch_[static_cast<size_t>(t)] = llama_token_data{t, logits[t], 0.0f};
+      return llama_token_data_array{scratch_.data(), static_cast<size_t>(nVocab), -1, false};
+    };
+    scratch_.resize(static_cast<size_t>(nVocab));
+    llama_token_data_array all = fill();
+    llama.llama_sampler_apply(candidate.sampler, &all);
+    llama_token token = all.data[all.selected].id;
+    if (candidate.grammar != nullptr) {
+      llama_token_data single{token, 1.0f, 0.0f};
+      llama_token_data_array one{&single, 1, -1, false};
+      llama.llama_sampler_apply(candidate.grammar, &one);
+      if (std::isinf(single.logit)) {
+        all = fill();
+        llama.llama_sampler_apply(candidate.grammar, &all);
+        llama.llama_sampler_apply(candidate.sampler, &all);
+        token = all.data[all.selected].id;
+      }
+      llama.llama_sampler_accept(candidate.grammar, token);
+    }
+    llama.llama_sampler_accept(candidate.sampler, token);
+    return token;
   }
 
   // Appends a token; returns false when the candidate is finished.
@@ -543,14 +569,19 @@ class GenerateWorker : public Napi::AsyncWorker {
       return;
     }
     for (int32_t i = 0; i < n; i++) {
-      candidates[static_cast<size_t>(i)].sampler = makeSampler(vocab, options.seed + static_cast<uint32_t>(i));
-      if (candidates[static_cast<size_t>(i)].sampler == nullptr) {
-        errorCode = "INVALID_ARGUMENT";
-        SetError("the grammar does not parse: " + recentLlamaLog());
-        release();
-        return;
+      Candidate& candidate = candidates[static_cast<size_t>(i)];
+      candidate.sampler = makeSampler(vocab, options.seed + static_cast<uint32_t>(i));
+      if (!options.grammar.empty()) {
+        candidate.grammar = llama.llama_sampler_init_grammar(vocab, options.grammar.c_str(), options.grammarRoot.c_str());
+        if (candidate.grammar == nullptr) {
+          errorCode = "INVALID_ARGUMENT";
+          SetError("the grammar does not parse: " + recentLlamaLog());
+          release();
+          return;
+        }
       }
     }
+    const int32_t nVocab = llama.llama_vocab_n_tokens(vocab);
 
     llama.llama_memory_clear(memory, false);
     llama_batch batch = llama.llama_batch_init(std::max(nBatch, n), 0, 1);
@@ -567,7 +598,7 @@ class GenerateWorker : public Napi::AsyncWorker {
         if (!failed) {
           for (int32_t i : finishing) {
             Candidate& candidate = candidates[static_cast<size_t>(i)];
-            llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
+            llama_token token = sample(candidate, ctx, nVocab);
             candidate.active = accept(candidate, token, vocab);
           }
         }
@@ -627,7 +658,7 @@ class GenerateWorker : public Napi::AsyncWorker {
       if (!decode(ctx, batch)) break;
       for (auto& candidate : candidates) {
         if (candidate.batchIndex < 0) continue;
-        llama_token token = llama.llama_sampler_sample(candidate.sampler, ctx, candidate.batchIndex);
+        llama_token token = sample(candidate, ctx, nVocab);
         candidate.active = accept(candidate, token, vocab);
       }
     }
@@ -654,7 +685,9 @@ class GenerateWorker : public Napi::AsyncWorker {
   void release() {
     for (auto& candidate : candidates) {
       if (candidate.sampler != nullptr) llama.llama_sampler_free(candidate.sampler);
+      if (candidate.grammar != nullptr) llama.llama_sampler_free(candidate.grammar);
       candidate.sampler = nullptr;
+      candidate.grammar = nullptr;
     }
   }
 
@@ -681,6 +714,7 @@ class GenerateWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   ProbeContext* owner_;
   Napi::ObjectReference ownerRef_;
+  std::vector<llama_token_data> scratch_;
 };
 
 }  // namespace

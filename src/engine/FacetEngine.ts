@@ -171,8 +171,8 @@ export class FacetEngine {
         return this.jobs.submit('sae.train', { ...rest, ...(kAnnealFrom !== undefined ? { kAnnealFrom } : {}) });
       },
       'features.spaces': () => listFeatureSpaces(this.store),
-      'features.table': ({ spaceId, sort, descending, offset, limit }) =>
-        queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}) }),
+      'features.table': ({ spaceId, sort, descending, offset, limit, only, exclude }) =>
+        queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}), ...(only !== undefined ? { only } : {}), ...(exclude !== undefined ? { exclude } : {}) }),
       'features.detail': ({ spaceId, feature, spans }) => getFeatureDetail(this.store, spaceId, feature, { spans }),
       'features.explain': async (params) => this.jobs.submit(EXPLAIN_JOB, await prepareExplainRequest(this.store, this.home, params)),
       'features.judge': async (params) => this.jobs.submit(JUDGE_JOB, await prepareJudgeRequest(this.store, this.home, params)),
@@ -188,6 +188,7 @@ export class FacetEngine {
         const repository = new InterpretationRepository(this.store.db);
         return { explanations: repository.explanationsOf(spaceId, feature), verdicts: repository.verdictsOf(spaceId, feature) };
       },
+      'features.verdicts': ({ spaceId, task }) => [...new InterpretationRepository(this.store.db).latestVerdicts(spaceId, task).values()],
       'features.search': ({ query, spaceId, limit }) => new InterpretationRepository(this.store.db).search(spaceId, query, limit),
       'coverage.run': async (params) => {
         const request = { ...params, topMissing: 20, spansPerFeature: 3 };

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireIndexedSpace } from '../../src/core/interpret/explainFeatures.ts';
+import { requireIndexedSpace } from '../../src/core/interpret/requireIndexedSpace.ts';
 import { selectFeatures } from '../../src/core/interpret/selectFeatures.ts';
 import { ensureRendererBuilt } from '../support/ensureRendererBuilt.ts';
 import { facetBin, runFacet, startFacet, waitForLine, type FacetRun } from '../support/runFacet.ts';

@@ -23,6 +23,10 @@ export interface FeatureTableQuery {
   limit?: number;
   /** Leave out features no sample activates. Defaults to true. */
   activeOnly?: boolean;
+  /** Only these features (e.g. search hits or a verdict filter). */
+  only?: readonly number[];
+  /** Never these features (e.g. "not judged yet" = all but the judged ones). */
+  exclude?: readonly number[];
 }
 
 function repositoryOf(store: Store): FeatureIndexRepository {
@@ -73,8 +77,14 @@ export function queryFeatureTable(store: Store, query: FeatureTableQuery): Featu
   const descending = query.descending ?? sort !== 'feature';
   const offset = query.offset ?? 0;
   const limit = query.limit ?? 100;
+  const only = query.only === undefined ? undefined : new Set(query.only);
+  const exclude = new Set(query.exclude ?? []);
   const ids: number[] = [];
-  for (let f = 0; f < totals.counts.length; f++) if (!(query.activeOnly ?? true) || totals.counts[f]! > 0) ids.push(f);
+  for (let f = 0; f < totals.counts.length; f++) {
+    if (only !== undefined && !only.has(f)) continue;
+    if (exclude.has(f)) continue;
+    if (!(query.activeOnly ?? true) || totals.counts[f]! > 0) ids.push(f);
+  }
   const mean = (f: number): number => (totals.counts[f]! > 0 ? totals.sums[f]! / totals.counts[f]! : 0);
   const key: (f: number) => number = sort === 'feature' ? (f) => f : sort === 'count' ? (f) => totals.counts[f]! : sort === 'mean' ? mean : (f) => totals.maxima[f]!;
   ids.sort((a, b) => (descending ? key(b) - key(a) : key(a) - key(b)) || a - b);

@@ -1,7 +1,7 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { ChatTurn } from '../../shared/datasetTypes.ts';
 import type { LlamaGpuChoice } from '../llama/LlamaBackend.ts';
-import type { ProbeContext } from '../llama/ProbeContext.ts';
+import type { ProbeContext, SteeringOptions } from '../llama/ProbeContext.ts';
 import { planPromptSharing } from '../llama/planPromptSharing.ts';
 import { ProbeModel } from '../llama/ProbeModel.ts';
 import type { ChatCompletion, ChatControl, ChatGenerator, ChatSampling } from './ChatGenerator.ts';
@@ -76,7 +76,8 @@ export class LocalChatGenerator implements ChatGenerator {
         maxTokens,
         temperature: sampling.temperature ?? 0.8,
         topP: sampling.topP ?? 0.95,
-        topK: 0,
+        // llama.cpp's usual top-k 40 before top-p: the same draws in practice, without sorting the whole vocabulary each step
+        topK: 40,
         minP: 0,
         seed: (sampling.seed ?? 0) + start,
         ...(sampling.stop ? { stop: sampling.stop } : {}),
@@ -99,6 +100,16 @@ export class LocalChatGenerator implements ChatGenerator {
       end++;
     }
     return end;
+  }
+
+  /**
+   * Adds `scale · vector` to the residual stream after the given block(s) in every later
+   * {@link complete} call until cleared with null (FAC Synthesis steers with a feature's SAE
+   * decoder row; see {@link ProbeContext.setSteering}).
+   */
+  async setSteering(steering: SteeringOptions | null): Promise<void> {
+    if (steering === null) await this.context.clearSteering();
+    else await this.context.setSteering(steering);
   }
 
   async dispose(): Promise<void> {

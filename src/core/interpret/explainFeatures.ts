@@ -1,7 +1,5 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { ExplainReport, RelevanceVerdict } from '../../shared/interpretationTypes.ts';
-import { FeatureIndexRepository, type FeatureSpaceRecord } from '../features/FeatureIndexRepository.ts';
-import { resolveFeatureSpace, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import { SeededRandom } from '../forge/SeededRandom.ts';
 import { endpointNotice, type ChatGenerator } from '../generation/ChatGenerator.ts';
 import { openChatGenerator, type GeneratorChoice } from '../generation/openChatGenerator.ts';
@@ -21,9 +19,10 @@ import {
   verificationConversation,
 } from './interpretationPrompts.ts';
 import { InterpretationRepository } from './InterpretationRepository.ts';
+import { describeSpaceReference, requireIndexedSpace, type SpaceReference } from './requireIndexedSpace.ts';
 import { selectFeatures, type FeatureSelection } from './selectFeatures.ts';
 
-export interface ExplainRequest extends FeatureSpaceParams {
+export interface ExplainRequest extends SpaceReference {
   /** Who writes: a local model (defaults to the space's own model) or an endpoint. */
   explainer?: GeneratorChoice;
   /** Defaults to `anchor`. */
@@ -51,16 +50,6 @@ interface Candidate {
   score: number | null;
   /** The raw answer when it did not parse (cut off by the token limit, or malformed). */
   invalid?: string;
-}
-
-/** The space a request names; it must have been indexed. */
-export async function requireIndexedSpace(store: Store, home: string, params: FeatureSpaceParams): Promise<{ space: FeatureSpaceRecord; modelPath: string }> {
-  const resolved = await resolveFeatureSpace(store, home, params);
-  const space = new FeatureIndexRepository(store.db).spaceByKey(resolved.space.key);
-  if (space === undefined) {
-    throw new FacetError('NOT_FOUND', `Nothing is indexed yet in the feature space of ${resolved.space.modelName} l_out-${resolved.space.layer} with SAE '${resolved.sae.name}'. Run 'facet features index' (or 'facet coverage') with the same --model, --sae and options first.`, { model: params.model, sae: params.sae });
-  }
-  return { space, modelPath: resolved.modelPath };
 }
 
 /** Balanced accuracy of yes/no answers: (true-positive rate + true-negative rate) / 2; null without both kinds. */
@@ -108,7 +97,7 @@ export async function explainFeatures(store: Store, home: string, request: Expla
   const selected = selectFeatures(store, space, request.features ?? 'anchor');
   const requested = request.limit === undefined ? selected : selected.slice(0, request.limit);
   const repository = new InterpretationRepository(store.db);
-  const generator = await openChatGenerator(store, request.explainer ?? {}, request.model, control.signal);
+  const generator = await openChatGenerator(store, request.explainer ?? {}, modelPath, control.signal);
   let measured: ProbeModel | undefined;
   try {
     const notice = endpointNotice(generator);
@@ -247,7 +236,7 @@ export const EXPLAIN_JOB = 'features.explain';
 export function createExplainJob(store: Store, home: string): JobDefinition<ExplainRequest, never, ExplainReport> {
   return {
     kind: EXPLAIN_JOB,
-    title: (request) => `Explain features of ${request.model} (SAE ${request.sae})${request.explainer?.endpoint ? ` with ${request.explainer.endpoint.model} at ${request.explainer.endpoint.baseUrl}` : request.explainer?.model ? ` with ${request.explainer.model}` : ''}`,
+    title: (request) => `Explain features of ${describeSpaceReference(request)}${request.explainer?.endpoint ? ` with ${request.explainer.endpoint.model} at ${request.explainer.endpoint.baseUrl}` : request.explainer?.model ? ` with ${request.explainer.model}` : ''}`,
     run: (request, ctx) => explainFeatures(store, home, request, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) }),
   };
 }

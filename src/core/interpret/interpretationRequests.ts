@@ -1,16 +1,18 @@
-import type { FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import { checkGeneratorChoice, type GeneratorChoice } from '../generation/openChatGenerator.ts';
 import type { EndpointOptions } from '../generation/EndpointChatGenerator.ts';
 import type { Store } from '../store/Store.ts';
-import { requireIndexedSpace, type ExplainRequest } from './explainFeatures.ts';
+import type { ExplainRequest } from './explainFeatures.ts';
+import { requireIndexedSpace, type SpaceReference } from './requireIndexedSpace.ts';
 import type { JudgeRequest } from './judgeFeatures.ts';
 import type { FeatureSelection } from './selectFeatures.ts';
 import { loadTaskRubric } from './taskRubrics.ts';
 
 /** The fields an explain or judge request shares, as the API validates them. */
 export interface InterpretationParams {
-  model: string;
-  sae: string;
+  /** The space by id (the UI), or by model + SAE and options (the CLI). */
+  spaceId?: number | undefined;
+  model?: string | undefined;
+  sae?: string | undefined;
   layer?: number | undefined;
   encode?: 'topk' | 'dense-relu' | undefined;
   template: boolean;
@@ -23,10 +25,11 @@ export interface InterpretationParams {
   seed: number;
 }
 
-function spaceParams(params: InterpretationParams): FeatureSpaceParams {
+function spaceParams(params: InterpretationParams): SpaceReference {
+  if (params.spaceId !== undefined) return { spaceId: params.spaceId };
   return {
-    model: params.model,
-    sae: params.sae,
+    ...(params.model === undefined ? {} : { model: params.model }),
+    ...(params.sae === undefined ? {} : { sae: params.sae }),
     template: params.template,
     ...(params.layer === undefined ? {} : { layer: params.layer }),
     ...(params.encode === undefined ? {} : { encode: params.encode }),

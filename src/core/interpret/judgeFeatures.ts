@@ -1,19 +1,18 @@
 import { throwIfAborted } from '../../shared/FacetError.ts';
 import type { JudgeReport, RelevanceVerdict } from '../../shared/interpretationTypes.ts';
-import type { FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import { endpointNotice } from '../generation/ChatGenerator.ts';
 import { openChatGenerator, type GeneratorChoice } from '../generation/openChatGenerator.ts';
 import type { JobDefinition } from '../jobs/JobRunner.ts';
 import { ProbeModel } from '../llama/ProbeModel.ts';
 import type { Store } from '../store/Store.ts';
-import { requireIndexedSpace } from './explainFeatures.ts';
 import { FeatureExampleSource } from './FeatureExampleSource.ts';
 import { interpretationPromptVersion, judgeConversation, parseVerdict, verdictSchema } from './interpretationPrompts.ts';
 import { InterpretationRepository } from './InterpretationRepository.ts';
 import { selectFeatures, type FeatureSelection } from './selectFeatures.ts';
+import { describeSpaceReference, requireIndexedSpace, type SpaceReference } from './requireIndexedSpace.ts';
 import type { TaskRubric } from './taskRubrics.ts';
 
-export interface JudgeRequest extends FeatureSpaceParams {
+export interface JudgeRequest extends SpaceReference {
   /** The rubric, read when the job was submitted (so a resumed job judges by the same text). */
   rubric: TaskRubric;
   judge?: GeneratorChoice;
@@ -44,7 +43,7 @@ export async function judgeFeatures(store: Store, home: string, request: JudgeRe
   const selected = selectFeatures(store, space, request.features ?? 'anchor');
   const requested = request.limit === undefined ? selected : selected.slice(0, request.limit);
   const repository = new InterpretationRepository(store.db);
-  const generator = await openChatGenerator(store, request.judge ?? {}, request.model, control.signal);
+  const generator = await openChatGenerator(store, request.judge ?? {}, modelPath, control.signal);
   let measured: ProbeModel | undefined;
   try {
     const notice = endpointNotice(generator);
@@ -135,7 +134,7 @@ export const JUDGE_JOB = 'features.judge';
 export function createJudgeJob(store: Store, home: string): JobDefinition<JudgeRequest, never, JudgeReport> {
   return {
     kind: JUDGE_JOB,
-    title: (request) => `Judge features of ${request.model} (SAE ${request.sae}) for ${request.rubric.task}`,
+    title: (request) => `Judge features of ${describeSpaceReference(request)} for ${request.rubric.task}`,
     run: (request, ctx) => judgeFeatures(store, home, request, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) }),
   };
 }

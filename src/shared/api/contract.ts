@@ -4,16 +4,18 @@ import type { JobSnapshot } from '../jobTypes.ts';
 import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
+import { exportFormats, synthesisTasks, type DatasetExportView, type SynthesisCandidateView, type SynthesisRunView } from '../synthesisTypes.ts';
 
 /**
  * The one API contract between Facet's engine and every shell (CLI in-process, Electron over a
  * MessagePort, browsers over a WebSocket). Each method is defined once: its parameter schema
  * (validated at the engine boundary) and its result type.
  */
-/** What names a feature space in a request (names, not hashes). */
+/** What names a feature space in a request: its id, or model + SAE names and the options it was indexed with. */
 const featureSpaceFields = {
-  model: z.string().min(1),
-  sae: z.string().min(1),
+  spaceId: z.number().int().positive().optional(),
+  model: z.string().min(1).optional(),
+  sae: z.string().min(1).optional(),
   layer: z.number().int().min(0).optional(),
   encode: z.enum(['topk', 'dense-relu']).optional(),
   template: z.boolean().default(true),
@@ -77,6 +79,8 @@ export const methodSchemas = {
       descending: z.boolean().optional(),
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(100),
+      only: z.array(z.number().int().min(0)).max(1 << 20).optional(),
+      exclude: z.array(z.number().int().min(0)).max(1 << 20).optional(),
     })
     .strict(),
   'features.detail': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0), spans: z.number().int().min(1).max(50).default(10) }).strict(),
@@ -111,6 +115,8 @@ export const methodSchemas = {
   'features.interpretations': z.object({ spaceId: z.number().int().positive(), features: z.array(z.number().int().min(0)).max(2000) }).strict(),
   /** Every explanation and the newest verdict per task of one feature. */
   'features.interpretation': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0) }).strict(),
+  /** The newest verdict of every judged feature of a space for one task. */
+  'features.verdicts': z.object({ spaceId: z.number().int().positive(), task: z.string().min(1).max(200) }).strict(),
   'features.search': z.object({ query: z.string().min(1).max(500), spaceId: z.number().int().positive().optional(), limit: z.number().int().min(1).max(500).default(50) }).strict(),
   'coverage.run': z
     .object({
@@ -129,6 +135,52 @@ export const methodSchemas = {
     .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
+  /** FAC Synthesis as a job: samples aimed at the features the seed misses against the anchor, each verified. */
+  'synthesis.run': z
+    .object({
+      model: z.string().min(1),
+      sae: z.string().min(1),
+      layer: z.number().int().min(0).optional(),
+      encode: z.enum(['topk', 'dense-relu']).optional(),
+      template: z.boolean().default(true),
+      kv: z.enum(['f16', 'f32']).optional(),
+      cpu: z.boolean().default(false),
+      anchor: z.string().min(1),
+      seed: z.string().min(1),
+      task: z.enum(synthesisTasks),
+      /** Spec file of a custom task on the engine's machine. */
+      taskSpec: z.string().min(1).max(4096).optional(),
+      /** Registered local model (or .gguf path) that writes; defaults to the measuring model. */
+      generator: z.string().min(1).optional(),
+      /** `missing` (measure now), `missing:<coverage run id>`, or feature ids. */
+      features: z.union([z.literal('missing'), z.string().regex(/^missing:\d+$/), z.array(z.number().int().min(0)).min(1).max(1 << 20)]).default('missing'),
+      relevantOnly: z.boolean().default(false),
+      limit: z.number().int().min(1).max(1 << 20).optional(),
+      threshold: z.number().min(0).default(0),
+      reportThresholds: z.array(z.number().min(0)).min(1).max(12).optional(),
+      candidates: z.number().int().min(1).max(32).default(2),
+      contrast: z.number().int().min(1).max(32).default(2),
+      keep: z.number().int().min(1).max(32).default(1),
+      temperature: z.number().min(0).max(5).default(0.8),
+      topP: z.number().min(0).max(1).default(0.9),
+      samplerSeed: z.number().int().min(0).max(2 ** 31).default(0),
+      maxNewTokens: z.number().int().min(8).max(4096).optional(),
+      steer: z.array(z.number().min(-1000).max(1000)).max(8).optional(),
+      coherence: z.boolean().default(true),
+      parallel: z.number().int().min(1).max(64).default(8),
+      name: z.string().min(1).max(200).optional(),
+    })
+    .strict(),
+  'synthesis.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
+  /** A run's candidates (all, or those after `afterId`), for the live view. */
+  'synthesis.candidates': z.object({ runId: z.number().int().positive(), afterId: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(5000).default(1000) }).strict(),
+  /** Replace an accepted sample's text; it is measured again and refused at or below δ. */
+  'synthesis.editSample': z.object({ sampleId: z.number().int().positive(), text: z.string().min(1).max(100_000), turn: z.number().int().min(0).default(0) }).strict(),
+  'synthesis.dropSample': z.object({ sampleId: z.number().int().positive() }).strict(),
+  /** Writes a dataset in its task's layout plus a dataset card into a folder on the engine's machine. */
+  'datasets.export': z
+    .object({ id: z.number().int().positive(), format: z.enum(exportFormats).default('auto'), out: z.string().min(1).max(4096).optional() })
+    .strict(),
   'jobs.list': z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
   'jobs.get': z.object({ id: z.string().min(1) }).strict(),
   'jobs.cancel': z.object({ id: z.string().min(1) }).strict(),
@@ -163,10 +215,17 @@ export interface MethodResults {
   'features.judge': JobSnapshot;
   'features.interpretations': { explanations: FeatureExplanationView[]; verdicts: FeatureVerdictView[]; tasks: string[] };
   'features.interpretation': { explanations: FeatureExplanationView[]; verdicts: FeatureVerdictView[] };
+  'features.verdicts': FeatureVerdictView[];
   'features.search': (FeatureExplanationView & { spaceId: number })[];
   'coverage.run': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;
+  'synthesis.run': JobSnapshot;
+  'synthesis.runs': SynthesisRunView[];
+  'synthesis.candidates': SynthesisCandidateView[];
+  'synthesis.editSample': { sampleId: number; activation: number };
+  'synthesis.dropSample': { removed: boolean };
+  'datasets.export': DatasetExportView;
   'jobs.list': JobSnapshot[];
   'jobs.get': JobSnapshot;
   'jobs.cancel': JobSnapshot;
