@@ -66,6 +66,7 @@ std::string ProbeModel::piece(llama_token token, bool special) const {
 }
 
 Napi::Value ProbeModel::Info(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
   Napi::Env env = info.Env();
   ensureOpen(env);
   Napi::Object out = Napi::Object::New(env);
@@ -91,10 +92,12 @@ Napi::Value ProbeModel::Info(const Napi::CallbackInfo& info) {
   int32_t n = llama.llama_model_desc(model_, desc, sizeof(desc));
   out.Set("description", std::string(desc, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof(desc) - 1) : 0));
   return out;
+  });
 }
 
 // tokenize(text, addSpecial, parseSpecial) -> Int32Array
 Napi::Value ProbeModel::Tokenize(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
   Napi::Env env = info.Env();
   ensureOpen(env);
   std::string text = info[0].As<Napi::String>().Utf8Value();
@@ -104,10 +107,12 @@ Napi::Value ProbeModel::Tokenize(const Napi::CallbackInfo& info) {
   Napi::Int32Array out = Napi::Int32Array::New(env, tokens.size());
   std::copy(tokens.begin(), tokens.end(), out.Data());
   return out;
+  });
 }
 
 // detokenize(Int32Array, removeSpecial, unparseSpecial) -> string
 Napi::Value ProbeModel::Detokenize(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
   Napi::Env env = info.Env();
   ensureOpen(env);
   Napi::Int32Array tokens = info[0].As<Napi::Int32Array>();
@@ -129,10 +134,12 @@ Napi::Value ProbeModel::Detokenize(const Napi::CallbackInfo& info) {
   }
   text.resize(n < 0 ? 0 : static_cast<size_t>(n));
   return Napi::String::New(env, text);
+  });
 }
 
 // tokenPieces(Int32Array) -> Buffer[] (raw bytes: a piece may hold part of a UTF-8 character)
 Napi::Value ProbeModel::TokenPieces(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
   Napi::Env env = info.Env();
   ensureOpen(env);
   Napi::Int32Array tokens = info[0].As<Napi::Int32Array>();
@@ -144,11 +151,13 @@ Napi::Value ProbeModel::TokenPieces(const Napi::CallbackInfo& info) {
     out.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, text.data(), text.size()));
   }
   return out;
+  });
 }
 
 // applyChatTemplate(template | null, [{role, content}], addAssistant) -> string
 // Uses llama.cpp's built-in template matcher (a template string or a built-in name such as "llama3").
 Napi::Value ProbeModel::ApplyChatTemplate(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
   Napi::Env env = info.Env();
   ensureOpen(env);
   std::string tmpl;
@@ -184,6 +193,7 @@ Napi::Value ProbeModel::ApplyChatTemplate(const Napi::CallbackInfo& info) {
   }
   out.resize(static_cast<size_t>(n));
   return Napi::String::New(env, out);
+  });
 }
 
 Napi::Value ProbeModel::Dispose(const Napi::CallbackInfo& info) {

@@ -75,6 +75,9 @@ describe('a GGUF llama.cpp would abort on is refused with a coded error before i
     ['block_count as a string', 'qwen2.block_count', gguf.str('2')],
     ['experts used without experts', 'qwen2.expert_used_count', gguf.u32(2)],
     ['an unknown rope scaling type', 'qwen2.rope.scaling.type', gguf.str('spiral')],
+    // found by the fuzz test (test/fuzz): each aborted llama.cpp before these checks
+    ['a NaN normalisation epsilon', 'qwen2.attention.layer_norm_rms_epsilon', gguf.f32(Number.NaN)],
+    ['a rope dimension count other than the head size', 'qwen2.rope.dimension_count', gguf.u32(8)],
   ] as const)('%s', async (name, key, value) => {
     const path = await variant(name.replace(/\W+/g, '-'), (m) => m.set(key, value), { headerOnly: true });
     const error = await service.add(path).catch((e: unknown) => e);
@@ -94,6 +97,32 @@ describe('a GGUF llama.cpp would abort on is refused with a coded error before i
       m.set('tokenizer.ggml.tokens', { type: 'array', elementType: 'string', value: list });
     }, { headerOnly: true });
     await expect(service.add(emptyCollision)).rejects.toMatchObject({ code: 'GGUF_VOCAB_INVALID', details: { firstId: 7, id: 8 } });
+  });
+
+  it('fuzz finds: a mixture-of-experts architecture without experts, a 16-byte alignment, a byte token in a WordPiece vocabulary', async () => {
+    const moe = await variant('smallthinker', (m) => {
+      for (const [key, value] of [...m]) if (key.startsWith('qwen2.')) m.set(`smallthinker.${key.slice(6)}`, value);
+      m.set('general.architecture', gguf.str('smallthinker'));
+    }, { headerOnly: true });
+    await expect(service.add(moe)).rejects.toMatchObject({ code: 'GGUF_HPARAMS_INVALID', details: { key: 'smallthinker.expert_count' } });
+    // general.alignment 16, with a name padded so that the data section starts 16 bytes off a multiple of 32
+    let aligned16 = '';
+    for (let pad = 0; pad < 32; pad++) {
+      aligned16 = await variant('aligned16', (m) => {
+        m.set('general.alignment', gguf.u32(16));
+        m.set('general.name', gguf.str('x'.repeat(pad)));
+      });
+      if ((await readGgufHeader(aligned16)).dataOffset % 32 !== 0) break;
+    }
+    expect((await readGgufHeader(aligned16)).dataOffset % 32).toBe(16);
+    await expect(ProbeModel.load(aligned16, { gpu: false })).rejects.toMatchObject({ code: 'GGUF_INVALID', details: { key: 'general.alignment' } });
+    const wordPiece = await variant('wordpiece-bytes', (m) => {
+      m.set('tokenizer.ggml.model', gguf.str('bert'));
+      const types = [...(m.get('tokenizer.ggml.token_type')?.value as number[] | undefined ?? new Array<number>((m.get('tokenizer.ggml.tokens')!.value as string[]).length).fill(1))];
+      types[5] = 6;
+      m.set('tokenizer.ggml.token_type', { type: 'array', elementType: 'int32', value: types });
+    }, { headerOnly: true });
+    await expect(service.add(wordPiece)).rejects.toMatchObject({ code: 'GGUF_VOCAB_INVALID', details: { key: 'tokenizer.ggml.token_type', id: 5 } });
   });
 
   it('the forged models and the bundled vocabularies pass', async () => {

@@ -16,12 +16,31 @@ export const ggufModelLimits = {
   maxContextLength: 16_777_216,
   maxExpertCount: 1_024,
   maxVocabularySize: 4_194_304,
+  /** ggml's TENSOR_ALIGNMENT: tensor data must start at a multiple of it in the file. */
+  tensorAlignment: 32,
 } as const;
 
 /** Recurrent architectures write `attention.head_count` 0 (no attention); mamba also writes `feed_forward_length` 0. */
 const withoutAttention = new Set(['mamba', 'mamba2', 'rwkv6', 'rwkv6qwen2', 'rwkv7', 'arwkv7']);
 const withoutFeedForward = new Set(['mamba', 'mamba2']);
 const ropeScalingTypes = new Set(['none', 'linear', 'yarn', 'longrope']);
+/**
+ * Architectures whose llama.cpp graph asserts `n_embd_head == n_rot` (src/models/<arch>.cpp at
+ * commit de3ff815): for them rope.dimension_count must equal the head size.
+ */
+const ropeCoversHead = new Set([
+  'apertus', 'arcee', 'arctic', 'baichuan', 'chameleon', 'codeshell', 'cogvlm', 'cohere2moe', 'dbrx', 'deci', 'deepseek', 'dots1', 'dream',
+  'ernie4_5', 'ernie4_5-moe', 'exaone', 'exaone-moe', 'exaone4', 'falcon', 'granite', 'granite_swa', 'graniteswitch', 'grok', 'grovemoe',
+  'hunyuan-moe', 'hunyuan_vl', 'hy_v3', 'internlm2', 'jais2', 'llada', 'llada-moe', 'llama', 'llama4', 'maincoder', 'mellum', 'minimax-01',
+  'minimax-m2', 'mistral3', 'nemotron', 'olmo', 'olmo2', 'olmoe', 'orion', 'paddleocr', 'pangu-embedded', 'plamo', 'pockettts', 'qwen2',
+  'qwen2moe', 'qwen2vl', 'qwen3', 'qwen3moe', 'qwen3vl', 'qwen3vlmoe', 'rnd1', 'seed_oss', 'smallthinker', 'smollm3', 'starcoder2', 'talkie', 'xverse',
+]);
+/** Architectures whose graph always uses multi-section RoPE: rope.dimension_sections must give a section above 0. */
+const requiresRopeSections = new Set(['qwen2vl', 'qwen3vl', 'qwen3vlmoe', 'paddleocr', 'qwen35', 'qwen35moe', 'qwen4exp']);
+/** Tokenizer models whose byte tokens (token_type 6) llama.cpp can decode (SentencePiece, Unigram, BPE); others abort on one. */
+const tokenizersWithByteTokens = new Set(['llama', 't5', 'gpt2', 'hybriddna', 'whitespace', 'gemma4']);
+/** Architectures whose graph asserts `n_expert > 0` (mixture-of-experts only). */
+const requiresExperts = new Set(['bailingmoe2', 'glm4moe', 'grovemoe', 'llada-moe', 'smallthinker']);
 const specialTokenKeys = ['bos', 'eos', 'eot', 'eom', 'unknown', 'separator', 'padding', 'mask', 'cls', 'fim_pre', 'fim_suf', 'fim_mid', 'fim_pad', 'fim_rep', 'fim_sep', 'prefix', 'suffix', 'middle'];
 
 /**
@@ -45,6 +64,17 @@ export function validateModelGguf(header: GgufHeader): void {
       `${path}: general.architecture is '${arch.slice(0, 100)}', which the bundled llama.cpp does not know. Use a model of a supported architecture (llama, mistral3, qwen2, qwen3, gemma3, …), or update Facet if the architecture is newer than it.`,
       { path, key: 'general.architecture', architecture: arch.slice(0, 100) },
     );
+  }
+  // llama.cpp maps the file and asserts that every tensor's data is 32-byte aligned (ggml's
+  // TENSOR_ALIGNMENT); a smaller general.alignment can break that.
+  for (const tensor of header.tensors) {
+    if (tensor.fileOffset % ggufModelLimits.tensorAlignment !== 0) {
+      throw new FacetError(
+        'GGUF_INVALID',
+        `${path}: tensor ${tensor.name} starts at byte ${tensor.fileOffset}, which is not a multiple of ${ggufModelLimits.tensorAlignment} (general.alignment is ${header.alignment}); llama.cpp needs ${ggufModelLimits.tensorAlignment}-byte aligned tensor data. Convert the model again with a current llama.cpp.`,
+        { path, key: 'general.alignment', tensor: tensor.name, offset: tensor.fileOffset },
+      );
+    }
   }
   if (arch === 'clip') return; // llama.cpp reads no hyperparameters for clip (a projector file)
   validateHyperparameters(header, arch);
@@ -128,6 +158,31 @@ function validateHyperparameters(header: GgufHeader, arch: string): void {
     if (values !== null) inRange(suffix, values, 1, ggufModelLimits.maxEmbeddingLength);
   }
 
+  const keyLength = read('attention.key_length', false)?.[0];
+  const valueLength = read('attention.value_length', false)?.[0];
+  const ropeDims = read('rope.dimension_count', false)?.[0];
+  if (ropeCoversHead.has(arch) && heads !== null && Math.max(...heads) > 0) {
+    const headSize = valueLength ?? keyLength ?? nEmbd / Math.max(...heads);
+    if (ropeDims !== undefined && ropeDims !== headSize) {
+      fail(`${arch}.rope.dimension_count`, `is ${ropeDims}, but a '${arch}' model rotates whole heads of ${headSize}`);
+    }
+    if (keyLength !== undefined && valueLength !== undefined && keyLength !== valueLength) {
+      fail(`${arch}.attention.value_length`, `is ${valueLength} but attention.key_length is ${keyLength}; a '${arch}' model needs them equal`);
+    }
+  }
+  if (requiresRopeSections.has(arch)) {
+    const sections = read('rope.dimension_sections', false);
+    if (sections === null || !sections.slice(0, 3).some((v) => v > 0)) {
+      fail(`${arch}.rope.dimension_sections`, `is ${sections === null ? 'missing' : `[${sections.join(', ')}]`}; a '${arch}' model needs a multi-section RoPE with a section above 0 among the first three`);
+    }
+  }
+  for (const [key, value] of meta) {
+    if (!key.startsWith(`${arch}.`) || !(value.type === 'float32' || value.type === 'float64' || (value.type === 'array' && (value.elementType === 'float32' || value.elementType === 'float64')))) continue;
+    const values = value.type === 'array' ? (value.value as readonly number[]) : [value.value as number];
+    if (values.some((v) => !Number.isFinite(v))) fail(key, 'is not a finite number (NaN or infinite)');
+    if (/eps(ilon)?$/.test(key) && values.some((v) => v < 0)) fail(key, `is ${Math.min(...values)}; a normalisation epsilon cannot be negative`);
+  }
+
   const expertCount = read('expert_count', false)?.[0] ?? 0;
   const expertUsed = read('expert_used_count', false) ?? [0];
   perLayer('expert_used_count', expertUsed.length > 1 ? expertUsed : null);
@@ -138,6 +193,9 @@ function validateHyperparameters(header: GgufHeader, arch: string): void {
   const experts = droppedSingleExpert ? 0 : expertCount;
   const usedMax = droppedSingleExpert ? 0 : Math.max(...expertUsed);
   if (experts > ggufModelLimits.maxExpertCount) fail(`${arch}.expert_count`, `is ${experts}; llama.cpp allows at most ${ggufModelLimits.maxExpertCount}`);
+  if (requiresExperts.has(arch) && (experts === 0 || usedMax === 0)) {
+    fail(`${arch}.expert_count`, `is ${experts} (${usedMax} used); a '${arch}' model is a mixture of experts and needs both above 0`);
+  }
   if (usedMax > experts) fail(`${arch}.expert_used_count`, `is ${usedMax}, more than expert_count ${experts}`);
   if (experts > 0) {
     if (usedMax === 0) fail(`${arch}.expert_used_count`, `is 0 (or missing) for a model with ${experts} experts`);
@@ -182,6 +240,24 @@ function validateVocabulary(header: GgufHeader): void {
       fail('tokenizer.ggml.tokens', `holds the token string ${JSON.stringify(text.slice(0, 60))} twice (ids ${first} and ${id}); every token string must be unique`, { firstId: first, id });
     }
     seen.set(text, id);
+  }
+  if (model?.type === 'string' && model.value === 'llama') {
+    // SentencePiece falls back to byte tokens for text its pieces do not cover, looking them up
+    // with std::map::at: a missing one throws inside llama.cpp instead of failing the call.
+    for (let byte = 0; byte < 256; byte++) {
+      const hex = `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+      if (!seen.has(hex) && !(byte > 0 && byte < 128 && seen.has(String.fromCharCode(byte)))) {
+        fail('tokenizer.ggml.tokens', `has no token for the byte 0x${hex.slice(3, 5)} (${hex}), which a SentencePiece ('llama') vocabulary needs for byte fallback`, { byte });
+      }
+    }
+  }
+  const tokenTypes = meta.get('tokenizer.ggml.token_type');
+  const tokenizer = model?.type === 'string' ? model.value : '';
+  if (tokenTypes?.type === 'array' && !tokenizersWithByteTokens.has(tokenizer)) {
+    const byteToken = (tokenTypes.value as readonly unknown[]).findIndex((type) => Number(type) === 6);
+    if (byteToken >= 0) {
+      fail('tokenizer.ggml.token_type', `marks token ${byteToken} as a byte token, which a '${tokenizer}' tokenizer cannot decode (llama.cpp aborts on it)`, { id: byteToken });
+    }
   }
   for (const key of ['tokenizer.ggml.scores', 'tokenizer.ggml.token_type']) {
     const value = meta.get(key);

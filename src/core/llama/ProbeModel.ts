@@ -119,7 +119,11 @@ export class ProbeModel {
 
   /** Token ids of `text`. addSpecial adds BOS when the model wants it; parseSpecial reads `<|…|>` markers as control tokens. */
   tokenize(text: string, options: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
-    return this.handle.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
+    try {
+      return this.handle.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
+    } catch (error) {
+      throw fromNativeError(error, this.path, { path: this.path });
+    }
   }
 
   detokenize(tokens: ArrayLike<number>, options: { removeSpecial?: boolean; renderSpecial?: boolean } = {}): string {
@@ -133,7 +137,13 @@ export class ProbeModel {
   /** Text of each token (special tokens rendered); bytes that are not whole UTF-8 characters become U+FFFD. */
   tokenTexts(tokens: ArrayLike<number>): string[] {
     const decoder = new TextDecoder();
-    return this.handle.tokenPieces(Int32Array.from(tokens)).map((bytes) => decoder.decode(bytes));
+    let pieces: Uint8Array[];
+    try {
+      pieces = this.handle.tokenPieces(Int32Array.from(tokens));
+    } catch (error) {
+      throw fromNativeError(error, this.path, { path: this.path });
+    }
+    return pieces.map((bytes) => decoder.decode(bytes));
   }
 
   /** The conversation in the model's chat template (Jinja, or llama.cpp's built-in matcher; see {@link ProbeModelOptions.templateEngine}). */
