@@ -73,6 +73,7 @@
   X(llama_sampler_apply)                    \
   X(llama_sampler_accept)                   \
   X(llama_get_logits_ith)                   \
+  X(llama_n_threads)                        \
   X(llama_sampler_free)                     \
   X(ggml_backend_tensor_get)                \
   X(ggml_nbytes)                            \

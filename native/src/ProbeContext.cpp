@@ -1,9 +1,13 @@
 #include "ProbeContext.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "ProbeErrors.h"
 #include "ProbeModel.h"
@@ -434,6 +438,9 @@ struct Candidate {
   std::string finish = "length";
   llama_sampler* sampler = nullptr;
   llama_sampler* grammar = nullptr;
+  // The vocabulary as candidates, refilled from the logits at every step (one buffer per sequence,
+  // so sequences can be sampled on several threads).
+  std::vector<llama_token_data> scratch;
   bool active = true;
   int32_t batchIndex = -1;
   // Position of the next token this sequence feeds to the model.
@@ -482,10 +489,10 @@ class GenerateWorker : public Napi::AsyncWorker {
   llama_token sample(Candidate& candidate, llama_context* ctx, int32_t nVocab) {
     const float* logits = llama.llama_get_logits_ith(ctx, candidate.batchIndex);
     auto fill = [&]() {
-      for (int32_t t = 0; t < nVocab; t++) scratch_[static_cast<size_t>(t)] = llama_token_data{t, logits[t], 0.0f};
-      return llama_token_data_array{scratch_.data(), static_cast<size_t>(nVocab), -1, false};
+      for (int32_t t = 0; t < nVocab; t++) candidate.scratch[static_cast<size_t>(t)] = llama_token_data{t, logits[t], 0.0f};
+      return llama_token_data_array{candidate.scratch.data(), static_cast<size_t>(nVocab), -1, false};
     };
-    scratch_.resize(static_cast<size_t>(nVocab));
+    candidate.scratch.resize(static_cast<size_t>(nVocab));
     llama_token_data_array all = fill();
     llama.llama_sampler_apply(candidate.sampler, &all);
     llama_token token = all.data[all.selected].id;
@@ -495,14 +502,72 @@ class GenerateWorker : public Napi::AsyncWorker {
       llama.llama_sampler_apply(candidate.grammar, &one);
       if (std::isinf(single.logit)) {
         all = fill();
-        llama.llama_sampler_apply(candidate.grammar, &all);
-        llama.llama_sampler_apply(candidate.sampler, &all);
-        token = all.data[all.selected].id;
+        // The chain keeps at most `needed` tokens (greedy: 1, top-k: k). When the grammar leaves at
+        // least that many among the highest-logit tokens, they are exactly the ones it would keep
+        // from the whole vocabulary, so matching the grammar against that head is enough.
+        const size_t needed = options.temperature <= 0.0f ? 1 : static_cast<size_t>(std::max(0, options.topK));
+        const size_t head = std::min<size_t>(all.size, std::max<size_t>(1024, 25 * needed));
+        bool done = false;
+        // (A repeat penalty changes logits inside the chain, so then the whole vocabulary is matched.)
+        if (needed > 0 && head < all.size && options.repeatPenalty == 1.0f) {
+          std::nth_element(all.data, all.data + head, all.data + all.size, [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; });
+          llama_token_data_array top{all.data, head, -1, false};
+          llama.llama_sampler_apply(candidate.grammar, &top);
+          size_t allowed = 0;
+          for (size_t t = 0; t < top.size; t++) allowed += std::isinf(top.data[t].logit) ? 0 : 1;
+          if (allowed >= needed) {
+            llama.llama_sampler_apply(candidate.sampler, &top);
+            token = top.data[top.selected].id;
+            done = true;
+          } else {
+            all = fill();
+          }
+        }
+        if (!done) {
+          llama.llama_sampler_apply(candidate.grammar, &all);
+          llama.llama_sampler_apply(candidate.sampler, &all);
+          token = all.data[all.selected].id;
+        }
       }
       llama.llama_sampler_accept(candidate.grammar, token);
     }
     llama.llama_sampler_accept(candidate.sampler, token);
     return token;
+  }
+
+  // Samples the given sequences, spread over the context's threads (each sequence has its own
+  // samplers and buffer), then appends the tokens in sequence order. False if sampling threw.
+  bool sampleAll(const std::vector<int32_t>& which, llama_context* ctx, int32_t nVocab, const llama_vocab* vocab) {
+    if (which.empty()) return true;
+    const int32_t workers = std::min<int32_t>(static_cast<int32_t>(which.size()), std::max<int32_t>(1, llama.llama_n_threads(ctx)));
+    std::vector<llama_token> tokens(which.size());
+    std::atomic<bool> threw{false};
+    std::string what;
+    std::mutex whatLock;
+    auto work = [&](int32_t worker) {
+      try {
+        for (size_t j = static_cast<size_t>(worker); j < which.size(); j += static_cast<size_t>(workers)) {
+          tokens[j] = sample(candidates[static_cast<size_t>(which[j])], ctx, nVocab);
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> guard(whatLock);
+        what = e.what();
+        threw.store(true);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int32_t worker = 1; worker < workers; worker++) pool.emplace_back(work, worker);
+    work(0);
+    for (auto& thread : pool) thread.join();
+    if (threw.load()) {
+      SetError("sampling failed: " + what);
+      return false;
+    }
+    for (size_t j = 0; j < which.size(); j++) {
+      Candidate& candidate = candidates[static_cast<size_t>(which[j])];
+      candidate.active = accept(candidate, tokens[j], vocab);
+    }
+    return true;
   }
 
   // Appends a token; returns false when the candidate is finished.
@@ -595,13 +660,7 @@ class GenerateWorker : public Napi::AsyncWorker {
       int32_t firstInBatch = 0;
       auto flush = [&](int32_t next) {
         if (batch.n_tokens > 0) failed = !decode(ctx, batch);
-        if (!failed) {
-          for (int32_t i : finishing) {
-            Candidate& candidate = candidates[static_cast<size_t>(i)];
-            llama_token token = sample(candidate, ctx, nVocab);
-            candidate.active = accept(candidate, token, vocab);
-          }
-        }
+        if (!failed) failed = !sampleAll(finishing, ctx, nVocab, vocab);
         finishing.clear();
         batch.n_tokens = 0;
         firstInBatch = next;
@@ -656,11 +715,11 @@ class GenerateWorker : public Napi::AsyncWorker {
       }
       if (batch.n_tokens == 0) break;
       if (!decode(ctx, batch)) break;
-      for (auto& candidate : candidates) {
-        if (candidate.batchIndex < 0) continue;
-        llama_token token = sample(candidate, ctx, nVocab);
-        candidate.active = accept(candidate, token, vocab);
+      std::vector<int32_t> live;
+      for (int32_t i = 0; i < n; i++) {
+        if (candidates[static_cast<size_t>(i)].batchIndex >= 0) live.push_back(i);
       }
+      if (!sampleAll(live, ctx, nVocab, vocab)) break;
     }
     llama.llama_batch_free(batch);
     llama.llama_memory_clear(memory, false);
@@ -714,7 +773,6 @@ class GenerateWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   ProbeContext* owner_;
   Napi::ObjectReference ownerRef_;
-  std::vector<llama_token_data> scratch_;
 };
 
 }  // namespace
