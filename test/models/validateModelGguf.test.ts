@@ -169,24 +169,29 @@ describe('special paths and context/thread caps', () => {
     }
   });
 
-  it('context 8 … training context and threads 1 … 4 × logical cores', async () => {
+  it('context 8 … training context (at least 4096) and threads 1 … 4 × logical cores', async () => {
     const model = await ProbeModel.load(good, { gpu: false });
+    const large = await ProbeModel.load((await forgeTestModel({ family: 'llama3', layers: 2, dim: 64, heads: 4, kvHeads: 2, seed: 5, contextLength: 8192 })).path, { gpu: false });
     try {
-      for (const contextSize of [1, 7, 257, 1_000_000_000]) {
+      // a 256-token model may run up to 4096 tokens (llama.cpp allows it with a warning)
+      for (const contextSize of [1, 7, 4097, 1_000_000_000]) {
         const error = await model.createContext({ contextSize, threads: 1 }).catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: 'CONTEXT_OUT_OF_RANGE', details: { contextSize, min: 8, max: 256 } });
+        expect(error).toMatchObject({ code: 'CONTEXT_OUT_OF_RANGE', details: { contextSize, min: 8, max: 4096 } });
       }
+      // an 8192-token model up to its training context
+      await expect(large.createContext({ contextSize: 8193, threads: 1 })).rejects.toMatchObject({ code: 'CONTEXT_OUT_OF_RANGE', details: { max: 8192 } });
       for (const threads of [0, 100_000]) {
         await expect(model.createContext({ contextSize: 64, threads })).rejects.toMatchObject({ code: 'THREADS_OUT_OF_RANGE' });
       }
       const smallest = await model.createContext({ contextSize: 8, threads: 1 });
-      const largest = await model.createContext({ contextSize: 256, threads: 1 });
+      const largest = await model.createContext({ contextSize: 4096, threads: 1 });
       const result = await largest.capture([model.prepare('still works', { template: false }).tokens], { layers: [1] });
       expect(result.activations.get(1)!.length).toBeGreaterThan(0);
       smallest.dispose();
       largest.dispose();
     } finally {
       model.dispose();
+      large.dispose();
     }
   });
 

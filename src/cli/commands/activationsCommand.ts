@@ -50,6 +50,8 @@ async function readInputSamples(path: string, signal: AbortSignal): Promise<Inpu
   const layout = await detectLayout(path);
   for await (const record of readRecords(path, layout, { signal })) {
     if (record.error !== undefined) {
+      // a record over the size or nesting cap keeps its own code (its message names file and line)
+      if (record.code !== undefined) throw new FacetError(record.code, record.error, { path, line: record.line });
       throw new FacetError('DATASET_LINE_INVALID', `${path} line ${record.line}: ${record.error}. Fix the line or remove it.`, { path, line: record.line });
     }
     const value = record.value;

@@ -103,8 +103,12 @@ export interface GeneratedText {
  */
 export const contextLimits = {
   minContextSize: 8,
-  /** Used when the model does not state its training context. */
-  maxContextSizeWithoutTraining: 131_072,
+  /**
+   * The largest context is the model's training context, but at least this many tokens: small
+   * models (the forge's test models) may run past their training context, as llama.cpp allows
+   * with a warning; it is also the limit when the model does not state its training context.
+   */
+  minMaxContextSize: 4096,
   /** llama.cpp's LLAMA_MAX_SEQ. */
   maxSequences: 256,
   /** Threads may be at most this many times the logical core count. */
@@ -113,9 +117,9 @@ export const contextLimits = {
 
 /** CONTEXT_OUT_OF_RANGE / THREADS_OUT_OF_RANGE / INVALID_ARGUMENT for options outside {@link contextLimits}. */
 export function checkContextLimits(path: string, nCtxTrain: number, options: { contextSize: number; sequences: number; threads: number }): void {
-  const maxContext = nCtxTrain > 0 ? nCtxTrain : contextLimits.maxContextSizeWithoutTraining;
+  const maxContext = Math.max(nCtxTrain, contextLimits.minMaxContextSize);
   if (options.contextSize < contextLimits.minContextSize || options.contextSize > maxContext) {
-    const limit = nCtxTrain > 0 ? `the model's training context ${nCtxTrain}` : `${maxContext} (the model does not state its training context)`;
+    const limit = nCtxTrain >= contextLimits.minMaxContextSize ? `the model's training context ${nCtxTrain}` : `${maxContext} (the model's training context is ${nCtxTrain > 0 ? nCtxTrain : 'not stated'}; Facet allows up to ${contextLimits.minMaxContextSize} then)`;
     throw new FacetError(
       'CONTEXT_OUT_OF_RANGE',
       `A context of ${options.contextSize} tokens is outside ${contextLimits.minContextSize} … ${maxContext} for ${path}: at least ${contextLimits.minContextSize} tokens, at most ${limit}. Pass a --context in that range (or leave it out for the default).`,
