@@ -19,6 +19,7 @@ export const commandTable: Record<string, CommandEntry> = {
   sae: { summary: 'import, list, inspect and remove SAEs; encode, decode, train and check them', load: () => import('./commands/saeCommand.ts') },
   coverage: { summary: 'Feature Activation Coverage (FAC) of a seed set against an anchor set; indexes what is missing', load: () => import('./commands/coverageCommand.ts') },
   features: { summary: 'list feature spaces, index a dataset, feature table and one feature (histogram, top spans)', load: () => import('./commands/featuresCommand.ts') },
+  synthesize: { summary: 'FAC Synthesis: generate samples that activate the missing features, verify each, keep its lineage', load: () => import('./commands/synthesizeCommand.ts') },
   serve: { summary: 'serve the Facet UI and API to a browser (loopback, token-protected)', load: () => import('./commands/serveCommand.ts') },
   demo: { summary: 'run the headless main job on built-in defaults', load: () => import('./commands/demoCommand.ts') },
 };

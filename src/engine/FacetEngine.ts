@@ -30,6 +30,14 @@ import { resolveModel } from '../core/models/ModelService.ts';
 import { toSaeSummary } from '../core/sae/toSaeSummary.ts';
 import { Store } from '../core/store/Store.ts';
 import { databasePath } from '../core/workspace/resolveFacetHome.ts';
+import { join } from 'node:path';
+import { exportDataset } from '../core/datasets/exportDataset.ts';
+import { editSyntheticSample } from '../core/synthesis/editSyntheticSample.ts';
+import { listSynthesisCandidates } from '../core/synthesis/listSynthesisCandidates.ts';
+import { createSynthesisJob, SYNTHESIS_JOB } from '../core/synthesis/synthesisJob.ts';
+import { SynthesisRepository } from '../core/synthesis/SynthesisRepository.ts';
+import { dropSyntheticSample } from '../core/synthesis/syntheticSamples.ts';
+import { prepareSynthesisRequest, type SynthesisRequest } from '../core/synthesis/synthesizeFeatures.ts';
 
 export const facetVersion = '0.1.0';
 
@@ -74,11 +82,16 @@ export class FacetEngine {
     this.jobs.register(createCoverageJob(this.store, this.home));
     this.jobs.register(createExplainJob(this.store, this.home));
     this.jobs.register(createJudgeJob(this.store, this.home));
+    this.jobs.register(createSynthesisJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
       if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
+      if (finished && job.kind === SYNTHESIS_JOB) {
+        this.emit({ event: 'datasets.changed', payload: {} });
+        this.emit({ event: 'features.changed', payload: {} });
+      }
       if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index' || job.kind === EXPLAIN_JOB || job.kind === JUDGE_JOB)) this.emit({ event: 'features.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
@@ -201,6 +214,26 @@ export class FacetEngine {
       'coverage.get': ({ id }) => {
         const run = getCoverageRun(this.store, id);
         return { id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } };
+      },
+      'synthesis.run': async ({ generator, parallel, features, ...rest }) => {
+        const request: SynthesisRequest = { ...rest, features: features as SynthesisRequest['features'], generator: { ...(generator !== undefined ? { model: generator } : {}), parallel, ...(rest.cpu ? { cpu: true } : {}) } };
+        return this.jobs.submit(SYNTHESIS_JOB, await prepareSynthesisRequest(this.store, this.home, request));
+      },
+      'synthesis.runs': ({ limit }) => new SynthesisRepository(this.store.db).listRuns(limit),
+      'synthesis.candidates': ({ runId, afterId, limit }) => listSynthesisCandidates(this.store, runId, afterId, limit),
+      'synthesis.editSample': async ({ sampleId, text, turn }) => {
+        const record = await editSyntheticSample(this.store, this.home, sampleId, text, turn);
+        this.emit({ event: 'datasets.changed', payload: {} });
+        return { sampleId, activation: record.activation };
+      },
+      'synthesis.dropSample': ({ sampleId }) => {
+        dropSyntheticSample(this.store, sampleId);
+        this.emit({ event: 'datasets.changed', payload: {} });
+        return { removed: true };
+      },
+      'datasets.export': ({ id, format, out }) => {
+        const dataset = this.requireDataset(id);
+        return exportDataset(this.store, { dataset: String(id), format, out: out ?? join(this.home, 'exports', `${dataset.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`) });
       },
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),

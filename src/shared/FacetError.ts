@@ -63,7 +63,13 @@ export type FacetErrorCode =
   | 'ENDPOINT_REFUSED'
   | 'ENDPOINT_TIMEOUT'
   | 'ENDPOINT_MALFORMED'
-  | 'RUBRIC_INVALID';
+  | 'RUBRIC_INVALID'
+  // synthesis
+  | 'NO_MISSING_FEATURES'
+  | 'TASK_SPEC_INVALID'
+  | 'SCHEMA_UNSUPPORTED'
+  | 'COHERENCE_UNMEASURABLE'
+  | 'EXPORT_FAILED';
 
 export interface WireError {
   code: FacetErrorCode;

@@ -20,7 +20,8 @@ export interface NormalizedSample {
 
 export const datasetFormats = ['alpaca', 'openai', 'sharegpt', 'text', 'preference', 'caa', 'csv'] as const;
 export type DatasetFormat = (typeof datasetFormats)[number];
-export const datasetRoles = ['seed', 'anchor', 'eval'] as const;
+/** `synthetic`: written by FAC Synthesis (each sample has its lineage in `synthetic_samples`). */
+export const datasetRoles = ['seed', 'anchor', 'eval', 'synthetic'] as const;
 export type DatasetRole = (typeof datasetRoles)[number];
 
 export interface DatasetSummary {

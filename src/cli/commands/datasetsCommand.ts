@@ -1,4 +1,6 @@
+import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
+import { exportFormats, type ExportFormat } from '../../shared/synthesisTypes.ts';
 import { FacetError } from '../../shared/FacetError.ts';
 import { datasetFormats, datasetRoles, type DatasetFormat, type DatasetRole, type DatasetSummary } from '../../shared/datasetTypes.ts';
 import type { FacetEngine } from '../../engine/FacetEngine.ts';
@@ -12,6 +14,7 @@ const help = `Usage:
   facet datasets list
   facet datasets show <name|id> [--limit N] [--offset N]
   facet datasets remove <name|id>
+  facet datasets export <name|id> --out DIR [--format ${exportFormats.join('|')}]
 
 Files: JSON Lines, JSON arrays, CSV with a header row, plain text lines; any of them gzipped (.gz).
 Import is all or nothing: an invalid row stops it (naming file, line and field) unless --skip-invalid.
@@ -91,6 +94,17 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
             }
           }
         }
+        return 0;
+      }
+      case 'export': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, format: { type: 'string', default: 'auto' } } });
+        if (positionals.length > 1) throw new FacetError('INVALID_ARGUMENT', `Name one dataset to export (got ${positionals.length}).\n\n${help}`);
+        if (values.out === undefined) throw new FacetError('INVALID_ARGUMENT', `--out DIR is required: the folder that receives train.jsonl and README.md.\n\n${help}`);
+        if (!(exportFormats as readonly string[]).includes(values.format)) throw new FacetError('INVALID_ARGUMENT', `Unknown --format '${values.format}'. Use ${exportFormats.join(', ')}.`);
+        const dataset = await resolveDataset(engine, positionals[0]);
+        const result = await engine.call('datasets.export', { id: dataset.id, format: values.format as ExportFormat, out: resolvePath(values.out) });
+        if (ctx.json) ctx.printJson(result);
+        else ctx.out(`Exported '${result.dataset}' (${result.samples} samples, ${result.format}) to ${result.files.data}, card ${result.files.card}.`);
         return 0;
       }
       case 'remove': {
