@@ -121,7 +121,7 @@ export interface SynthesisReport {
   uncovered: number[];
   candidates: number;
   seconds: number;
-  /** Seconds spent in verification (capture + encode, perplexity, n-gram check). */
+  /** Seconds spent verifying: re-measuring candidates (capture up to the SAE layer + encode), perplexities (the anchor bound included), n-gram checks and the final index of the synthetic set. */
   gateSeconds: number;
 }
 

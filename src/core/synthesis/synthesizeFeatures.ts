@@ -232,8 +232,10 @@ export async function synthesizeFeatures(store: Store, home: string, request: Sy
     // The coherence bound: perplexity of anchor samples under the unsteered generator.
     let coherence = run.coherence;
     if (coherence === null) {
+      const boundStart = performance.now();
       coherence = await coherenceBound(store, run.anchorDatasetId!, scorer, settings, control.signal);
       repository.setCoherence(run.id, coherence);
+      gateSeconds += (performance.now() - boundStart) / 1000;
     }
 
     // Near-duplicates: anchor, seed, and what this run accepted before a resume.
@@ -432,7 +434,9 @@ export async function synthesizeFeatures(store: Store, home: string, request: Sy
 
     // Coverage after synthesis: index the synthetic set in the same space, then FAC at each δ.
     datasets.markReady(dataset.id);
+    const verifyStart = performance.now();
     await verifyAgainstIndex(store, home, request, space, run, settings.threshold, control);
+    gateSeconds += (performance.now() - verifyStart) / 1000;
     const synthetic = datasets.get(dataset.id)!;
     const coverage = await coverageAfter(store, home, request, space, run, synthetic.name, synthetic.sampleCount, control);
     const report = buildReport(store, run, synthetic.name, task.name, coverage, coherence, settings, (performance.now() - started) / 1000, gateSeconds);
