@@ -51,17 +51,49 @@ function ok(label = 'ok'): void {
 const nEmbd = 16;
 const nFf = 32;
 
-/** A tiny llama model with a SentencePiece-style vocabulary (specials, 256 byte tokens, some pieces). */
-function baseModel(random: SeededRandom): { metadata: Map<string, GgufValue>; tensors: GgufTensorSpec[] } {
-  const tokens = ['<unk>', '<s>', '</s>'];
-  const types = [2, 3, 3];
-  for (let b = 0; b < 256; b++) {
-    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
-    types.push(6);
-  }
-  for (const word of ['▁the', '▁a', '▁hello', '▁world', 'ing', '▁is', '▁of', '▁to', 'ed', '▁and', '▁in', 'er']) {
-    tokens.push(word);
-    types.push(1);
+/** GPT-2's byte-to-character map of byte-level BPE vocabularies. */
+function byteLevelCharacters(): string[] {
+  const printable: number[] = [];
+  for (let c = 0x21; c <= 0x7e; c++) printable.push(c);
+  for (let c = 0xa1; c <= 0xac; c++) printable.push(c);
+  for (let c = 0xae; c <= 0xff; c++) printable.push(c);
+  const map = new Array<string>(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) map[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
+  return map;
+}
+
+/**
+ * A tiny llama model with a SentencePiece vocabulary (specials, 256 byte tokens, some pieces) or,
+ * with `bpe`, a byte-level BPE one (256 byte characters, merges, specials).
+ */
+function baseModel(random: SeededRandom, bpe = false): { metadata: Map<string, GgufValue>; tensors: GgufTensorSpec[] } {
+  const tokens: string[] = [];
+  const types: number[] = [];
+  if (bpe) {
+    for (const char of byteLevelCharacters()) {
+      tokens.push(char);
+      types.push(1);
+    }
+    for (const word of ['Ġt', 'he', 'Ġthe', 'Ġa', 'in', 'Ġw', 'or', 'ld']) {
+      tokens.push(word);
+      types.push(1);
+    }
+    for (const special of ['<|begin_of_text|>', '<|end_of_text|>']) {
+      tokens.push(special);
+      types.push(3);
+    }
+  } else {
+    tokens.push('<unk>', '<s>', '</s>');
+    types.push(2, 3, 3);
+    for (let b = 0; b < 256; b++) {
+      tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+      types.push(6);
+    }
+    for (const word of ['▁the', '▁a', '▁hello', '▁world', 'ing', '▁is', '▁of', '▁to', 'ed', '▁and', '▁in', 'er']) {
+      tokens.push(word);
+      types.push(1);
+    }
   }
   const nVocab = tokens.length;
   const metadata = new Map<string, GgufValue>([
@@ -75,13 +107,16 @@ function baseModel(random: SeededRandom): { metadata: Map<string, GgufValue>; te
     ['llama.attention.head_count_kv', gguf.u32(1)],
     ['llama.attention.layer_norm_rms_epsilon', gguf.f32(1e-5)],
     ['llama.rope.freq_base', gguf.f32(10000)],
-    ['tokenizer.ggml.model', gguf.str('llama')],
+    ['tokenizer.ggml.model', gguf.str(bpe ? 'gpt2' : 'llama')],
+    ...(bpe ? ([['tokenizer.ggml.pre', gguf.str('default')]] as const) : []),
     ['tokenizer.ggml.tokens', { type: 'array', elementType: 'string', value: tokens }],
-    ['tokenizer.ggml.scores', { type: 'array', elementType: 'float32', value: tokens.map((_, i) => -i) }],
+    ...(bpe
+      ? ([['tokenizer.ggml.merges', { type: 'array', elementType: 'string', value: ['Ġ t', 'h e', 'Ġt he', 'Ġ a', 'i n', 'Ġ w', 'o r', 'l d'] }]] as const)
+      : ([['tokenizer.ggml.scores', { type: 'array', elementType: 'float32', value: tokens.map((_, i) => -i) }]] as const)),
     ['tokenizer.ggml.token_type', { type: 'array', elementType: 'int32', value: types }],
-    ['tokenizer.ggml.bos_token_id', gguf.u32(1)],
-    ['tokenizer.ggml.eos_token_id', gguf.u32(2)],
-    ['tokenizer.ggml.unknown_token_id', gguf.u32(0)],
+    ['tokenizer.ggml.bos_token_id', gguf.u32(bpe ? nVocab - 2 : 1)],
+    ['tokenizer.ggml.eos_token_id', gguf.u32(bpe ? nVocab - 1 : 2)],
+    ...(bpe ? [] : ([['tokenizer.ggml.unknown_token_id', gguf.u32(0)]] as const)),
   ]);
   const headDim = nEmbd / 2;
   const tensor = (name: string, dims: number[]): GgufTensorSpec => ({ name, dims, type: 'F32', data: random.normalArray(dims.reduce((a, b) => a * b, 1), 0.1) });
@@ -181,12 +216,14 @@ function mutateMetadata(random: SeededRandom, metadata: Map<string, GgufValue>):
 
 async function fuzzGguf(dir: string, seed: number, cases: number): Promise<void> {
   const random = new SeededRandom(seed);
-  const base = baseModel(random);
-  const basePath = join(dir, 'base.gguf');
-  await writeGguf(basePath, base);
-  const baseBytes = (await import('node:fs')).readFileSync(basePath);
-  const header = await readGgufHeader(basePath);
-  validateModelGguf(header); // the base model itself must pass
+  const bases = await Promise.all([false, true].map(async (bpe) => {
+    const model = baseModel(random, bpe);
+    const path = join(dir, bpe ? 'base-bpe.gguf' : 'base.gguf');
+    await writeGguf(path, model);
+    const header = await readGgufHeader(path);
+    validateModelGguf(header); // the base models themselves must pass
+    return { model, bytes: (await import('node:fs')).readFileSync(path), header };
+  }));
   const acceptedDir = join(dir, 'accepted');
   mkdirSync(acceptedDir, { recursive: true });
   let accepted = 0;
@@ -194,10 +231,11 @@ async function fuzzGguf(dir: string, seed: number, cases: number): Promise<void>
   const casePath = join(dir, 'case.gguf');
   for (let i = 0; i < cases; i++) {
     report.cases++;
+    const { model: base, bytes: baseBytes, header } = bases[i % 2]!;
     let description: string;
     if (random.nextFloat() < 0.55) {
       const metadata = new Map(base.metadata);
-      description = `metadata: ${mutateMetadata(random, metadata)}`;
+      description = `${i % 2 === 1 ? "bpe" : "spm"} metadata: ${mutateMetadata(random, metadata)}`;
       try {
         await writeGguf(casePath, { metadata, tensors: base.tensors });
       } catch (error) {

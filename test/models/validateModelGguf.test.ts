@@ -97,6 +97,13 @@ describe('a GGUF llama.cpp would abort on is refused with a coded error before i
       m.set('tokenizer.ggml.tokens', { type: 'array', elementType: 'string', value: list });
     }, { headerOnly: true });
     await expect(service.add(emptyCollision)).rejects.toMatchObject({ code: 'GGUF_VOCAB_INVALID', details: { firstId: 7, id: 8 } });
+    // found by the fuzz test: llama.cpp reads token strings as C strings, so "x\0y" is "x"
+    const nulCollision = await variant('nul', (m) => {
+      const list = [...(m.get('tokenizer.ggml.tokens')!.value as string[])];
+      list[9] = `${list[8]!}\u0000tail`;
+      m.set('tokenizer.ggml.tokens', { type: 'array', elementType: 'string', value: list });
+    }, { headerOnly: true });
+    await expect(service.add(nulCollision)).rejects.toMatchObject({ code: 'GGUF_VOCAB_INVALID', details: { firstId: 8, id: 9 } });
   });
 
   it('fuzz finds: a mixture-of-experts architecture without experts, a 16-byte alignment, a byte token in a WordPiece vocabulary', async () => {

@@ -231,10 +231,13 @@ function validateVocabulary(header: GgufHeader): void {
   const list = tokens.value as readonly string[];
   if (list.length === 0) fail('tokenizer.ggml.tokens', 'is empty');
   if (list.length > ggufModelLimits.maxVocabularySize) fail('tokenizer.ggml.tokens', `holds ${list.length} tokens; at most ${ggufModelLimits.maxVocabularySize} are accepted`);
-  // llama.cpp maps an empty token to "[EMPTY_<id>]" before indexing the strings.
+  // llama.cpp reads each token as a C string (cut at the first NUL byte) and maps an empty one
+  // to "[EMPTY_<id>]" before indexing the strings.
   const seen = new Map<string, number>();
   for (let id = 0; id < list.length; id++) {
-    const text = list[id] === '' ? `[EMPTY_${id}]` : list[id]!;
+    const nul = list[id]!.indexOf('\u0000');
+    const cString = nul < 0 ? list[id]! : list[id]!.slice(0, nul);
+    const text = cString === '' ? `[EMPTY_${id}]` : cString;
     const first = seen.get(text);
     if (first !== undefined) {
       fail('tokenizer.ggml.tokens', `holds the token string ${JSON.stringify(text.slice(0, 60))} twice (ids ${first} and ${id}); every token string must be unique`, { firstId: first, id });
