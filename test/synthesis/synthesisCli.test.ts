@@ -1,0 +1,90 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFacet, startFacet } from '../support/runFacet.ts';
+import { indexedWorkspace } from '../interpret/interpretFixtures.ts';
+
+describe('facet synthesize (CLI, separate processes)', () => {
+  let home: { path: string; remove(): void };
+  let modelPath: string;
+  const args = (limit: number, name: string): string[] => [
+    'synthesize', '--model', modelPath, '--sae', 'test-sae', '--anchor', 'anchor', '--seed', 'seed', '--task', 'toxicity',
+    '--kv', 'f32', '--limit', String(limit), '--contrast', '3', '--max-new-tokens', '48', '--cpu', '--name', name, '--json',
+  ];
+
+  beforeAll(async () => {
+    const workspace = await indexedWorkspace('facet-synth-cli-');
+    workspace.store.close();
+    ({ home, modelPath } = workspace);
+  }, 300_000);
+  afterAll(() => home?.remove());
+
+  it('prints the documented --json shape; text is exactly the measured sample text', async () => {
+    const run = await runFacet(args(1, 'cli-one'), home.path, { timeoutMs: 240_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(Object.keys(out)).toEqual(['dataset', 'accepted', 'rejected', 'coverage']);
+    expect(out['dataset']).toBe('cli-one');
+    const accepted = out['accepted'] as { feature: number; activation: number; text: string; record: Record<string, unknown> }[];
+    for (const sample of accepted) {
+      expect(Object.keys(sample)).toEqual(['feature', 'activation', 'text', 'record']);
+      expect(sample.activation).toBeGreaterThan(0);
+      expect(sample.record['activation']).toBe(sample.activation);
+    }
+    for (const rejected of out['rejected'] as Record<string, unknown>[]) expect(Object.keys(rejected)).toEqual(['feature', 'reason', 'activation']);
+    const coverage = out['coverage'] as Record<string, unknown>[];
+    expect(coverage.map((row) => Object.keys(row))).toEqual([['threshold', 'seedFac', 'combinedFac', 'missingShareActivated']]);
+    const db = new Database(join(home.path, 'facet.db'), { readonly: true });
+    const rows = db.prepare<[], { turns: string }>(`SELECT s.turns FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'cli-one' ORDER BY s.ordinal`).all();
+    db.close();
+    expect(rows.map((row) => (JSON.parse(row.turns) as { content: string }[]).map((turn) => turn.content).join('\n\n'))).toEqual(accepted.map((sample) => sample.text));
+  }, 300_000);
+
+  it('a killed synthesis job resumes with `facet jobs resume`: no feature repeated, none lost', async () => {
+    const child = startFacet(args(4, 'cli-resumed'), home.path);
+    const dbPath = join(home.path, 'facet.db');
+    const finishedAtKill = await new Promise<number>((resolve, reject) => {
+      const timer = setInterval(() => {
+        try {
+          const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+          const row = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM synthesis_features f JOIN synthesis_runs r ON r.id = f.run_id JOIN datasets d ON d.id = r.dataset_id WHERE d.name = 'cli-resumed'`).get();
+          db.close();
+          if (row !== undefined && row.n >= 1) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+            resolve(row.n);
+          }
+        } catch {
+          // tables or run not there yet
+        }
+      }, 40);
+      child.on('close', () => {
+        clearInterval(timer);
+        reject(new Error('synthesis finished before it could be killed'));
+      });
+    });
+    expect(finishedAtKill).toBeLessThan(4);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const resumed = await runFacet(['jobs', 'resume', '--json'], home.path, { timeoutMs: 240_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const [job] = JSON.parse(resumed.stdout) as { state: string; kind: string; result: { features: number[]; candidates: number; accepted: { feature: number; activation: number }[] } }[];
+    expect(job).toMatchObject({ kind: 'synthesis.run', state: 'done' });
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const run = db.prepare<[], { id: number; state: string; features: string }>(`SELECT r.id, r.state, r.features FROM synthesis_runs r JOIN datasets d ON d.id = r.dataset_id WHERE d.name = 'cli-resumed'`).get()!;
+      expect(run.state).toBe('done');
+      const features = JSON.parse(run.features) as number[];
+      expect(features).toHaveLength(4);
+      const finished = db.prepare<[number], { feature: number }>('SELECT feature FROM synthesis_features WHERE run_id = ? ORDER BY feature').all(run.id).map((row) => row.feature);
+      expect(finished).toEqual([...features].sort((a, b) => a - b));
+      // each feature's candidates were written once: n = 2 step-1 and m = 3 step-2 candidates
+      const perFeature = db.prepare<[number], { feature: number; n: number }>('SELECT feature, COUNT(*) AS n FROM synthesis_candidates WHERE run_id = ? GROUP BY feature').all(run.id);
+      expect(perFeature.map((row) => row.n)).toEqual([5, 5, 5, 5]);
+      expect(job!.result.candidates).toBe(20);
+      for (const sample of job!.result.accepted) expect(sample.activation).toBeGreaterThan(0);
+      expect(db.prepare<[], { state: string }>(`SELECT state FROM datasets WHERE name = 'cli-resumed'`).get()!.state).toBe('ready');
+    } finally {
+      db.close();
+    }
+  }, 400_000);
+});
