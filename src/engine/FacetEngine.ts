@@ -13,6 +13,7 @@ import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
 import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
 import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
+import { jobProcessLauncher } from './jobProcessLauncher.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
@@ -49,6 +50,13 @@ export interface FacetEngineOptions {
   shell: 'cli' | 'serve' | 'electron';
   /** Resume jobs interrupted by a crash when the engine starts. Defaults to true. */
   resumeInterrupted?: boolean;
+  /**
+   * Run jobs that load models in processes of their own ({@link jobProcessLauncher}), so a native
+   * crash fails that job (MODEL_PROCESS_CRASHED) instead of taking the engine down. Defaults to
+   * true for `serve`, false otherwise (the CLI is itself one job's process; the desktop bundle
+   * has no TypeScript sources to start).
+   */
+  isolateJobs?: boolean;
 }
 
 /**
@@ -72,7 +80,7 @@ export class FacetEngine {
     requireWorkspaceFolder(options.home);
     this.store = Store.open(databasePath(options.home));
     this.datasets = new DatasetRepository(this.store.db);
-    this.jobs = new JobRunner(this.store);
+    this.jobs = new JobRunner(this.store, (options.isolateJobs ?? options.shell === 'serve') ? { processes: jobProcessLauncher(options.home) } : {});
     this.models = new ModelService(this.store);
     this.saes = new SaeRegistry(this.store, this.home);
     this.jobs.register(createDatasetImportJob(this.store));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FacetError, isAbortError, toWireError } from '../../shared/FacetError.ts';
+import { FacetError, isAbortError, toWireError, type WireError } from '../../shared/FacetError.ts';
 import type { JobSnapshot } from '../../shared/jobTypes.ts';
 import { isFinished } from '../../shared/jobTypes.ts';
 import type { Store } from '../store/Store.ts';
@@ -38,6 +38,26 @@ interface RunningJob {
 
 export type JobListener = (job: JobSnapshot) => void;
 
+/** How a job's own process ended. */
+export interface JobProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs jobs of some kinds in a process of their own (see {@link JobRunner.runClaimed}), so a
+ * native crash (a llama.cpp assert, a segfault) costs that job, not the process that runs the
+ * runner. The engine supplies it; the runner stays free of process details.
+ */
+export interface JobProcessLauncher {
+  isolates(kind: string): boolean;
+  /** Starts a process that runs the already-claimed job `id` and resolves when it exits. */
+  launch(id: string): { exited: Promise<JobProcessExit>; kill(signal: NodeJS.Signals): void };
+}
+
+/** Failed-job codes that {@link JobRunner.resume} retries on request. */
+const retriableCrashCodes = new Set(['JOB_CRASHED', 'MODEL_PROCESS_CRASHED']);
+
 /**
  * Runs long operations as jobs persisted in SQLite: state, progress, checkpoints, cancellation.
  * A job left `running` by a process that died can be resumed from its last checkpoint.
@@ -51,9 +71,12 @@ export class JobRunner {
   private readonly queue: string[] = [];
   private readonly concurrency: number;
 
-  constructor(store: Store, options: { concurrency?: number } = {}) {
+  private readonly processes: JobProcessLauncher | undefined;
+
+  constructor(store: Store, options: { concurrency?: number; processes?: JobProcessLauncher } = {}) {
     this.repository = new JobRepository(store.db);
     this.concurrency = options.concurrency ?? 2;
+    this.processes = options.processes;
   }
 
   register<P, C, R>(definition: JobDefinition<P, C, R>): void {
@@ -110,7 +133,7 @@ export class JobRunner {
     const record = this.repository.get(id);
     if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
     const stale = (record.state === 'running' || record.state === 'queued') && !this.running.has(id) && !this.queue.includes(id) && !isProcessAlive(record.ownerPid);
-    const crashedOut = record.state === 'failed' && record.error?.code === 'JOB_CRASHED';
+    const crashedOut = record.state === 'failed' && retriableCrashCodes.has(record.error?.code ?? '');
     if (!stale && !crashedOut) {
       throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}${isProcessAlive(record.ownerPid) ? ` in process ${record.ownerPid}` : ''}; only jobs interrupted by a crash or kill can be resumed.`, { id, state: record.state });
     }
@@ -252,6 +275,65 @@ export class JobRunner {
       this.pump();
       return;
     }
+    if (this.processes?.isolates(record.kind) === true) this.executeElsewhere(id, record, this.processes);
+    else this.execute(id, record, definition);
+  }
+
+  /**
+   * Runs a job this process has claimed (state running), here: what a job's own process does
+   * when the engine that claimed it launched it ({@link JobProcessLauncher}). Resolves when the
+   * job has finished.
+   */
+  async runClaimed(id: string): Promise<JobSnapshot> {
+    const record = this.repository.get(id);
+    if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
+    if (record.state !== 'running') throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}, not claimed for running.`, { id, state: record.state });
+    this.execute(id, record, this.definition(record.kind));
+    return this.wait(id);
+  }
+
+  /** Runs the job in its own process; a death of that process fails the job with MODEL_PROCESS_CRASHED. */
+  private executeElsewhere(id: string, record: JobRecord, processes: JobProcessLauncher): void {
+    const controller = new AbortController();
+    const child = processes.launch(id);
+    let killTimer: NodeJS.Timeout | undefined;
+    controller.signal.addEventListener('abort', () => {
+      this.repository.requestCancel(id); // the job's process polls this and stops at its next check
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    }, { once: true });
+    // follow the job's progress, which its process writes to the database
+    let lastUpdate = record.updatedAt;
+    const cancelWatch = setInterval(() => {
+      const now = this.repository.get(id);
+      if (now !== undefined && now.updatedAt !== lastUpdate) {
+        lastUpdate = now.updatedAt;
+        this.emit(id, false);
+      }
+    }, 250);
+    cancelWatch.unref();
+    const entry: RunningJob = { controller, cancelWatch, runStartedAt: Date.now(), doneAtRunStart: record.done, promise: Promise.resolve() };
+    this.running.set(id, entry);
+    this.emit(id, true);
+    entry.promise = (async () => {
+      try {
+        const exit = await child.exited;
+        const after = this.repository.get(id);
+        if (after !== undefined && !isFinished(after.state)) {
+          if (controller.signal.aborted) this.repository.finish(id, 'cancelled', null, null, new Date().toISOString());
+          else this.repository.finish(id, 'failed', null, processCrashedError(after, exit), new Date().toISOString());
+        }
+      } finally {
+        clearTimeout(killTimer);
+        clearInterval(cancelWatch);
+        this.running.delete(id);
+        this.emit(id, true);
+        this.lastEmit.delete(id);
+        this.pump();
+      }
+    })();
+  }
+
+  private execute(id: string, record: JobRecord, definition: AnyJobDefinition): void {
     const controller = new AbortController();
     const cancelWatch = setInterval(() => {
       if (this.repository.cancelRequested(id)) controller.abort();
@@ -324,6 +406,19 @@ export class JobRunner {
     const snapshot = this.get(id);
     for (const listener of this.listeners) listener(snapshot);
   }
+}
+
+/** The error of a job whose own process died before it finished: names the model (if any), the signal and the last progress. */
+function processCrashedError(record: JobRecord, exit: JobProcessExit): WireError {
+  const params = (record.params ?? {}) as { model?: unknown };
+  const model = typeof params.model === 'string' ? params.model : null;
+  const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const progress = `${record.done}${record.total !== null ? `/${record.total}` : ''} done, last progress at ${record.updatedAt}`;
+  return {
+    code: 'MODEL_PROCESS_CRASHED',
+    message: `The process running '${record.title}'${model !== null ? ` with model ${model}` : ''} ${how} (${progress}): a native crash in llama.cpp or onnxruntime, most likely on its model or input. Facet kept running; this job stopped. Run it with FACET_LLAMA_LOG=1 to see llama.cpp's log, fix the input, then retry with \`facet jobs resume ${record.id}\`.`,
+    details: { id: record.id, kind: record.kind, model, signal: exit.signal, exitCode: exit.code, done: record.done, total: record.total, lastProgressAt: record.updatedAt },
+  };
 }
 
 function isProcessAlive(pid: number | null): boolean {
