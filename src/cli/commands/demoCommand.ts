@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { DatasetRole } from '../../shared/datasetTypes.ts';
+import type { SynthesisReport } from '../../shared/synthesisTypes.ts';
 import { measureCoverage, type CoverageReport } from '../../core/coverage/measureCoverage.ts';
 import { directFeatureIndexer } from '../../core/features/featureIndexJob.ts';
 import { forgeModel } from '../../core/forge/forgeModel.ts';
@@ -15,7 +16,7 @@ import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
 
-const help = `Usage: facet demo [--model M] [--layer L] [--threads N] [--json]
+const help = `Usage: facet demo [--model M] [--layer L] [--threads N] [--synthesize N] [--json]
 
 The headless main job on built-in defaults, end to end:
   1. a model: --model (registered name or .gguf path), else a small LLaMA-3-style model forged
@@ -24,7 +25,10 @@ The headless main job on built-in defaults, end to end:
   3. a small tied TopK SAE trained on the anchor set at layer L (llama.cpp 0-based l_out index;
      default: the middle block), the paper's recipe at toy size;
   4. the feature index of both sets and Feature Activation Coverage of the seed against the
-     anchor at δ = 0, 1, 2, with the top missing features and their text spans.
+     anchor at δ = 0, 1, 2, with the top missing features and their text spans;
+  5. FAC Synthesis for the --synthesize N (default 3; 0 skips) most frequent missing features
+     (instruction-following samples written by the same model, each verified), and FAC of the
+     seed and of seed ∪ synthetic side by side (an earlier demo's synthetic set is reused).
 A forged model has random weights, so its features mean nothing; pass --model with a real
 instruct GGUF (and an SAE of your own via facet coverage) for meaningful features.`;
 
@@ -43,13 +47,15 @@ function percent(value: number | null): string {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, layer: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, layer: { type: 'string' }, threads: { type: 'string' }, synthesize: { type: 'string', default: '3' }, help: { type: 'boolean', default: false } } });
   if (values.help) {
     ctx.out(help);
     return 0;
   }
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new FacetError('INVALID_ARGUMENT', `--threads must be a positive integer, got '${values.threads}'.`);
+  const synthesizeCount = Number(values.synthesize);
+  if (!/^\d+$/.test(values.synthesize)) throw new FacetError('INVALID_ARGUMENT', `--synthesize must be a whole number of features (0 skips synthesis), got '${values.synthesize}'.`);
   const note = (line: string): void => {
     if (!ctx.json) ctx.err(line);
   };
@@ -67,7 +73,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         const path = join(ctx.home, 'models', 'demo-llama3.gguf');
         if (!existsSync(path)) {
           mkdirSync(dirname(path), { recursive: true });
-          note('1/4 forging a 4-block LLaMA-3-style model (real Llama-3 tokenizer, seeded weights)…');
+          note('1/5 forging a 4-block LLaMA-3-style model (real Llama-3 tokenizer, seeded weights)…');
           await forgeModel({ family: 'llama3', layers: 4, dim: 128, seed: 2602, out: path }, { signal: ctx.signal });
         }
         await models.add(path, { name: modelName, signal: ctx.signal });
@@ -89,7 +95,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       if (existing?.state === 'ready') continue;
       // An earlier demo killed mid-import left an interrupted job: finish it rather than start over.
       const interrupted = engine.jobs.interrupted().find((job) => job.kind === 'dataset.import' && (engine.jobs.paramsOf(job.id) as { name?: string }).name === sample.name);
-      note(`2/4 importing ${sample.file}…`);
+      note(`2/5 importing ${sample.file}…`);
       const job = interrupted !== undefined ? engine.jobs.resume(interrupted.id) : await engine.call('datasets.import', { path: samplePath(sample.file), name: sample.name, role: sample.role });
       await followJob(engine, ctx, job, `Importing ${sample.file}`);
     }
@@ -98,7 +104,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     const saeName = `demo-sae-${modelName}-L${layer}`;
     const saes = new SaeRegistry(store, ctx.home);
     if (!saes.list().some((sae) => sae.name === saeName)) {
-      note(`3/4 training a tied TopK SAE (${demoSae.features} features, K=${demoSae.k}) on l_out-${layer} over demo-anchor…`);
+      note(`3/5 training a tied TopK SAE (${demoSae.features} features, K=${demoSae.k}) on l_out-${layer} over demo-anchor…`);
       ctx.progress.start('training SAE (tokens)');
       await runSaeTraining(
         store,
@@ -110,7 +116,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     }
 
     // 4. Index both sets and measure coverage.
-    note('4/4 indexing features of demo-anchor and demo-seed and measuring coverage…');
+    note('4/5 indexing features of demo-anchor and demo-seed and measuring coverage…');
     ctx.progress.start('indexing (samples)');
     const report: CoverageReport = await measureCoverage(
       store,
@@ -120,8 +126,45 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     );
     ctx.progress.finish();
 
+    // 5. Synthesize for a few missing features (once per workspace: an earlier run is reused).
+    let synthesis: SynthesisReport | null = null;
+    if (synthesizeCount > 0 && (report.results[0]?.missing.length ?? 0) > 0) {
+      const existing = (await engine.call('datasets.list', {})).find((dataset) => dataset.name === 'demo-synthetic');
+      const earlier = existing === undefined ? undefined : (await engine.call('synthesis.runs', { limit: 200 })).find((run) => run.datasetId === existing.id && run.report !== null);
+      if (earlier?.report) synthesis = earlier.report;
+      else {
+        if (existing !== undefined) await engine.call('datasets.remove', { id: existing.id });
+        note(`5/5 synthesizing instruction-following samples for ${synthesizeCount} missing features (generate, re-measure, gate)…`);
+        const job = await engine.call('synthesis.run', {
+          model: modelName,
+          sae: saeName,
+          anchor: 'demo-anchor',
+          seed: 'demo-seed',
+          task: 'instruction-following',
+          features: `missing:${report.runId}`,
+          limit: synthesizeCount,
+          candidates: 2,
+          contrast: 2,
+          maxNewTokens: 64,
+          reportThresholds: [0, 1, 2],
+          name: 'demo-synthetic',
+        });
+        synthesis = (await followJob(engine, ctx, job, 'Synthesizing (features)')).result as SynthesisReport;
+      }
+    }
+
     if (ctx.json) {
-      ctx.printJson({ workspace: ctx.home, model: modelName, layer, sae: saeName, anchor: report.anchor, seed: report.seed, results: report.results.map(({ missing, ...rest }) => ({ ...rest, missingCount: missing.length, missing })), topMissing: report.topMissing });
+      ctx.printJson({
+        workspace: ctx.home,
+        model: modelName,
+        layer,
+        sae: saeName,
+        anchor: report.anchor,
+        seed: report.seed,
+        results: report.results.map(({ missing, ...rest }) => ({ ...rest, missingCount: missing.length, missing })),
+        topMissing: report.topMissing,
+        ...(synthesis !== null ? { synthesis: { dataset: synthesis.dataset, features: synthesis.features, accepted: synthesis.accepted.length, rejected: synthesis.rejected.length, coverage: synthesis.coverage } } : {}),
+      });
       return 0;
     }
     ctx.out(`Workspace ${ctx.home}\nModel ${modelName}, SAE ${saeName} at l_out-${layer} (llama.cpp 0-based block), encode ${report.encode}`);
@@ -138,6 +181,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         ctx.out(`  feature ${feature.feature}: ${feature.anchorSamples} anchor samples, mean ${feature.anchorMean.toFixed(3)}, max ${feature.anchorMax.toFixed(3)}`);
         for (const span of feature.spans) ctx.out(`    …${span.prefixText.replace(/\s+/g, ' ').slice(-80)}[[${span.peakText.replace(/\n/g, '\\n')}]]  (${span.value.toFixed(3)})`);
       }
+    }
+    if (synthesis !== null) {
+      ctx.out(`\nFAC Synthesis: '${synthesis.dataset}' holds ${synthesis.accepted.length} verified samples for ${synthesis.features.length - synthesis.uncovered.length} of ${synthesis.features.length} missing features (${synthesis.rejected.length} candidates rejected).`);
+      ctx.out(
+        formatTable(
+          ['δ', 'FAC seed', 'FAC seed ∪ synthetic', 'missing activated by synthetic'],
+          synthesis.coverage.map((row) => [row.threshold, percent(row.seedFac), percent(row.combinedFac), `${row.missingActivated} of ${row.missing} (${percent(row.missingShareActivated)})`]),
+        ),
+      );
     }
     return 0;
   } finally {
