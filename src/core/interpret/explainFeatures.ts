@@ -107,7 +107,8 @@ export async function explainFeatures(store: Store, home: string, request: Expla
     measured = await ProbeModel.load(modelPath, { gpu: false, ...(control.signal ? { signal: control.signal } : {}) });
     const source = new FeatureExampleSource(store, space, measured);
     const seed = request.seed ?? 0;
-    const group = Math.max(1, Math.floor(generator.parallel / candidatesPerFeature));
+    // As many features per round as there are parallel sequences: their candidates fill whole decode groups.
+    const group = Math.max(1, generator.parallel);
     let done = requested.length - todo.length;
     control.onProgress?.(done, requested.length);
     for (let start = 0; start < todo.length; start += group) {
@@ -165,7 +166,7 @@ async function explainGroup(generator: ChatGenerator, examples: readonly Feature
   const explainable = examples.map((example) => example.explain.length > 0);
   // 1. Candidates: the same conversation sampled with different seeds.
   const conversations = examples.flatMap((example, i) => (explainable[i] ? Array.from({ length: candidatesPerFeature }, () => explanationConversation(example.explain)) : []));
-  const answers = await generator.complete(conversations, { jsonSchema: explanationSchema, temperature: 0.7, topP: 0.95, maxTokens: 200, seed: seed * 7919 + examples[0]!.feature }, control);
+  const answers = await generator.complete(conversations, { jsonSchema: explanationSchema, temperature: 0.7, topP: 0.95, maxTokens: 160, seed: seed * 7919 + examples[0]!.feature }, control);
   const candidates: Candidate[][] = [];
   let cursor = 0;
   for (let i = 0; i < examples.length; i++) {

@@ -23,8 +23,8 @@ export function renderExample(example: FeatureExample, marked: boolean): string 
 export const explanationSchema = {
   type: 'object',
   properties: {
-    observations: { type: 'string', maxLength: 300 },
-    explanation: { type: 'string', maxLength: 160 },
+    observations: { type: 'string', maxLength: 240 },
+    explanation: { type: 'string', maxLength: 120 },
     canTell: { type: 'boolean' },
   },
   required: ['observations', 'explanation', 'canTell'],
