@@ -7,6 +7,7 @@ import { FeaturesPage } from './pages/FeaturesPage.tsx';
 import { JobsPage } from './pages/JobsPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
 import { PlannedPage } from './pages/PlannedPage.tsx';
+import { SynthesisPage } from './pages/SynthesisPage.tsx';
 import { useDatasetsStore } from './stores/useDatasetsStore.ts';
 import { useFeaturesStore } from './stores/useFeaturesStore.ts';
 import { useJobsStore } from './stores/useJobsStore.ts';
@@ -63,6 +64,8 @@ export function App() {
           <FeaturesPage />
         ) : page === 'Coverage' ? (
           <CoveragePage />
+        ) : page === 'Synthesis' ? (
+          <SynthesisPage />
         ) : (
           <PlannedPage name={page} />
         )}
