@@ -222,12 +222,18 @@ async function explainGroup(generator: ChatGenerator, examples: readonly Feature
   const toVerify = examples.map((example, i) => ({ example, best: best[i] })).filter((item) => item.best?.canTell === true);
   const verdicts = new Map<number, RelevanceVerdict | null>();
   if (toVerify.length > 0) {
-    const replies = await generator.complete(
-      toVerify.map((item) => verificationConversation(item.best!.explanation, item.example.explain)),
-      { jsonSchema: verdictSchema, temperature: 0, maxTokens: 200, seed },
-      control,
-    );
-    replies.forEach((reply, j) => verdicts.set(toVerify[j]!.example.feature, parseVerdict(reply.text)?.verdict ?? null));
+    const ask = async (items: typeof toVerify, maxTokens: number, temperature: number): Promise<void> => {
+      const replies = await generator.complete(
+        items.map((item) => verificationConversation(item.best!.explanation, item.example.explain)),
+        { jsonSchema: verdictSchema, temperature, maxTokens, seed },
+        control,
+      );
+      replies.forEach((reply, j) => verdicts.set(items[j]!.example.feature, parseVerdict(reply.text)?.verdict ?? null));
+    };
+    await ask(toVerify, 200, 0);
+    // An answer cut off by the token limit gets one more try with more room; still none: stored as not verified.
+    const again = toVerify.filter((item) => verdicts.get(item.example.feature) === null);
+    if (again.length > 0) await ask(again, 400, 0.3);
   }
   return examples.map((example, i) => ({ candidates: candidates[i]!, best: best[i], verification: verdicts.get(example.feature) ?? null }));
 }
