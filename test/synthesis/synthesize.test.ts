@@ -116,6 +116,36 @@ describe('FAC Synthesis through the engine job (forged llama3, trained-shape Top
     expect(accepted.map((candidate) => candidate.sampleId).sort()).toEqual(report.accepted.map((sample) => sample.sampleId).sort());
   });
 
+  it('builds the contrastive pair from step 1 (x⁺ highest, x⁻ lowest), falling back to the top anchor span when fewer than 2 candidates activate', () => {
+    const repository = new SynthesisRepository(engine.store.db);
+    const indexes = new FeatureIndexRepository(engine.store.db);
+    const anchorIndex = getCoverageRun(engine.store, report.coverageRunId!).result.anchor.indexId;
+    const candidates = repository.candidates(report.runId);
+    const rows = repository.featureRows(report.runId);
+    expect(rows.map((row) => row.feature).sort()).toEqual([...report.features].sort());
+    // this seed exercises both branches: two features fall back to the anchor span, one does not
+    expect(rows.map((row) => row.fallback).sort()).toEqual([false, true, true]);
+    for (const row of rows) {
+      const contrast = row.contrast as { strong: { activation: number }; weak: { activation: number } | null; step2: { content: string }[]; promptHash: string };
+      const step1 = candidates.filter((candidate) => candidate.feature === row.feature && candidate.step === 1 && candidate.activation !== null).map((candidate) => candidate.activation!);
+      const activating = step1.filter((g) => g > 0);
+      if (activating.length >= 2) {
+        expect(row.fallback).toBe(false);
+        expect(contrast.strong.activation).toBe(Math.max(...step1));
+        expect(contrast.weak!.activation).toBe(Math.min(...step1));
+      } else {
+        expect(row.fallback).toBe(true);
+        const top = Math.max(...indexes.spans(anchorIndex, row.feature).map((span) => span.value));
+        expect(contrast.strong.activation).toBe(top);
+      }
+      expect(contrast.step2[1]!.content).toContain(`strength ${contrast.strong.activation.toFixed(2)}`);
+      for (const sample of report.accepted.filter((entry) => entry.feature === row.feature)) {
+        expect(sample.record.fallback).toBe(row.fallback);
+        expect(sample.record.promptHash).toBe(contrast.promptHash);
+      }
+    }
+  });
+
   it('forms a synthetic dataset linked to its anchor, seed and coverage run, with provenance per sample', () => {
     const datasets = new DatasetRepository(engine.store.db);
     const dataset = datasets.get(report.datasetId)!;

@@ -194,6 +194,14 @@ export class SynthesisRepository {
       .run(runId, feature, accepted, fallback ? 1 : 0, JSON.stringify(contrast), new Date().toISOString());
   }
 
+  /** Finished features of a run: accepted count, whether x⁺ fell back to the anchor span, and the prompts and pair used. */
+  featureRows(runId: number): { feature: number; accepted: number; fallback: boolean; contrast: unknown }[] {
+    return this.db
+      .prepare<[number], { feature: number; accepted: number; fallback: number; contrast: string }>('SELECT feature, accepted, fallback, contrast FROM synthesis_features WHERE run_id = ? ORDER BY finished_at, feature')
+      .all(runId)
+      .map((row) => ({ feature: row.feature, accepted: row.accepted, fallback: row.fallback === 1, contrast: JSON.parse(row.contrast) }));
+  }
+
   insertCandidate(candidate: NewCandidate): number {
     return Number(
       this.db

@@ -13,7 +13,7 @@ import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } fro
 import type { ChatGenerator } from '../generation/ChatGenerator.ts';
 import { LocalChatGenerator } from '../generation/LocalChatGenerator.ts';
 import { openChatGenerator, type GeneratorChoice } from '../generation/openChatGenerator.ts';
-import { FeatureExampleSource } from '../interpret/FeatureExampleSource.ts';
+import { readableText } from '../interpret/FeatureExampleSource.ts';
 import { InterpretationRepository } from '../interpret/InterpretationRepository.ts';
 import { relevantFeaturesOf } from '../interpret/relevantFeaturesOf.ts';
 import { selectFeatures } from '../interpret/selectFeatures.ts';
@@ -248,7 +248,6 @@ export async function synthesizeFeatures(store: Store, home: string, request: Sy
 
     const finished = repository.finishedFeatures(run.id);
     const todo = run.features.filter((feature) => !finished.has(feature));
-    const examples = new FeatureExampleSource(store, space, meter.model);
     const explanations = new InterpretationRepository(store.db).bestExplanations(space.id, run.features);
     const anchorIndex = indexes.index(space.id, run.anchorDatasetId!);
     const anchorMaxima = anchorIndex === undefined ? undefined : indexes.totals(anchorIndex.id)?.maxima;
@@ -276,12 +275,13 @@ export async function synthesizeFeatures(store: Store, home: string, request: Sy
       throwIfAborted(control.signal);
       const slot = run.features.indexOf(feature);
       const schema = task.schema(settings.maxTokens * charsPerToken);
-      const featureExamples = examples.examples(feature, { top: 5, range: 0, heldOut: 0, inactive: 0 });
+      // The anchor's top spans (≤ 32 tokens ending with the peak token, strongest first).
+      const anchorSpans = anchorIndex === undefined ? [] : indexes.spans(anchorIndex.id, feature).sort((a, b) => b.value - a.value || a.ordinal - b.ordinal).slice(0, 5);
       const explanation = explanations.get(feature);
       const brief: FeatureBrief = {
         feature,
         explanation: explanation?.canTell ? explanation.explanation : null,
-        spans: featureExamples.explain.map((example) => ({ text: `${example.cut ? '…' : ''}${example.prefix}[[${example.peak}]]`, value: example.value })),
+        spans: anchorSpans.map((span) => ({ text: `${readableText(span.prefixText).trimStart()}[[${readableText(span.peakText)}]]`, value: span.value })),
       };
       const sampling = { maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP, jsonSchema: schema };
       const featureSeed = settings.seed + feature * 1009;
@@ -302,14 +302,14 @@ export async function synthesizeFeatures(store: Store, home: string, request: Sy
       let fallback = false;
       let strong: ContrastExample;
       let weak: ContrastExample | null;
-      const topSpan = featureExamples.explain[0];
+      const topSpan = anchorSpans[0];
       if (activating.length >= 2) {
         strong = { text: task.show(activating[0]!.sample!), activation: activating[0]!.activation! };
         const lowest = measured1[measured1.length - 1]!;
         weak = { text: task.show(lowest.sample!), activation: lowest.activation! };
       } else {
         fallback = topSpan !== undefined;
-        strong = topSpan !== undefined ? { text: `${topSpan.prefix}${topSpan.peak}`.trim(), activation: topSpan.value } : { text: measured1[0] ? task.show(measured1[0].sample!) : '', activation: measured1[0]?.activation ?? 0 };
+        strong = topSpan !== undefined ? { text: readableText(`${topSpan.prefixText}${topSpan.peakText}`).trim(), activation: topSpan.value } : { text: measured1[0] ? task.show(measured1[0].sample!) : '', activation: measured1[0]?.activation ?? 0 };
         const lowest = measured1[measured1.length - 1];
         weak = lowest !== undefined && (topSpan !== undefined || measured1.length > 1) ? { text: task.show(lowest.sample!), activation: lowest.activation! } : null;
       }
