@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFacet, startFacet } from '../support/runFacet.ts';
@@ -39,6 +40,26 @@ describe('facet synthesize (CLI, separate processes)', () => {
     db.close();
     expect(rows.map((row) => (JSON.parse(row.turns) as { content: string }[]).map((turn) => turn.content).join('\n\n'))).toEqual(accepted.map((sample) => sample.text));
   }, 300_000);
+
+  it('facet datasets export writes every dataset in its layout with a card; a layout that cannot hold it is refused', async () => {
+    const out = join(home.path, 'exports', 'one');
+    const exported = await runFacet(['datasets', 'export', 'cli-one', '--out', out, '--json'], home.path);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ dataset: 'cli-one', format: 'text', files: { data: join(out, 'train.jsonl'), card: join(out, 'README.md') } });
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('FAC of seed ∪ synthetic');
+    const anchorOut = join(home.path, 'exports', 'anchor');
+    const anchor = await runFacet(['datasets', 'export', 'anchor', '--out', anchorOut, '--format', 'openai'], home.path);
+    expect(anchor.code, anchor.stderr).toBe(0);
+    expect(readFileSync(join(anchorOut, 'train.jsonl'), 'utf8').trim().split('\n')).toHaveLength(22);
+    expect(readFileSync(join(anchorOut, 'README.md'), 'utf8')).toContain('Imported into Facet from');
+    const refused = await runFacet(['datasets', 'export', 'cli-one', '--out', join(home.path, 'exports', 'bad'), '--format', 'caa'], home.path);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/INVALID_ARGUMENT.*does not fit the caa layout/);
+    expect(existsSync(join(home.path, 'exports', 'bad', 'train.jsonl'))).toBe(false);
+    const missing = await runFacet(['datasets', 'export', 'cli-one'], home.path);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--out DIR is required');
+  }, 120_000);
 
   it('a killed synthesis job resumes with `facet jobs resume`: no feature repeated, none lost', async () => {
     const child = startFacet(args(4, 'cli-resumed'), home.path);
