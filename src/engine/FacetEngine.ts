@@ -18,6 +18,7 @@ import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
+import { createDiversityReportJob, REPORT_JOB } from '../core/evaluate/diversityReport.ts';
 import { createExplainJob, EXPLAIN_JOB } from '../core/interpret/explainFeatures.ts';
 import { InterpretationRepository } from '../core/interpret/InterpretationRepository.ts';
 import { prepareExplainRequest, prepareJudgeRequest } from '../core/interpret/interpretationRequests.ts';
@@ -90,6 +91,7 @@ export class FacetEngine {
     this.jobs.register(createCoverageJob(this.store, this.home));
     this.jobs.register(createExplainJob(this.store, this.home));
     this.jobs.register(createJudgeJob(this.store, this.home));
+    this.jobs.register(createDiversityReportJob(this.store, this.home));
     this.jobs.register(createSynthesisJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
@@ -217,6 +219,13 @@ export class FacetEngine {
         await resolveFeatureSpace(this.store, this.home, request);
         for (const dataset of [params.anchor, params.seed, ...(params.eval !== undefined ? [params.eval] : [])]) resolveIndexDataset(this.store, dataset);
         return this.jobs.submit('coverage.measure', request);
+      },
+      'evaluate.report': async (params) => {
+        // Names are checked now so a typo fails at once rather than inside the job.
+        await resolveFeatureSpace(this.store, this.home, params);
+        for (const dataset of [...params.datasets, ...(params.anchor !== undefined ? [params.anchor] : [])]) resolveIndexDataset(this.store, dataset);
+        const { cpu, ...rest } = params;
+        return this.jobs.submit(REPORT_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
       },
       'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map((run) => ({ id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } })),
       'coverage.get': ({ id }) => {

@@ -133,6 +133,23 @@ export const methodSchemas = {
       task: z.string().min(1).max(200).optional(),
     })
     .strict(),
+  'evaluate.report': z
+    .object({
+      model: z.string().min(1),
+      sae: z.string().min(1),
+      datasets: z.array(z.string().min(1)).min(1).max(20),
+      anchor: z.string().min(1).optional(),
+      thresholds: z.array(z.number().min(0)).min(1).max(12).default([0, 1, 2]),
+      layer: z.number().int().min(0).optional(),
+      encode: z.enum(['topk', 'dense-relu']).optional(),
+      template: z.boolean().default(true),
+      kv: z.enum(['f16', 'f32']).optional(),
+      embeddingCap: z.number().int().min(2).max(20_000).default(1000),
+      selfBleuCap: z.number().int().min(2).max(20_000).default(500),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
   /** FAC Synthesis as a job: samples aimed at the features the seed misses against the anchor, each verified. */
@@ -218,6 +235,7 @@ export interface MethodResults {
   'features.verdicts': FeatureVerdictView[];
   'features.search': (FeatureExplanationView & { spaceId: number })[];
   'coverage.run': JobSnapshot;
+  'evaluate.report': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;
   'synthesis.run': JobSnapshot;
