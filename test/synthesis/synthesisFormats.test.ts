@@ -7,7 +7,9 @@ import { exportDataset } from '../../src/core/datasets/exportDataset.ts';
 import { normalizeRecord } from '../../src/core/datasets/normalizeRecord.ts';
 import { readGgufHeader, readTensorAsFloat32 } from '../../src/core/gguf/GgufReader.ts';
 import { writeGguf } from '../../src/core/gguf/GgufWriter.ts';
+import { getCoverageRun } from '../../src/core/coverage/measureCoverage.ts';
 import { LocalChatGenerator } from '../../src/core/generation/LocalChatGenerator.ts';
+import { InterpretationRepository } from '../../src/core/interpret/InterpretationRepository.ts';
 import { SaeRegistry } from '../../src/core/sae/SaeRegistry.ts';
 import { steeringDirection } from '../../src/core/synthesis/steeringDirection.ts';
 import { synthesizeFeatures, type SynthesisRequest } from '../../src/core/synthesis/synthesizeFeatures.ts';
@@ -114,6 +116,25 @@ describe('FAC Synthesis: every task format, steering and bad input (forged llama
     } finally {
       await generator.dispose();
     }
+  }, 300_000);
+
+  it('--relevant keeps only the missing features judged relevant to the task, and FAC after is measured within them', async () => {
+    const missing = (await synthesizeFeatures(store, home.path, { ...base(), limit: 1, contrast: 1, name: 'probe-missing' })).features;
+    const repository = new InterpretationRepository(store.db);
+    const spaceId = (store.db.prepare('SELECT id FROM feature_spaces').get() as { id: number }).id;
+    const verdict = (feature: number, value: 'Yes' | 'No') =>
+      repository.insertVerdict({ spaceId, feature, judge: 'test', judgeLabel: 'test', promptVersion: 1, task: 'toxicity', rubricHash: 'r', verdict: value, analysis: 'a', explanation: null, examples: [] });
+    const judged = [...missing, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+    judged.forEach((feature, i) => verdict(feature, i % 2 === 0 ? 'No' : 'Yes'));
+    const relevant = new Set(judged.filter((_, i) => i % 2 === 1));
+    const report = await synthesizeFeatures(store, home.path, { ...base(), relevantOnly: true, limit: 2, contrast: 2, name: 'relevant-only' });
+    expect(report.features.length).toBeGreaterThan(0);
+    for (const feature of report.features) expect(relevant.has(feature)).toBe(true);
+    expect(report.features).not.toContain(missing[0]);
+    const run = getCoverageRun(store, report.coverageRunId!);
+    expect(run.result.relevantFeatures).toBeGreaterThan(0);
+    expect(report.coverage[0]!.missing).toBe(run.result.results[0]!.missing.length);
+    expect(report.coverage[0]!.seedFac).toBe(run.result.results[0]!.fac);
   }, 300_000);
 
   it('an empty missing set is a coded error and leaves no dataset or run behind', async () => {
