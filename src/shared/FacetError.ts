@@ -69,7 +69,10 @@ export type FacetErrorCode =
   | 'TASK_SPEC_INVALID'
   | 'SCHEMA_UNSUPPORTED'
   | 'COHERENCE_UNMEASURABLE'
-  | 'EXPORT_FAILED';
+  | 'EXPORT_FAILED'
+  // cross-model comparison
+  | 'COMPARE_SPACE_MISMATCH'
+  | 'COMPARE_TOO_FEW_SAMPLES';
 
 export interface WireError {
   code: FacetErrorCode;

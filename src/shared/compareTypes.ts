@@ -1,0 +1,98 @@
+/** Cross-model feature matching (src/core/compare) as the API and the UI see it. */
+
+/** A dataset matched over, with its ready index in each space. */
+export interface CompareDatasetRef {
+  datasetId: number;
+  dataset: string;
+  samples: number;
+  indexA: number;
+  indexB: number;
+}
+
+export interface CompareParams {
+  minSupport: number;
+  top: number;
+  /** Entries at or below this g count as zero (dense-relu: δ). */
+  threshold: number;
+  maxPairs: number;
+}
+
+export interface CompareSpaceRef {
+  id: number;
+  model: string;
+  sae: string;
+  layer: number;
+  encode: string;
+  template: boolean;
+  dSae: number;
+}
+
+/** A score beside its null from random pairings; null where it could not be computed (too few pairs). */
+export interface CompareScores {
+  svcca: number | null;
+  svccaNull: number | null;
+  rsa: number | null;
+  rsaNull: number | null;
+}
+
+export interface CompareSummary {
+  spaceA: CompareSpaceRef;
+  spaceB: CompareSpaceRef;
+  samples: number;
+  supportedA: number;
+  supportedB: number;
+  /** Pairs (best partner of each supported A feature). */
+  pairCount: number;
+  mutual: number;
+  meanCorrelation: number | null;
+  /** Over decoder directions (the headline numbers; Lan et al. compare decoders). */
+  decoder: CompareScores | null;
+  /** Over activation profiles across the shared samples. */
+  profiles: CompareScores;
+  pairsUsed: number;
+  nullRepeats: number;
+  pairUpdates: number;
+  seconds: number;
+}
+
+/** An analogous pair: b is a's best partner in B by Pearson correlation of per-sample g. */
+export interface ComparePair {
+  a: number;
+  b: number;
+  correlation: number;
+  /** a is also b's best partner among A's supported features. */
+  mutual: boolean;
+}
+
+export interface CompareRunView extends CompareSummary {
+  runId: number;
+  method: string;
+  params: CompareParams;
+  datasets: CompareDatasetRef[];
+  pairs: ComparePair[];
+  /** True when the same request had been answered before and nothing was computed. */
+  reused: boolean;
+}
+
+export interface TransferredFeature {
+  a: number;
+  b: number;
+  correlation: number;
+  mutual: boolean;
+}
+
+export interface TransferResult {
+  runId: number;
+  coverageRunId: number;
+  spaceA: number;
+  spaceB: number;
+  threshold: number;
+  minCorrelation: number;
+  /** Missing features of the coverage run. */
+  missing: number;
+  /** Missing features without a partner at or above the bound (or with too little support to be matched). */
+  unmatched: number[];
+  mapping: TransferredFeature[];
+  /** Distinct B features, ascending: the `--features` list for coverage or synthesis in B. */
+  features: number[];
+}
