@@ -136,7 +136,8 @@ export interface SynthesisRunView {
   features: number[];
   finishedFeatures: number;
   createdAt: string;
-  report: SynthesisReport | null;
+  /** The finished run's report without its sample and rejection lists (those come from `synthesis.candidates`). */
+  report: (Omit<SynthesisReport, 'accepted' | 'rejected'> & { acceptedCount: number; rejectedCount: number }) | null;
 }
 
 /** One stored candidate, for the live view of a run. */

@@ -10,6 +10,7 @@ import { ProbeModel } from '../../src/core/llama/ProbeModel.ts';
 import { activationOf } from '../../src/core/synthesis/FeatureMeter.ts';
 import { PerplexityScorer } from '../../src/core/synthesis/PerplexityScorer.ts';
 import { SynthesisRepository } from '../../src/core/synthesis/SynthesisRepository.ts';
+import { replaceSyntheticSample } from '../../src/core/synthesis/syntheticSamples.ts';
 import { FacetEngine } from '../../src/engine/FacetEngine.ts';
 import type { SynthesisReport } from '../../src/shared/synthesisTypes.ts';
 import { forgeModelAndSae, referenceSampleActivations } from '../features/featureFixtures.ts';
@@ -221,4 +222,34 @@ describe('FAC Synthesis through the engine job (forged llama3, trained-shape Top
       model.dispose();
     }
   }, 120_000);
+  it('lists runs without their sample lists, and an edit below δ is refused while a drop renumbers the dataset densely', async () => {
+    const [view] = await engine.call('synthesis.runs', {});
+    expect(view).toMatchObject({ id: report.runId, state: 'done', dataset: 'synthetic-toxicity', finishedFeatures: 3 });
+    expect(view!.report).toMatchObject({ acceptedCount: report.accepted.length, rejectedCount: report.rejected.length, coverage: report.coverage });
+    expect(view!.report).not.toHaveProperty('accepted');
+    const live = await engine.call('synthesis.candidates', { runId: report.runId, afterId: 0, limit: 5 });
+    expect(live).toHaveLength(5);
+    expect((await engine.call('synthesis.candidates', { runId: report.runId, afterId: live[4]!.id })).length).toBe(report.candidates - 5);
+
+    const datasets = new DatasetRepository(engine.store.db);
+    const first = report.accepted[0]!;
+    const before = datasets.samples(report.datasetId, 0, 100);
+    expect(() => replaceSyntheticSample(engine.store, first.sampleId, { turns: [{ role: 'user', content: 'edited' }], label: '1' }, 0)).toThrow(/not above δ = 0/);
+    expect(datasets.samples(report.datasetId, 0, 100)).toEqual(before);
+    const edited = replaceSyntheticSample(engine.store, first.sampleId, { turns: [{ role: 'user', content: 'edited text' }], label: '1' }, 1.25);
+    expect(edited).toMatchObject({ activation: 1.25, edited: true, feature: first.feature });
+    expect(datasets.samples(report.datasetId, 0, 100).find((row) => row.id === first.sampleId)!.turns[0]!.content).toBe('edited text');
+    // the synthetic set's index is stale after an edit: it is dropped, coverage indexes it again
+    expect(new FeatureIndexRepository(engine.store.db).index(report.spaceId, report.datasetId)).toBeUndefined();
+
+    await engine.call('synthesis.dropSample', { sampleId: first.sampleId });
+    const after = datasets.samples(report.datasetId, 0, 100);
+    expect(after.map((row) => row.ordinal)).toEqual(after.map((_, i) => i));
+    expect(after.map((row) => row.id)).toEqual(before.filter((row) => row.id !== first.sampleId).map((row) => row.id));
+    expect(datasets.get(report.datasetId)!.sampleCount).toBe(report.accepted.length - 1);
+    const candidate = new SynthesisRepository(engine.store.db).candidates(report.runId).find((row) => row.outcome === 'removed')!;
+    expect(candidate).toMatchObject({ feature: first.feature, detail: 'dropped by a person', sampleId: null });
+    expect(new SynthesisRepository(engine.store.db).provenance(report.runId)).toHaveLength(report.accepted.length - 1);
+    await expect(engine.call('synthesis.dropSample', { sampleId: first.sampleId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });

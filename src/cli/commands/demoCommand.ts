@@ -10,6 +10,7 @@ import { directFeatureIndexer } from '../../core/features/featureIndexJob.ts';
 import { forgeModel } from '../../core/forge/forgeModel.ts';
 import { ModelService } from '../../core/models/ModelService.ts';
 import { SaeRegistry } from '../../core/sae/SaeRegistry.ts';
+import { SynthesisRepository } from '../../core/synthesis/SynthesisRepository.ts';
 import { runSaeTraining } from '../../core/sae/training/runSaeTraining.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
@@ -130,8 +131,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     let synthesis: SynthesisReport | null = null;
     if (synthesizeCount > 0 && (report.results[0]?.missing.length ?? 0) > 0) {
       const existing = (await engine.call('datasets.list', {})).find((dataset) => dataset.name === 'demo-synthetic');
-      const earlier = existing === undefined ? undefined : (await engine.call('synthesis.runs', { limit: 200 })).find((run) => run.datasetId === existing.id && run.report !== null);
-      if (earlier?.report) synthesis = earlier.report;
+      const earlier = existing === undefined ? null : (new SynthesisRepository(store.db).runOfDataset(existing.id)?.report ?? null);
+      if (earlier !== null) synthesis = earlier;
       else {
         if (existing !== undefined) await engine.call('datasets.remove', { id: existing.id });
         note(`5/5 synthesizing instruction-following samples for ${synthesizeCount} missing features (generate, re-measure, gate)…`);

@@ -172,7 +172,12 @@ export class SynthesisRepository {
       .all(limit);
     return rows.map((row) => {
       const run = toRun(row);
-      return { id: run.id, jobId: run.jobId, task: run.task, state: run.state, dataset: row.dataset_name, datasetId: run.datasetId, features: run.features, finishedFeatures: row.finished, createdAt: run.createdAt, report: run.report };
+      let report: SynthesisRunView['report'] = null;
+      if (run.report !== null) {
+        const { accepted, rejected, ...summary } = run.report;
+        report = { ...summary, acceptedCount: accepted.length, rejectedCount: rejected.length };
+      }
+      return { id: run.id, jobId: run.jobId, task: run.task, state: run.state, dataset: row.dataset_name, datasetId: run.datasetId, features: run.features, finishedFeatures: row.finished, createdAt: run.createdAt, report };
     });
   }
 

@@ -60,7 +60,7 @@ export function SynthesisPage() {
           </div>
           <p className="muted">
             {run.finishedFeatures} of {run.features.length} features done · {run.state}
-            {run.report !== null ? ` · ${run.report.accepted.length} accepted, ${run.report.rejected.length} rejected of ${run.report.candidates} candidates · coherence bound ${fixed(run.report.coherence.bound, 1)} (perplexity)` : ''}
+            {run.report !== null ? ` · ${run.report.acceptedCount} accepted, ${run.report.rejectedCount} rejected of ${run.report.candidates} candidates · coherence bound ${fixed(run.report.coherence.bound, 1)} (perplexity)` : ''}
           </p>
           {run.report !== null ? <CoverageChart run={run} /> : null}
           {run.report !== null && run.report.steering.length > 1 ? (
