@@ -25,8 +25,8 @@ feature is above δ, its perplexity under the unsteered generator is within the 
 and it is not a near-duplicate of an anchor, seed or accepted sample. Accepted samples form a new
 dataset (role synthetic) with their lineage; FAC before and after is reported at each δ.
 
-  --task        ${synthesisTasks.join(', ')} (custom: --task-spec FILE, a JSON file with
-                name, describe, schema, user and optional assistant)
+  --task        ${synthesisTasks.join(', ')}
+                (custom: --task-spec FILE, JSON with name, describe, schema, user, assistant)
   --generator   registered local model or .gguf that writes (default: --model)
   --features    missing (default: seed vs anchor at δ, measured now), missing:<coverage run id>,
                 or a file of feature ids
