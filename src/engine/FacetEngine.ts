@@ -14,11 +14,16 @@ import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
 import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
 import { jobProcessLauncher } from './jobProcessLauncher.ts';
+import { createCompareJob, COMPARE_JOB } from '../core/compare/compareJob.ts';
+import { compareReportOf } from '../core/compare/compareSpaces.ts';
+import { CompareRepository } from '../core/compare/CompareRepository.ts';
+import { transferFeatures } from '../core/compare/transferFeatures.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
 import { createDiversityReportJob, REPORT_JOB } from '../core/evaluate/diversityReport.ts';
+import { createProbeJob, PROBE_JOB } from '../core/evaluate/runProbe.ts';
 import { createExplainJob, EXPLAIN_JOB } from '../core/interpret/explainFeatures.ts';
 import { InterpretationRepository } from '../core/interpret/InterpretationRepository.ts';
 import { prepareExplainRequest, prepareJudgeRequest } from '../core/interpret/interpretationRequests.ts';
@@ -92,7 +97,9 @@ export class FacetEngine {
     this.jobs.register(createExplainJob(this.store, this.home));
     this.jobs.register(createJudgeJob(this.store, this.home));
     this.jobs.register(createDiversityReportJob(this.store, this.home));
+    this.jobs.register(createProbeJob(this.store));
     this.jobs.register(createSynthesisJob(this.store, this.home));
+    this.jobs.register(createCompareJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
@@ -102,7 +109,7 @@ export class FacetEngine {
         this.emit({ event: 'datasets.changed', payload: {} });
         this.emit({ event: 'features.changed', payload: {} });
       }
-      if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index' || job.kind === EXPLAIN_JOB || job.kind === JUDGE_JOB)) this.emit({ event: 'features.changed', payload: {} });
+      if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index' || job.kind === EXPLAIN_JOB || job.kind === JUDGE_JOB || job.kind === COMPARE_JOB)) this.emit({ event: 'features.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
     if (options.resumeInterrupted ?? true) {
@@ -226,6 +233,29 @@ export class FacetEngine {
         for (const dataset of [...params.datasets, ...(params.anchor !== undefined ? [params.anchor] : [])]) resolveIndexDataset(this.store, dataset);
         const { cpu, ...rest } = params;
         return this.jobs.submit(REPORT_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
+      },
+      'compare.run': async ({ a, b, datasets, minSupport, top, template, threads, cpu }) => {
+        // Names are checked now so a typo fails at once rather than inside the job.
+        await resolveFeatureSpace(this.store, this.home, { ...a, template });
+        await resolveFeatureSpace(this.store, this.home, { ...b, template });
+        for (const dataset of datasets) resolveIndexDataset(this.store, dataset);
+        return this.jobs.submit(COMPARE_JOB, { a: { ...a, template }, b: { ...b, template }, datasets, minSupport, top, ...(threads !== undefined ? { threads } : {}), ...(cpu ? { cpu } : {}) });
+      },
+      'compare.runs': ({ limit }) =>
+        new CompareRepository(this.store.db).list(limit).map((run) => {
+          const { pairs: _pairs, indexing: _indexing, ...rest } = compareReportOf(this.store, run.id, { reused: true, pairs: false });
+          return rest;
+        }),
+      'compare.get': ({ id }) => {
+        const { indexing: _indexing, ...rest } = compareReportOf(this.store, id, { reused: true });
+        return rest;
+      },
+      'compare.transfer': (params) => transferFeatures(this.store, params),
+      'evaluate.probe': async (params) => {
+        await resolveModel(this.store, params.model);
+        for (const dataset of [...params.train.flat(), params.eval]) resolveIndexDataset(this.store, dataset);
+        const { cpu, threads, ...rest } = params;
+        return this.jobs.submit(PROBE_JOB, { ...rest, ...(cpu ? { cpu } : {}), ...(threads !== undefined ? { threads } : {}) });
       },
       'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map((run) => ({ id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } })),
       'coverage.get': ({ id }) => {

@@ -20,7 +20,7 @@ export interface CompareRequest {
   a: FeatureSpaceParams;
   b: FeatureSpaceParams;
   /** Registered datasets (name or id), indexed in both spaces (those missing are indexed first). */
-  datasets: string[];
+  datasets: readonly string[];
   /** Nonzero samples a feature needs to take part. Defaults to 5. */
   minSupport?: number;
   /** Partners kept per feature of A. Defaults to 3. */

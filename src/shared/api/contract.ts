@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
+import type { CompareRunView, TransferResult } from '../compareTypes.ts';
 import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
@@ -150,6 +151,23 @@ export const methodSchemas = {
       cpu: z.boolean().default(false),
     })
     .strict(),
+  'evaluate.probe': z
+    .object({
+      kind: z.enum(['classify', 'reward']),
+      model: z.string().min(1),
+      train: z.array(z.array(z.string().min(1)).min(1).max(20)).min(1).max(10),
+      eval: z.string().min(1),
+      labelField: z.string().min(1).max(200).default('label'),
+      epochs: z.number().int().min(1).max(10_000).default(15),
+      learningRate: z.number().min(0).max(10).default(0.01),
+      l2: z.number().min(0).max(100).default(1e-3),
+      seeds: z.array(z.number().int().min(0).max(2 ** 31)).min(1).max(20).default([0, 1, 2]),
+      template: z.boolean().default(true),
+      maxTokens: z.number().int().min(2).max(32_768).default(512),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
   /** FAC Synthesis as a job: samples aimed at the features the seed misses against the anchor, each verified. */
@@ -198,6 +216,24 @@ export const methodSchemas = {
   'datasets.export': z
     .object({ id: z.number().int().positive(), format: z.enum(exportFormats).default('auto'), out: z.string().min(1).max(4096).optional() })
     .strict(),
+  /** Feature matching between two spaces over the same datasets (indexes what is missing) as a job. */
+  'compare.run': z
+    .object({
+      a: z.object({ model: z.string().min(1), sae: z.string().min(1), encode: z.enum(['topk', 'dense-relu']).optional(), layer: z.number().int().min(0).optional() }).strict(),
+      b: z.object({ model: z.string().min(1), sae: z.string().min(1), encode: z.enum(['topk', 'dense-relu']).optional(), layer: z.number().int().min(0).optional() }).strict(),
+      datasets: z.array(z.string().min(1)).min(1).max(20),
+      minSupport: z.number().int().min(2).max(1_000_000).default(5),
+      top: z.number().int().min(1).max(100).default(3),
+      template: z.boolean().default(true),
+      /** llama.cpp and onnxruntime threads when indexing. */
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
+  'compare.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
+  'compare.get': z.object({ id: z.number().int().positive() }).strict(),
+  /** Missing features of a coverage run in space A mapped to their partners in space B. */
+  'compare.transfer': z.object({ runId: z.number().int().positive(), coverageRunId: z.number().int().positive(), minCorrelation: z.number().min(-1).max(1).default(0.5) }).strict(),
   'jobs.list': z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
   'jobs.get': z.object({ id: z.string().min(1) }).strict(),
   'jobs.cancel': z.object({ id: z.string().min(1) }).strict(),
@@ -236,6 +272,7 @@ export interface MethodResults {
   'features.search': (FeatureExplanationView & { spaceId: number })[];
   'coverage.run': JobSnapshot;
   'evaluate.report': JobSnapshot;
+  'evaluate.probe': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;
   'synthesis.run': JobSnapshot;
@@ -244,6 +281,10 @@ export interface MethodResults {
   'synthesis.editSample': { sampleId: number; activation: number };
   'synthesis.dropSample': { removed: boolean };
   'datasets.export': DatasetExportView;
+  'compare.run': JobSnapshot;
+  'compare.runs': Omit<CompareRunView, 'pairs'>[];
+  'compare.get': CompareRunView;
+  'compare.transfer': TransferResult;
   'jobs.list': JobSnapshot[];
   'jobs.get': JobSnapshot;
   'jobs.cancel': JobSnapshot;
