@@ -4,6 +4,7 @@ import type { FeatureSpaceRecord } from '../features/FeatureIndexRepository.ts';
 import { runIndexPipeline, type IndexedSample } from '../features/indexDataset.ts';
 import { SampleMaximaReducer } from '../features/SampleMaximaReducer.ts';
 import type { SampleFeatures } from '../features/SampleFeatures.ts';
+import { physicalCoreCount } from '../llama/physicalCoreCount.ts';
 import type { ProbeContext } from '../llama/ProbeContext.ts';
 import { ProbeModel } from '../llama/ProbeModel.ts';
 import { SaeRegistry } from '../sae/SaeRegistry.ts';
@@ -12,7 +13,7 @@ import type { SaeSession } from '../sae/SaeSession.ts';
 import type { Store } from '../store/Store.ts';
 
 export interface FeatureMeterOptions {
-  /** Threads for llama.cpp and onnxruntime each. */
+  /** Threads for llama.cpp and onnxruntime each. Defaults to the physical cores split between them. */
   threads?: number;
   cpu?: boolean;
   /** A loaded copy of the space's model to reuse (e.g. the generator's, when it is the same file). */
@@ -54,14 +55,17 @@ export class FeatureMeter {
     const model = options.model ?? (await ProbeModel.load(modelPath, { gpu: options.cpu ? false : 'auto', ...(options.signal ? { signal: options.signal } : {}) }));
     let session: SaeSession | undefined;
     try {
-      const threads = options.threads ?? 1;
+      // as indexing does: the physical cores split between llama.cpp and onnxruntime, which overlap
+      const cores = physicalCoreCount();
+      const saeThreads = options.threads ?? Math.max(1, Math.floor(cores / 2));
+      const llamaThreads = options.threads ?? Math.max(1, cores - saeThreads);
       session = await new SaeRegistry(store, home).openSession(sae, {
         activation: space.encodeMode === 'dense-relu' ? 'dense-relu' : 'architecture',
         provider: options.cpu ? 'cpu' : 'auto',
-        threads,
+        threads: saeThreads,
       });
       const contextSize = Math.max(Math.min(4096, model.info.nCtxTrain > 0 ? model.info.nCtxTrain : 4096), space.maxTokens);
-      const context = await model.createContext({ contextSize, kv: space.kv, threads });
+      const context = await model.createContext({ contextSize, kv: space.kv, threads: llamaThreads });
       return new FeatureMeter(space, model, context, session, options.model === undefined);
     } catch (error) {
       await session?.dispose();

@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { ChatTurn } from '../../shared/datasetTypes.ts';
 import { readGgufHeader, readTensorAsFloat32, type GgufHeader } from '../gguf/GgufReader.ts';
+import { physicalCoreCount } from '../llama/physicalCoreCount.ts';
 import type { ProbeContext } from '../llama/ProbeContext.ts';
 import type { ProbeModel } from '../llama/ProbeModel.ts';
 import { OnnxGraph } from '../sae/OnnxGraph.ts';
@@ -56,7 +57,7 @@ export class PerplexityScorer {
     const logp = graph.op('LogSoftmax', [logits], { axis: 1 });
     graph.node('GatherElements', [logp, 'targets'], ['logp'], { axis: 1 });
     graph.output('logp', 'logp', 'float32', ['rows', 1]);
-    const threads = options.threads ?? 1;
+    const threads = options.threads ?? physicalCoreCount();
     const session = await ort.InferenceSession.create(graph.toBytes(), {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
