@@ -113,6 +113,7 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
   const [keep, setKeep] = useState('1');
   const [maxNewTokens, setMaxNewTokens] = useState('');
   const [steer, setSteer] = useState('');
+  const [coherence, setCoherence] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const coverage = coverageRuns.find((candidate) => candidate.id === coverageId) ?? coverageRuns[0];
   const missing = useMemo(() => coverage?.result.results[0]?.missing ?? [], [coverage]);
@@ -169,6 +170,7 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
         keep: whole(keep, 'Keep k', 1) ?? 1,
         ...(whole(maxNewTokens, 'Max new tokens', 8) !== undefined ? { maxNewTokens: whole(maxNewTokens, 'Max new tokens', 8)! } : {}),
         ...(strengths.length > 0 ? { steer: strengths } : {}),
+        coherence,
       });
     } catch (caught) {
       setError((caught as Error).message);
@@ -272,6 +274,9 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
         </label>
         <label>
           Steering <input className="short" placeholder="off" value={steer} onChange={(event) => setSteer(event.target.value)} data-testid="synthesis-steer" />
+        </label>
+        <label title="Perplexity under the unsteered generator, bounded from the anchor set. Needs the generator's output head stored as F32, F16 or BF16.">
+          <input type="checkbox" checked={coherence} onChange={(event) => setCoherence(event.target.checked)} /> coherence check
         </label>
         <button type="button" className="primary" onClick={() => void start()} data-testid="synthesis-start-button">
           Synthesize {Math.min(chosen.length, Number(limit) || chosen.length)} features
