@@ -49,7 +49,7 @@ export interface SpaceSimilarityOptions {
  */
 export function spaceSimilarity(pairs: readonly MatchedPair[], rowsA: SparseSampleRows, rowsB: SparseSampleRows, decoders: { a: DecoderRows; b: DecoderRows } | null, options: SpaceSimilarityOptions = {}): SpaceSimilarity {
   const random = mulberry32(options.seed ?? 12);
-  const maxPairs = options.maxPairs ?? 384;
+  const maxPairs = options.maxPairs ?? 256;
   let chosen = [...pairs];
   if (chosen.length > maxPairs) {
     shuffle(chosen, random);
