@@ -21,6 +21,7 @@ export const commandTable: Record<string, CommandEntry> = {
   features: { summary: 'list feature spaces, index a dataset, feature table and one feature (histogram, top spans)', load: () => import('./commands/featuresCommand.ts') },
   synthesize: { summary: 'FAC Synthesis: generate samples that activate the missing features, verify each, keep its lineage', load: () => import('./commands/synthesizeCommand.ts') },
   probe: { summary: "head-only probes on a frozen model: a classifier's AUPRC/AUROC/accuracy, a reward head's pairwise accuracy", load: () => import('./commands/probeCommand.ts') },
+  steer: { summary: 'CAA steering vectors and their evaluation: robust A/B accuracy per multiplier and the Steering Control Rate', load: () => import('./commands/steerCommand.ts') },
   report: { summary: 'diversity report of datasets: FAC per δ (also length-matched), text metrics, embedding spread; JSON or one HTML file', load: () => import('./commands/reportCommand.ts') },
   compare: { summary: 'match features between two feature spaces (e.g. LLaMA vs Qwen SAEs), SVCCA/RSA with nulls, transfer missing features', load: () => import('./commands/compareCommand.ts') },
   serve: { summary: 'serve the Facet UI and API to a browser (loopback, token-protected)', load: () => import('./commands/serveCommand.ts') },

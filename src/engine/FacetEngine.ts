@@ -24,6 +24,7 @@ import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resol
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
 import { createDiversityReportJob, REPORT_JOB } from '../core/evaluate/diversityReport.ts';
 import { createProbeJob, PROBE_JOB } from '../core/evaluate/runProbe.ts';
+import { createSteerEvalJob, createSteerVectorJob, STEER_EVAL_JOB, STEER_VECTOR_JOB } from '../core/evaluate/steering.ts';
 import { createExplainJob, EXPLAIN_JOB } from '../core/interpret/explainFeatures.ts';
 import { InterpretationRepository } from '../core/interpret/InterpretationRepository.ts';
 import { prepareExplainRequest, prepareJudgeRequest } from '../core/interpret/interpretationRequests.ts';
@@ -98,6 +99,8 @@ export class FacetEngine {
     this.jobs.register(createJudgeJob(this.store, this.home));
     this.jobs.register(createDiversityReportJob(this.store, this.home));
     this.jobs.register(createProbeJob(this.store));
+    this.jobs.register(createSteerVectorJob(this.store));
+    this.jobs.register(createSteerEvalJob(this.store));
     this.jobs.register(createSynthesisJob(this.store, this.home));
     this.jobs.register(createCompareJob(this.store, this.home));
     this.jobs.subscribe((job) => {
@@ -256,6 +259,18 @@ export class FacetEngine {
         for (const dataset of [...params.train.flat(), params.eval]) resolveIndexDataset(this.store, dataset);
         const { cpu, threads, ...rest } = params;
         return this.jobs.submit(PROBE_JOB, { ...rest, ...(cpu ? { cpu } : {}), ...(threads !== undefined ? { threads } : {}) });
+      },
+      'evaluate.steerVector': async (params) => {
+        await resolveModel(this.store, params.model);
+        resolveIndexDataset(this.store, params.dataset);
+        const { cpu, ...rest } = params;
+        return this.jobs.submit(STEER_VECTOR_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
+      },
+      'evaluate.steerEval': async (params) => {
+        await resolveModel(this.store, params.model);
+        resolveIndexDataset(this.store, params.dataset);
+        const { cpu, ...rest } = params;
+        return this.jobs.submit(STEER_EVAL_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
       },
       'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map((run) => ({ id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } })),
       'coverage.get': ({ id }) => {

@@ -168,6 +168,30 @@ export const methodSchemas = {
       cpu: z.boolean().default(false),
     })
     .strict(),
+  'evaluate.steerVector': z
+    .object({
+      model: z.string().min(1),
+      dataset: z.string().min(1),
+      /** llama.cpp 0-based block whose output (l_out) is steered; ≥ 1. */
+      layer: z.number().int().min(1),
+      out: z.string().min(1),
+      controlVector: z.string().min(1).optional(),
+      limit: z.number().int().min(1).optional(),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
+  'evaluate.steerEval': z
+    .object({
+      model: z.string().min(1),
+      vector: z.string().min(1),
+      dataset: z.string().min(1),
+      multipliers: z.array(z.number().min(-1000).max(1000)).min(1).max(50).default([-1, -0.5, 0, 0.5, 1]),
+      limit: z.number().int().min(1).optional(),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
   /** FAC Synthesis as a job: samples aimed at the features the seed misses against the anchor, each verified. */
@@ -273,6 +297,8 @@ export interface MethodResults {
   'coverage.run': JobSnapshot;
   'evaluate.report': JobSnapshot;
   'evaluate.probe': JobSnapshot;
+  'evaluate.steerVector': JobSnapshot;
+  'evaluate.steerEval': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;
   'synthesis.run': JobSnapshot;
