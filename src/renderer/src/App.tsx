@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ConnectionStatus } from './api/connectApi.ts';
 import { connection } from './api/connection.ts';
+import { ComparePage } from './pages/ComparePage.tsx';
 import { CoveragePage } from './pages/CoveragePage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { FeaturesPage } from './pages/FeaturesPage.tsx';
@@ -66,6 +67,8 @@ export function App() {
           <CoveragePage />
         ) : page === 'Synthesis' ? (
           <SynthesisPage />
+        ) : page === 'Compare' ? (
+          <ComparePage />
         ) : (
           <PlannedPage name={page} />
         )}

@@ -1,0 +1,368 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { CompareRunView, CompareScores, TransferResult } from '../../../shared/compareTypes.ts';
+import type { FeatureDetail } from '../../../shared/featureTypes.ts';
+import type { FeatureExplanationView } from '../../../shared/interpretationTypes.ts';
+import { api } from '../api/connection.ts';
+import { FeatureSpans } from '../components/FeatureSpans.tsx';
+import { JobProgress } from '../components/JobProgress.tsx';
+import { useCompareStore } from '../stores/useCompareStore.ts';
+import { useDatasetsStore } from '../stores/useDatasetsStore.ts';
+import { useFeaturesStore } from '../stores/useFeaturesStore.ts';
+import { useJobsStore } from '../stores/useJobsStore.ts';
+import { useNavigationStore } from '../stores/useNavigationStore.ts';
+import { useRegistryStore } from '../stores/useRegistryStore.ts';
+
+type Encode = '' | 'topk' | 'dense-relu';
+
+const fixed = (value: number | null | undefined, digits = 3): string => (value === null || value === undefined ? 'n/a' : value.toFixed(digits));
+
+/** Pick two spaces and datasets; run; space-level scores beside their nulls; analogous pairs; transfer. */
+export function ComparePage() {
+  const { models, saes } = useRegistryStore();
+  const datasets = useDatasetsStore((state) => state.datasets).filter((dataset) => dataset.state === 'ready');
+  const jobs = useJobsStore((state) => state.jobs);
+  const { runs, selectedRunId, details, load, select } = useCompareStore();
+  const [space, setSpace] = useState({ modelA: '', saeA: '', encodeA: '' as Encode, modelB: '', saeB: '', encodeB: '' as Encode });
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [minSupport, setMinSupport] = useState(5);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void load().catch((caught: Error) => setError(caught.message));
+  }, [load]);
+  useEffect(() => {
+    setSpace((current) => ({
+      ...current,
+      modelA: current.modelA || (models[0]?.name ?? ''),
+      saeA: current.saeA || (saes[0]?.name ?? ''),
+      modelB: current.modelB || (models[1]?.name ?? models[0]?.name ?? ''),
+      saeB: current.saeB || (saes[1]?.name ?? saes[0]?.name ?? ''),
+    }));
+  }, [models, saes]);
+
+  const active = Object.values(jobs).filter((job) => job.kind === 'compare.run' && (job.state === 'queued' || job.state === 'running' || job.state === 'failed'));
+  const shownId = selectedRunId ?? runs[0]?.runId;
+  const run = shownId !== undefined ? details[shownId] : undefined;
+
+  async function start(): Promise<void> {
+    setError(null);
+    try {
+      const side = (model: string, sae: string, encode: Encode) => ({ model, sae, ...(encode !== '' ? { encode } : {}) });
+      await api.call('compare.run', { a: side(space.modelA, space.saeA, space.encodeA), b: side(space.modelB, space.saeB, space.encodeB), datasets: chosen, minSupport });
+      select(null);
+    } catch (caught) {
+      setError((caught as Error).message);
+    }
+  }
+
+  const picker = (side: 'A' | 'B') => {
+    const key = side === 'A' ? ({ model: 'modelA', sae: 'saeA', encode: 'encodeA' } as const) : ({ model: 'modelB', sae: 'saeB', encode: 'encodeB' } as const);
+    return (
+      <div className="form-row" data-testid={`compare-space-${side}`}>
+        <strong>Space {side}</strong>
+        <label>
+          Model
+          <select value={space[key.model]} onChange={(event) => setSpace({ ...space, [key.model]: event.target.value })} data-testid={`compare-model-${side}`}>
+            {models.map((m) => (
+              <option key={m.name}>{m.name}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          SAE
+          <select value={space[key.sae]} onChange={(event) => setSpace({ ...space, [key.sae]: event.target.value })} data-testid={`compare-sae-${side}`}>
+            {saes.map((s) => (
+              <option key={s.name}>{s.name}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Encode
+          <select value={space[key.encode]} onChange={(event) => setSpace({ ...space, [key.encode]: event.target.value as Encode })}>
+            <option value="">default (topk for TopK SAEs)</option>
+            <option value="topk">topk</option>
+            <option value="dense-relu">dense-relu</option>
+          </select>
+        </label>
+      </div>
+    );
+  };
+
+  return (
+    <div className="page">
+      <section className="panel">
+        <h2>Compare feature spaces</h2>
+        {picker('A')}
+        {picker('B')}
+        <div className="form-row">
+          <span>Datasets (indexed in both spaces first if needed):</span>
+          {datasets.map((dataset) => (
+            <label key={dataset.id}>
+              <input
+                type="checkbox"
+                checked={chosen.includes(dataset.name)}
+                onChange={(event) => setChosen(event.target.checked ? [...chosen, dataset.name] : chosen.filter((name) => name !== dataset.name))}
+                data-testid={`compare-dataset-${dataset.name}`}
+              />
+              {dataset.name}
+            </label>
+          ))}
+        </div>
+        <div className="form-row">
+          <label>
+            Min support <input type="number" min={2} value={minSupport} onChange={(event) => setMinSupport(Math.max(2, Number(event.target.value) || 2))} data-testid="compare-min-support" />
+          </label>
+          <button type="button" className="primary" disabled={!space.modelA || !space.saeA || !space.modelB || !space.saeB || chosen.length === 0} onClick={() => void start()} data-testid="compare-run">
+            Compare
+          </button>
+        </div>
+        <p className="muted">
+          Each feature of A with enough nonzero samples gets its best partners in B by Pearson correlation of per-sample activations (zeros included), so different tokenizers need no alignment. Partners are
+          analogous, not the same feature: even two SAEs trained on one model share only about half their features.
+        </p>
+        {error !== null ? <div className="error">{error}</div> : null}
+        {active.map((job) => (
+          <JobProgress key={job.id} job={job} />
+        ))}
+      </section>
+      {run !== undefined ? (
+        <CompareResult run={run} runs={runs} onSelect={select} />
+      ) : (
+        <section className="panel">
+          <p className="muted">No comparisons yet.</p>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function ScoreRow({ label, scores, testId }: { label: string; scores: CompareScores; testId: string }) {
+  return (
+    <tr data-testid={testId}>
+      <td>{label}</td>
+      <td data-testid={`${testId}-svcca`}>{fixed(scores.svcca)}</td>
+      <td>{fixed(scores.svccaNull)}</td>
+      <td data-testid={`${testId}-rsa`}>{fixed(scores.rsa)}</td>
+      <td>{fixed(scores.rsaNull)}</td>
+    </tr>
+  );
+}
+
+function CompareResult({ run, runs, onSelect }: { run: CompareRunView; runs: Omit<CompareRunView, 'pairs'>[]; onSelect: (id: number) => void }) {
+  const [limit, setLimit] = useState(25);
+  const [onlyMutual, setOnlyMutual] = useState(false);
+  const [pair, setPair] = useState<{ a: number; b: number } | null>(null);
+  const [labels, setLabels] = useState<{ a: Map<number, FeatureExplanationView>; b: Map<number, FeatureExplanationView> }>({ a: new Map(), b: new Map() });
+  const pairs = useMemo(() => [...run.pairs].filter((p) => !onlyMutual || p.mutual).sort((x, y) => y.correlation - x.correlation), [run, onlyMutual]);
+  const shown = pairs.slice(0, limit);
+  const shownKey = shown.map((p) => `${p.a}:${p.b}`).join(',');
+
+  useEffect(() => {
+    let cancelled = false;
+    const wanted = (ids: number[]) => [...new Set(ids)].slice(0, 2000);
+    void Promise.all([
+      api.call('features.interpretations', { spaceId: run.spaceA.id, features: wanted(shown.map((p) => p.a)) }),
+      api.call('features.interpretations', { spaceId: run.spaceB.id, features: wanted(shown.map((p) => p.b)) }),
+    ]).then(
+      ([a, b]) => {
+        if (!cancelled) setLabels({ a: new Map(a.explanations.map((e) => [e.feature, e])), b: new Map(b.explanations.map((e) => [e.feature, e])) });
+      },
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [run.runId, shownKey]);
+
+  const space = (s: CompareRunView['spaceA']) => `${s.model} · ${s.sae} · l_out-${s.layer} · ${s.encode} · ${s.dSae.toLocaleString()} features`;
+  return (
+    <>
+      <section className="panel" data-testid="compare-result">
+        <div className="form-row">
+          <h2 className="inline">
+            {run.spaceA.model} ↔ {run.spaceB.model}
+          </h2>
+          <select value={run.runId} onChange={(event) => onSelect(Number(event.target.value))} data-testid="compare-run-select">
+            {runs.map((candidate) => (
+              <option key={candidate.runId} value={candidate.runId}>
+                run {candidate.runId} · {candidate.spaceA.model}:{candidate.spaceA.sae} ↔ {candidate.spaceB.model}:{candidate.spaceB.sae}
+              </option>
+            ))}
+          </select>
+        </div>
+        <p className="muted">
+          A: {space(run.spaceA)}
+          <br />
+          B: {space(run.spaceB)}
+          <br />
+          over {run.datasets.map((d) => `${d.dataset} (${d.samples})`).join(', ')} · min support {run.params.minSupport}
+        </p>
+        <p data-testid="compare-counts">
+          {run.supportedA.toLocaleString()} supported features in A, {run.supportedB.toLocaleString()} in B · {run.pairCount.toLocaleString()} pairs, <strong data-testid="compare-mutual">{run.mutual.toLocaleString()}</strong> mutual best ·
+          mean correlation {fixed(run.meanCorrelation)}
+        </p>
+        <h3>How shared are the spaces?</h3>
+        <table className="grid" data-testid="compare-scores">
+          <thead>
+            <tr>
+              <th>over {run.pairsUsed} matched pairs</th>
+              <th>SVCCA</th>
+              <th>null (random pairings)</th>
+              <th>RSA</th>
+              <th>null (random pairings)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {run.decoder !== null ? <ScoreRow label="decoder directions" scores={run.decoder} testId="compare-decoder" /> : null}
+            <ScoreRow label="activation profiles" scores={run.profiles} testId="compare-profiles" />
+          </tbody>
+        </table>
+        <p className="muted">A score well above its null (mean of {run.nullRepeats} random pairings of the same features) means the matched features are arranged alike in both spaces.</p>
+      </section>
+      <section className="panel">
+        <div className="form-row">
+          <h3 className="inline">Analogous pairs</h3>
+          <label>
+            <input type="checkbox" checked={onlyMutual} onChange={(event) => setOnlyMutual(event.target.checked)} data-testid="compare-only-mutual" /> mutual best only
+          </label>
+          <span className="muted">
+            {shown.length} of {pairs.length}, most correlated first
+          </span>
+          {limit < pairs.length ? (
+            <button type="button" onClick={() => setLimit(limit + 100)}>
+              Show more
+            </button>
+          ) : null}
+        </div>
+        <table className="grid" data-testid="compare-pairs">
+          <thead>
+            <tr>
+              <th>A feature</th>
+              <th>explanation in A</th>
+              <th>B feature</th>
+              <th>explanation in B</th>
+              <th>correlation</th>
+              <th>mutual</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((p) => (
+              <tr key={`${p.a}:${p.b}`} data-testid="compare-pair" className={pair?.a === p.a && pair.b === p.b ? 'selected' : ''} onClick={() => setPair({ a: p.a, b: p.b })}>
+                <td>{p.a}</td>
+                <td>{labels.a.get(p.a)?.explanation ?? ''}</td>
+                <td>{p.b}</td>
+                <td>{labels.b.get(p.b)?.explanation ?? ''}</td>
+                <td>{p.correlation.toFixed(3)}</td>
+                <td>{p.mutual ? 'yes' : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {pair !== null ? <PairDetail run={run} a={pair.a} b={pair.b} /> : <p className="muted">Click a pair to see both features' top spans side by side.</p>}
+      </section>
+      <TransferPanel run={run} />
+    </>
+  );
+}
+
+function PairDetail({ run, a, b }: { run: CompareRunView; a: number; b: number }) {
+  const [detail, setDetail] = useState<{ a: FeatureDetail; b: FeatureDetail } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const open = useFeaturesStore((state) => state.open);
+  const go = useNavigationStore((state) => state.go);
+  useEffect(() => {
+    let cancelled = false;
+    setDetail(null);
+    void Promise.all([api.call('features.detail', { spaceId: run.spaceA.id, feature: a, spans: 5 }), api.call('features.detail', { spaceId: run.spaceB.id, feature: b, spans: 5 })]).then(
+      ([x, y]) => {
+        if (!cancelled) setDetail({ a: x, b: y });
+      },
+      (caught: Error) => setError(caught.message),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [run.spaceA.id, run.spaceB.id, a, b]);
+  if (error !== null) return <div className="error">{error}</div>;
+  if (detail === null) return <p className="muted">Loading…</p>;
+  const side = (label: string, spaceId: number, model: string, feature: number, d: FeatureDetail) => (
+    <div className="pair-side" data-testid={`compare-pair-${label}`}>
+      <h4>
+        {label}: {model} ·{' '}
+        <button
+          type="button"
+          className="link"
+          onClick={() => {
+            open(spaceId, feature);
+            go('Features');
+          }}
+        >
+          feature {feature}
+        </button>
+      </h4>
+      <p className="muted">active in {d.count} samples</p>
+      <FeatureSpans spans={d.spans} />
+    </div>
+  );
+  return (
+    <div className="pair-detail" style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '1em' }}>
+      {side('A', run.spaceA.id, run.spaceA.model, a, detail.a)}
+      {side('B', run.spaceB.id, run.spaceB.model, b, detail.b)}
+    </div>
+  );
+}
+
+function TransferPanel({ run }: { run: CompareRunView }) {
+  const coverageRuns = useFeaturesStore((state) => state.runs).filter((candidate) => candidate.result.spaceId === run.spaceA.id);
+  const [coverageRunId, setCoverageRunId] = useState<number | null>(null);
+  const [minCorrelation, setMinCorrelation] = useState(0.5);
+  const [result, setResult] = useState<TransferResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const chosen = coverageRunId ?? coverageRuns[0]?.id ?? null;
+  async function transfer(): Promise<void> {
+    if (chosen === null) return;
+    setError(null);
+    try {
+      setResult(await api.call('compare.transfer', { runId: run.runId, coverageRunId: chosen, minCorrelation }));
+    } catch (caught) {
+      setError((caught as Error).message);
+    }
+  }
+  return (
+    <section className="panel" data-testid="compare-transfer">
+      <h3>Transfer missing features from A to B</h3>
+      {coverageRuns.length === 0 ? (
+        <p className="muted">No coverage run in space A ({run.spaceA.model} · {run.spaceA.sae}) yet: measure coverage there first.</p>
+      ) : (
+        <div className="form-row">
+          <label>
+            Coverage run
+            <select value={chosen ?? ''} onChange={(event) => setCoverageRunId(Number(event.target.value))} data-testid="compare-transfer-run">
+              {coverageRuns.map((candidate) => (
+                <option key={candidate.id} value={candidate.id}>
+                  run {candidate.id} · {candidate.result.seed.dataset} vs {candidate.result.anchor.dataset}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Min correlation <input type="number" step={0.05} min={-1} max={1} value={minCorrelation} onChange={(event) => setMinCorrelation(Number(event.target.value))} data-testid="compare-transfer-min" />
+          </label>
+          <button type="button" onClick={() => void transfer()} data-testid="compare-transfer-go">
+            Transfer these features
+          </button>
+        </div>
+      )}
+      {error !== null ? <div className="error">{error}</div> : null}
+      {result !== null ? (
+        <div data-testid="compare-transfer-result">
+          <p>
+            {result.mapping.length} of {result.missing} missing features (δ = {result.threshold}) have a partner with correlation ≥ {result.minCorrelation}: <strong data-testid="compare-transfer-count">{result.features.length}</strong> features of B.
+            Save the list below as a file and pass it as <code>--features FILE</code> to <code>facet coverage</code> or <code>facet synthesize</code> with B's model and SAE.
+          </p>
+          <textarea readOnly rows={3} value={JSON.stringify(result.features)} data-testid="compare-transfer-ids" style={{ width: '100%' }} />
+        </div>
+      ) : null}
+    </section>
+  );
+}
