@@ -34,7 +34,8 @@ describe('facet synthesize (CLI, separate processes)', () => {
     }
     for (const rejected of out['rejected'] as Record<string, unknown>[]) expect(Object.keys(rejected)).toEqual(['feature', 'reason', 'activation']);
     const coverage = out['coverage'] as Record<string, unknown>[];
-    expect(coverage.map((row) => Object.keys(row))).toEqual([['threshold', 'seedFac', 'combinedFac', 'missingShareActivated']]);
+    expect(coverage.map((row) => row['threshold'])).toEqual([0, 0.5, 1, 2]);
+    for (const row of coverage) expect(Object.keys(row)).toEqual(['threshold', 'seedFac', 'combinedFac', 'missingShareActivated']);
     const db = new Database(join(home.path, 'facet.db'), { readonly: true });
     const rows = db.prepare<[], { turns: string }>(`SELECT s.turns FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'cli-one' ORDER BY s.ordinal`).all();
     db.close();

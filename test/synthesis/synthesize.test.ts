@@ -171,9 +171,18 @@ describe('FAC Synthesis through the engine job (forged llama3, trained-shape Top
     const anchorActive = [...anchor.maxima.keys()].filter((f) => anchor.maxima[f]! > 0);
     const hit = missing.filter((f) => synthetic.maxima[f]! > 0).length;
     const combined = anchorActive.filter((f) => seed.maxima[f]! > 0 || synthetic.maxima[f]! > 0).length;
-    expect(report.coverage).toEqual([
-      { threshold: 0, seedFac: run.result.results[0]!.fac, combinedFac: combined / anchorActive.length, missingShareActivated: hit / missing.length, missing: missing.length, missingActivated: hit },
-    ]);
+    expect(report.coverage.map((row) => row.threshold)).toEqual([0, 0.5, 1, 2]);
+    expect(report.coverage[0]).toEqual({ threshold: 0, seedFac: run.result.results[0]!.fac, combinedFac: combined / anchorActive.length, missingShareActivated: hit / missing.length, missing: missing.length, missingActivated: hit });
+    // δ = 2 independently: activated means g > 2
+    const above = (maxima: Float32Array, f: number) => maxima[f]! > 2;
+    const anchor2 = anchorActive.filter((f) => above(anchor.maxima, f));
+    const missing2 = anchor2.filter((f) => !above(seed.maxima, f));
+    expect(report.coverage[3]).toMatchObject({
+      seedFac: (anchor2.length - missing2.length) / anchor2.length,
+      combinedFac: anchor2.filter((f) => above(seed.maxima, f) || above(synthetic.maxima, f)).length / anchor2.length,
+      missing: missing2.length,
+      missingActivated: missing2.filter((f) => above(synthetic.maxima, f)).length,
+    });
     for (const sample of report.accepted) expect(synthetic.maxima[sample.feature]!).toBeGreaterThan(0);
     expect(report.coverage[0]!.combinedFac!).toBeGreaterThan(report.coverage[0]!.seedFac!);
   });

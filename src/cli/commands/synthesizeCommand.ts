@@ -41,6 +41,7 @@ dataset (role synthetic) with their lineage; FAC before and after is reported at
   --relevant    only the missing features judged relevant to the task ('facet features judge')
   --no-coherence  skip the perplexity check (recorded with every sample)
   --name        name of the synthetic dataset (default <seed>-synthetic-<task>)
+  --report-thresholds  δ values of FAC before/after (default: --threshold with 0, 0.5, 1, 2)
 JSON: {"dataset", "accepted": [{feature, activation, text, record}], "rejected": [{feature, reason,
 activation}], "coverage": [{threshold, seedFac, combinedFac, missingShareActivated}]}; text is
 exactly the text the gate measured (the sample's turns, joined by a blank line).`;

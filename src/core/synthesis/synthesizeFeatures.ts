@@ -45,7 +45,7 @@ export interface SynthesisRequest extends FeatureSpaceParams {
   limit?: number;
   /** δ of the gate (g_target > δ) and of the missing set. Defaults to 0. */
   threshold?: number;
-  /** δ values of the coverage report after synthesis. Defaults to [threshold]. */
+  /** δ values of the coverage report after synthesis. Defaults to the gate's δ with 0, 0.5, 1 and 2 (those not below the index's storage floor). */
   reportThresholds?: number[];
   /** n: step-1 candidates per feature. Defaults to 2. */
   candidates?: number;
@@ -156,6 +156,9 @@ export async function prepareSynthesisRequest(store: Store, home: string, reques
   }
   return request;
 }
+
+/** δ values reported after synthesis besides the gate's own (the paper's sensitivity study spans 0 … 4). */
+export const defaultReportThresholds = [0, 0.5, 1, 2] as const;
 
 /** The quantile q of values (linear interpolation between order statistics). */
 export function quantile(values: readonly number[], q: number): number | null {
@@ -631,7 +634,7 @@ async function coverageAfter(store: Store, home: string, request: SynthesisReque
   if (anchorIndex === undefined || anchorTotals === undefined || seedTotals === undefined) throw new FacetError('NOT_FOUND', 'The anchor or seed index of this run was removed. Measure coverage again.');
   const combined = new Float32Array(space.dSae);
   for (let f = 0; f < space.dSae; f++) combined[f] = Math.max(seedTotals.maxima[f]!, syntheticMaxima[f]!);
-  const thresholds = request.reportThresholds ?? [request.threshold ?? 0];
+  const thresholds = request.reportThresholds ?? [...new Set([request.threshold ?? 0, ...defaultReportThresholds])].filter((delta) => delta >= space.minActivation).sort((a, b) => a - b);
   // F as the coverage run had it: its explicit features, within those judged relevant to its task.
   const coverageRun = run.coverageRunId === null ? undefined : getCoverageRun(store, run.coverageRunId);
   let features: number[] | null = coverageRun?.request.features ?? null;
