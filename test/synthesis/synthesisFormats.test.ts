@@ -137,6 +137,16 @@ describe('FAC Synthesis: every task format, steering and bad input (forged llama
     expect(report.coverage[0]!.seedFac).toBe(run.result.results[0]!.fac);
   }, 300_000);
 
+  it('a cancelled run leaves the database as it was (no dataset, run, candidates or samples)', async () => {
+    const before = counts();
+    const candidates = (store.db.prepare('SELECT COUNT(*) AS n FROM synthesis_candidates').get() as { n: number }).n;
+    const controller = new AbortController();
+    const run = synthesizeFeatures(store, home.path, { ...base(), limit: 3, contrast: 2, name: 'cancelled' }, { signal: controller.signal, onProgress: (done) => done >= 1 && controller.abort() });
+    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(counts()).toEqual(before);
+    expect((store.db.prepare('SELECT COUNT(*) AS n FROM synthesis_candidates').get() as { n: number }).n).toBe(candidates);
+  }, 300_000);
+
   it('an empty missing set is a coded error and leaves no dataset or run behind', async () => {
     insertDataset(store, 'anchor-copy', 'seed', new DatasetRepository(store.db).samples(new DatasetRepository(store.db).findByName('anchor')!.id, 0, 100).map((row) => row.turns[0]!.content));
     const before = counts();
