@@ -3,7 +3,7 @@ import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { DiversityReport } from '../../core/evaluate/diversityReport.ts';
-import { renderReportHtml } from '../../core/evaluate/renderReportHtml.ts';
+import { renderReportHtml } from '../../shared/renderReportHtml.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';

@@ -1,5 +1,6 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { SampleRow } from '../../shared/datasetTypes.ts';
+import type { DatasetDiversity, DiversityReport } from '../../shared/evaluateTypes.ts';
 import { measureCoverage } from '../coverage/measureCoverage.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import type { FeatureIndexer } from '../features/featureIndexJob.ts';
@@ -12,6 +13,8 @@ import { ProbeModel } from '../llama/ProbeModel.ts';
 import type { Store } from '../store/Store.ts';
 import { meanPairwiseCosineDistance, vendiScore } from './embeddingDiversity.ts';
 import { bigramEntropy, compressionRatio, distinctN, ngramDiversity, selfBleu } from './textDiversity.ts';
+
+export type { DatasetDiversity, DiversityReport };
 
 export interface DiversityReportRequest extends FeatureSpaceParams {
   /** Registered datasets (names or ids) to report on. */
@@ -26,42 +29,6 @@ export interface DiversityReportRequest extends FeatureSpaceParams {
   selfBleuCap?: number;
   threads?: number;
   cpu?: boolean;
-}
-
-export interface DatasetDiversity {
-  name: string;
-  size: number;
-  distinct1: number;
-  distinct2: number;
-  ngramDiversity: number;
-  bigramEntropy: number;
-  selfBleu4: number;
-  selfBleuScored: number;
-  compressionRatio: number;
-  embeddingCosineDistance: number;
-  vendi: number;
-  embeddedSamples: number;
-  /** Tokens after the chat-template prefix (t ≥ t0), per sample. */
-  meanTokens: number;
-  medianTokens: number;
-  tokenHistogram: { edges: number[]; counts: number[] };
-  coverage: { threshold: number; fac: number | null; activeFeatures: number }[];
-  /** FAC of a subset whose length histogram is the same in every dataset (see `lengthMatching`). */
-  lengthMatchedCoverage: { threshold: number; fac: number | null; samples: number }[];
-}
-
-export interface DiversityReport {
-  model: string;
-  sae: string;
-  layer: number;
-  spaceId: number;
-  anchor: string;
-  thresholds: number[];
-  embedding: string;
-  lengthMatching: string;
-  definitions: Record<string, string>;
-  datasets: DatasetDiversity[];
-  seconds: number;
 }
 
 export interface DiversityReportControl {

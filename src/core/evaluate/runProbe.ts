@@ -1,5 +1,6 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { ChatTurn, SampleRow } from '../../shared/datasetTypes.ts';
+import type { ProbeReport, ProbeRun } from '../../shared/evaluateTypes.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import { resolveIndexDataset } from '../features/resolveFeatureSpace.ts';
 import type { JobDefinition } from '../jobs/JobRunner.ts';
@@ -9,6 +10,8 @@ import type { Store } from '../store/Store.ts';
 import { lastTokenStates } from './lastTokenStates.ts';
 import { headScore, sigmoid, trainLogisticHead, trainRewardHead, type HeadTraining } from './linearHeads.ts';
 import { accuracy, auprc, auroc, meanAndStd } from './probeMetrics.ts';
+
+export type { ProbeReport, ProbeRun };
 
 /** A probe in the paper's head-only setting: the model is frozen, a linear head is trained on its last-token final hidden state. */
 export interface ProbeRequest {
@@ -28,31 +31,6 @@ export interface ProbeRequest {
   maxTokens?: number;
   threads?: number;
   cpu?: boolean;
-}
-
-export interface ProbeRun {
-  train: string[];
-  trainSamples: number;
-  perSeed: { seed: number; auprc: number | null; auroc: number | null; accuracy: number }[];
-  auprc: { mean: number; std: number } | null;
-  auroc: { mean: number; std: number } | null;
-  accuracy: { mean: number; std: number };
-}
-
-export interface ProbeReport {
-  kind: 'classify' | 'reward';
-  model: string;
-  eval: string;
-  evalSamples: number;
-  settings: { epochs: number; learningRate: number; l2: number; seeds: number[]; features: string };
-  /** The first training configuration's results at the first seed, in the documented shape. */
-  auprc: number | null;
-  auroc: number | null;
-  accuracy: number;
-  /** Every eval sample with its score under the first configuration and seed (classify: P(label 1); reward: r(chosen) − r(rejected)). */
-  scores: { text: string; label: 0 | 1; score: number }[];
-  runs: ProbeRun[];
-  seconds: number;
 }
 
 function labelOf(row: SampleRow, field: string, dataset: string): 0 | 1 {

@@ -1,6 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { SampleRow } from '../../shared/datasetTypes.ts';
+import type { SteeringEvaluation, SteeringVectorResult } from '../../shared/evaluateTypes.ts';
 import { readNpy, writeNpy } from '../arrays/NpyFile.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import { resolveIndexDataset } from '../features/resolveFeatureSpace.ts';
@@ -129,6 +131,7 @@ export interface SteeringVectorFile {
 }
 
 export async function writeSteeringVector(path: string, file: SteeringVectorFile): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   await writeNpy(path, file.vector, [file.vector.length]);
   await writeFile(`${path}.json`, `${JSON.stringify({ layer: file.layer, model: file.model, items: file.items, layout: 'float32 [n_embd], added to l_out-<layer> (llama.cpp 0-based block)' }, null, 2)}\n`);
 }
@@ -202,7 +205,7 @@ function itemsOf(store: Store, dataset: string, limit?: number): { name: string;
   return { name: summary.name, items };
 }
 
-export async function steerVector(store: Store, request: SteerVectorRequest, signal?: AbortSignal): Promise<{ out: string; controlVector: string | null; layer: number; items: number; norm: number }> {
+export async function steerVector(store: Store, request: SteerVectorRequest, signal?: AbortSignal): Promise<SteeringVectorResult> {
   const { items } = itemsOf(store, request.dataset, request.limit);
   const { model, context, label } = await openModel(store, request.model, { ...request, ...(signal ? { signal } : {}) });
   try {
@@ -219,7 +222,7 @@ export async function steerVector(store: Store, request: SteerVectorRequest, sig
   }
 }
 
-export async function steerEval(store: Store, request: SteerEvalRequest, signal?: AbortSignal): Promise<{ dataset: string; layer: number; items: number; multipliers: { multiplier: number; robustAccuracy: number; accuracy: number }[]; steeringControlRate: number | null }> {
+export async function steerEval(store: Store, request: SteerEvalRequest, signal?: AbortSignal): Promise<SteeringEvaluation> {
   const file = await readSteeringVector(request.vector);
   const { name, items } = itemsOf(store, request.dataset, request.limit);
   const { model, context } = await openModel(store, request.model, { ...request, ...(signal ? { signal } : {}) });

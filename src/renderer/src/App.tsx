@@ -4,6 +4,7 @@ import { connection } from './api/connection.ts';
 import { ComparePage } from './pages/ComparePage.tsx';
 import { CoveragePage } from './pages/CoveragePage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
+import { EvaluatePage } from './pages/EvaluatePage.tsx';
 import { FeaturesPage } from './pages/FeaturesPage.tsx';
 import { JobsPage } from './pages/JobsPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
@@ -67,6 +68,8 @@ export function App() {
           <CoveragePage />
         ) : page === 'Synthesis' ? (
           <SynthesisPage />
+        ) : page === 'Evaluate' ? (
+          <EvaluatePage />
         ) : page === 'Compare' ? (
           <ComparePage />
         ) : (

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 
-export const pages = ['Models', 'Datasets', 'Features', 'Coverage', 'Synthesis', 'Compare', 'Jobs'] as const;
+export const pages = ['Models', 'Datasets', 'Features', 'Coverage', 'Synthesis', 'Compare', 'Evaluate', 'Jobs'] as const;
 export type PageName = (typeof pages)[number];
 
 interface NavigationState {

@@ -1,4 +1,4 @@
-import type { DiversityReport } from './diversityReport.ts';
+import type { DiversityReport } from './evaluateTypes.ts';
 
 const palette = ['#3b5bdb', '#e8590c', '#2b8a3e', '#ae3ec9', '#c92a2a', '#1098ad', '#5c940d', '#862e9c'];
 
@@ -70,8 +70,11 @@ function histogram(name: string, edges: number[], counts: number[], color: strin
   return `<figure><svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="length histogram of ${escape(name)}"><text x="10" y="14" font-size="11" font-weight="bold">${escape(name.slice(0, 24))}: tokens</text>${bars}<text x="10" y="${height - 12}" font-size="9">${edges[0]}</text><text x="${width - 10}" y="${height - 12}" font-size="9" text-anchor="end">${edges[edges.length - 1]}</text></svg></figure>`;
 }
 
-/** The report as one offline HTML file: inline CSS and SVG, no scripts, no external resources. */
-export function renderReportHtml(report: DiversityReport): string {
+/** Styles of the report file (the app's page uses its own). */
+export const reportCss = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:6px 10px 6px 0}dt{font-weight:bold}dd{margin:0 0 6px 16px;color:#444}.muted{color:#666}`;
+
+/** The report's content (tables, inline SVG charts, definitions) as HTML without scripts, for a page or a file. */
+export function renderReportBody(report: DiversityReport): string {
   const names = report.datasets.map((dataset) => dataset.name);
   const metrics: [string, (d: DiversityReport['datasets'][number]) => number][] = [
     ['distinct-1', (d) => d.distinct1],
@@ -92,12 +95,7 @@ export function renderReportHtml(report: DiversityReport): string {
     .join('\n');
   const deltaHeads = report.thresholds.map((delta) => `<th>FAC δ=${delta}</th>`).join('');
   const matchedHeads = report.thresholds.map((delta) => `<th>FAC δ=${delta}, length-matched</th>`).join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Facet diversity report</title>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:6px 10px 6px 0}dt{font-weight:bold}dd{margin:0 0 6px 16px;color:#444}.muted{color:#666}</style></head>
-<body>
-<h1>Diversity report</h1>
+  return `<h1>Diversity report</h1>
 <p class="muted">Feature space: ${escape(report.model)} · SAE ${escape(report.sae)} · l_out-${report.layer} (llama.cpp 0-based block) · anchor set <b>${escape(report.anchor)}</b> · made by Facet in ${report.seconds.toFixed(1)} s.</p>
 <table><thead><tr><th>dataset</th><th>samples</th><th>mean tokens</th><th>median tokens</th>${deltaHeads}${matchedHeads}<th>distinct-1</th><th>distinct-2</th><th>n-gram div.</th><th>bigram H</th><th>self-BLEU-4</th><th>compression</th><th>emb. cos. dist.</th><th>Vendi</th></tr></thead><tbody>
 ${rows}
@@ -109,9 +107,19 @@ ${facChart(report)}
 ${report.datasets.map((d, i) => histogram(d.name, d.tokenHistogram.edges, d.tokenHistogram.counts, palette[i % palette.length]!)).join('\n')}
 <h2>Text and embedding metrics</h2>
 ${metrics.map(([title, pick]) => barChart(title, names, report.datasets.map(pick))).join('\n')}
-<h2>Definitions</h2>
+<details><summary>Definitions</summary>
 <dl>${Object.entries(report.definitions).map(([name, text]) => `<dt>${escape(name)}</dt><dd>${escape(text)}</dd>`).join('')}
-<dt>embeddings</dt><dd>${escape(report.embedding)}</dd><dt>length matching</dt><dd>${escape(report.lengthMatching)}</dd></dl>
+<dt>embeddings</dt><dd>${escape(report.embedding)}</dd><dt>length matching</dt><dd>${escape(report.lengthMatching)}</dd></dl></details>`;
+}
+
+/** The report as one offline HTML file: inline CSS and SVG, no scripts, no external resources. */
+export function renderReportHtml(report: DiversityReport): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Facet diversity report</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<style>${reportCss}</style></head>
+<body>
+${renderReportBody(report)}
 </body></html>
 `;
 }
