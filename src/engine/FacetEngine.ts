@@ -18,6 +18,7 @@ import { createCompareJob, COMPARE_JOB } from '../core/compare/compareJob.ts';
 import { compareReportOf } from '../core/compare/compareSpaces.ts';
 import { CompareRepository } from '../core/compare/CompareRepository.ts';
 import { transferFeatures } from '../core/compare/transferFeatures.ts';
+import { pairTokenView } from '../core/compare/pairTokenView.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
@@ -254,6 +255,7 @@ export class FacetEngine {
         return rest;
       },
       'compare.transfer': (params) => transferFeatures(this.store, params),
+      'compare.tokens': (params) => pairTokenView(this.store, this.home, params),
       'evaluate.probe': async (params) => {
         await resolveModel(this.store, params.model);
         for (const dataset of [...params.train.flat(), params.eval]) resolveIndexDataset(this.store, dataset);

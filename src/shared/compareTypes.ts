@@ -96,3 +96,39 @@ export interface TransferResult {
   /** Distinct B features, ascending: the `--features` list for coverage or synthesis in B. */
   features: number[];
 }
+
+/** One model token placed in the sample's text: characters [start, end) of `PairTokenView.text`. */
+export interface TokenActivation {
+  /** Position in the model's templated token sequence. */
+  token: number;
+  start: number;
+  end: number;
+  /** The token's own text (a token may cover more than the characters placed, e.g. a leading space). */
+  piece: string;
+  /** The feature's code at this token. */
+  value: number;
+}
+
+export interface PairTokenSide {
+  spaceId: number;
+  model: string;
+  sae: string;
+  feature: number;
+  tokenCount: number;
+  t0: number;
+  /** max over tokens t ≥ t0 (the sample's g for this feature) and where it peaks. */
+  g: number;
+  peak: number | null;
+  tokens: TokenActivation[];
+}
+
+/** Both features of a matched pair on one sample, token by token, aligned through character offsets. */
+export interface PairTokenView {
+  runId: number;
+  datasetId: number;
+  ordinal: number;
+  /** The sample's turns' contents joined by a blank line. */
+  text: string;
+  a: PairTokenSide;
+  b: PairTokenSide;
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pairTokenView } from '../../src/core/compare/pairTokenView.ts';
 import { FeatureIndexRepository } from '../../src/core/features/FeatureIndexRepository.ts';
 import { decodeSampleFeatures } from '../../src/core/features/SampleFeatures.ts';
 import { Store } from '../../src/core/store/Store.ts';
@@ -75,6 +76,7 @@ describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2
   afterAll(() => home.remove());
 
   const space = (f: (typeof families)[number]): string => `${paths[f.family]}:${f.sae}`;
+  const firstRun: { output?: CompareJson } = {};
 
   it('prints the issue JSON shape; correlations and mutual pairs equal a brute-force float64 recomputation from the stored g', async () => {
     for (const [x, y] of [[families[0], families[2]], [families[1], families[0]]] as const) {
@@ -82,6 +84,7 @@ describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const output = JSON.parse(result.stdout) as CompareJson;
+      firstRun.output ??= output;
       expect(Object.keys(output).sort()).toEqual(['mutual', 'pairs', 'profiles', 'rsa', 'rsaNull', 'runId', 'svcca', 'svccaNull'].sort());
       for (const key of ['svcca', 'svccaNull', 'rsa', 'rsaNull'] as const) expect(typeof output[key]).toBe('number');
       expect(output.pairs.length).toBeGreaterThan(20);
@@ -164,4 +167,51 @@ describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/COMPARE_SPACE_MISMATCH/);
   }, 600_000);
+  it('places both models\' tokens of a matched pair on the same characters; each side\'s max equals the indexed g', async () => {
+    const output = firstRun.output!;
+    const pair = [...output.pairs].sort((x, y) => y.correlation - x.correlation)[0]!;
+    const store = Store.open(join(home.path, 'facet.db'));
+    try {
+      const run = store.db.prepare<[number], { datasets: string }>(`SELECT datasets FROM compare_runs WHERE id = ?`).get(output.runId)!;
+      const [ref] = JSON.parse(run.datasets) as { datasetId: number; indexA: number; indexB: number }[];
+      const repository = new FeatureIndexRepository(store.db);
+      const check = (view: Awaited<ReturnType<typeof pairTokenView>>) => {
+        for (const [side, indexId, feature] of [[view.a, ref!.indexA, pair.a], [view.b, ref!.indexB, pair.b]] as const) {
+          const stored = decodeSampleFeatures(repository.sample(indexId, view.ordinal)!.entries);
+          const at = stored.features.indexOf(feature);
+          const g = at < 0 ? 0 : stored.values[at]!;
+          // the index captured in batches with an f16 KV cache, this view one sample alone: same math, other summation order
+          expect(Math.abs(side.g - g)).toBeLessThanOrEqual(1e-3 + 0.01 * g);
+          // tokens tile the text in order, each placed text is part of its token's own text
+          let last = 0;
+          let lastStart = -1;
+          const covered = new Uint8Array(view.text.length);
+          for (const token of side.tokens) {
+            // tokens that each hold some bytes of one character share that character's range
+            if (!(token.start === lastStart && token.end === last)) expect(token.start).toBeGreaterThanOrEqual(last);
+            lastStart = token.start;
+            expect(token.end).toBeGreaterThan(token.start);
+            expect(token.piece).toContain(view.text.slice(token.start, token.end));
+            covered.fill(1, token.start, token.end);
+            last = token.end;
+          }
+          for (let i = 0; i < view.text.length; i++) if (view.text[i]!.trim() !== '' && !/\p{Extended_Pictographic}/u.test(view.text[i]!)) expect({ side: side.model, i, covered: covered[i] }).toEqual({ side: side.model, i, covered: 1 });
+          expect(Math.max(0, ...side.tokens.map((t) => t.value))).toBeCloseTo(side.g, 6);
+        }
+        expect(view.a.model).not.toBe(view.b.model);
+      };
+      // the sample where the pair fires together most
+      const strongest = await pairTokenView(store, home.path, { runId: output.runId, a: pair.a, b: pair.b });
+      check(strongest);
+      expect(strongest.a.g).toBeGreaterThan(0);
+      expect(strongest.b.g).toBeGreaterThan(0);
+      // a sample with accents, CJK and an emoji: the two tokenizers cut it differently, the characters still line up
+      const mixed = await pairTokenView(store, home.path, { runId: output.runId, a: pair.a, b: pair.b, datasetId: ref!.datasetId, ordinal: 0 });
+      expect(mixed.text).toContain('東京');
+      check(mixed);
+      expect(mixed.a.tokens.map((t) => `${t.start}-${t.end}`).join()).not.toBe(mixed.b.tokens.map((t) => `${t.start}-${t.end}`).join());
+    } finally {
+      store.close();
+    }
+  }, 120_000);
 });

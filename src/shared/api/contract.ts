@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
-import type { CompareRunView, TransferResult } from '../compareTypes.ts';
+import type { CompareRunView, PairTokenView, TransferResult } from '../compareTypes.ts';
 import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
@@ -256,6 +256,8 @@ export const methodSchemas = {
     .strict(),
   'compare.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'compare.get': z.object({ id: z.number().int().positive() }).strict(),
+  /** A matched pair token by token on one sample (both models run), aligned through character offsets. */
+  'compare.tokens': z.object({ runId: z.number().int().positive(), a: z.number().int().min(0), b: z.number().int().min(0), datasetId: z.number().int().positive().optional(), ordinal: z.number().int().min(0).optional() }).strict(),
   /** Missing features of a coverage run in space A mapped to their partners in space B. */
   'compare.transfer': z.object({ runId: z.number().int().positive(), coverageRunId: z.number().int().positive(), minCorrelation: z.number().min(-1).max(1).default(0.5) }).strict(),
   'jobs.list': z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
@@ -311,6 +313,7 @@ export interface MethodResults {
   'compare.runs': Omit<CompareRunView, 'pairs'>[];
   'compare.get': CompareRunView;
   'compare.transfer': TransferResult;
+  'compare.tokens': PairTokenView;
   'jobs.list': JobSnapshot[];
   'jobs.get': JobSnapshot;
   'jobs.cancel': JobSnapshot;
