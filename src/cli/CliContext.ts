@@ -1,4 +1,5 @@
 import { Store } from '../core/store/Store.ts';
+import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder.ts';
 import { databasePath } from '../core/workspace/resolveFacetHome.ts';
 import { ProgressReporter } from './ProgressReporter.ts';
 
@@ -28,7 +29,11 @@ export function createCliContext(home: string, json: boolean, signal: AbortSigna
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     printJson: (value) => process.stdout.write(`${JSON.stringify(value)}\n`),
-    openStore: () => (store ??= Store.open(databasePath(home))),
+    openStore: () => {
+      // A FACET_HOME that is a file (or unreadable) is WORKSPACE_INVALID here too, not a crash inside SQLite.
+      if (store === undefined) requireWorkspaceFolder(home);
+      return (store ??= Store.open(databasePath(home)));
+    },
     signal,
     progress: new ProgressReporter(process.stderr, { silent: json }),
     close: () => store?.close(),

@@ -42,6 +42,13 @@ describe('npx facet', () => {
     expect(unknown.status).toBe(2);
     expect(facetLines(unknown.stderr)).toEqual(["Error [INVALID_ARGUMENT]: unknown command 'nosuch'. Run 'facet --help' for the list of commands."]);
 
+    // a workspace that is a file: the same coded line from commands that open the store directly
+    for (const command of [['models', 'list'], ['sae', 'list'], ['datasets', 'list']]) {
+      const result = spawnSync('npx', ['facet', ...command], { cwd: root, encoding: 'utf8', env: { ...process.env, FACET_HOME: join(root, 'package.json') }, timeout: 120_000 });
+      expect(result.status, command.join(' ')).toBe(1);
+      expect(facetLines(result.stderr)).toEqual([expect.stringMatching(/^Error \[WORKSPACE_INVALID\]: The workspace .*package\.json/)]);
+    }
+
     const badOption = npxFacet(['datasets', 'import', '--bogus']);
     expect(badOption.status).toBe(2);
     expect(facetLines(badOption.stderr)).toHaveLength(1);
