@@ -61,6 +61,9 @@ test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare p
   await pairs.first().click();
   await expect(page.getByTestId('compare-pair-A').getByTestId('feature-span').first()).toBeVisible();
   await expect(page.getByTestId('compare-pair-B').getByTestId('feature-span').first()).toBeVisible();
+  await page.getByTestId('compare-token-show').click();
+  await expect(page.getByTestId('compare-token-A').getByTestId('compare-token').first()).toBeVisible({ timeout: 60_000 });
+  expect(await page.getByTestId('compare-token-B').getByTestId('compare-token').count()).toBeGreaterThan(3);
 
   await page.getByTestId('compare-transfer-min').fill('0.3');
   await page.getByTestId('compare-transfer-go').click();

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { CompareRunView, CompareScores, TransferResult } from '../../../shared/compareTypes.ts';
+import type { CompareRunView, CompareScores, PairTokenSide, PairTokenView, TransferResult } from '../../../shared/compareTypes.ts';
 import type { FeatureDetail } from '../../../shared/featureTypes.ts';
 import type { FeatureExplanationView } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
@@ -305,9 +305,79 @@ function PairDetail({ run, a, b }: { run: CompareRunView; a: number; b: number }
     </div>
   );
   return (
-    <div className="pair-detail" style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '1em' }}>
-      {side('A', run.spaceA.id, run.spaceA.model, a, detail.a)}
-      {side('B', run.spaceB.id, run.spaceB.model, b, detail.b)}
+    <>
+      <div className="pair-detail" style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '1em' }}>
+        {side('A', run.spaceA.id, run.spaceA.model, a, detail.a)}
+        {side('B', run.spaceB.id, run.spaceB.model, b, detail.b)}
+      </div>
+      <TokenView run={run} a={a} b={b} />
+    </>
+  );
+}
+
+/** Both models' tokens of one sample on the same characters, shaded by the feature's code. */
+function TokenView({ run, a, b }: { run: CompareRunView; a: number; b: number }) {
+  const [view, setView] = useState<PairTokenView | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setView(null), [run.runId, a, b]);
+  async function show(): Promise<void> {
+    setBusy(true);
+    setError(null);
+    try {
+      setView(await api.call('compare.tokens', { runId: run.runId, a, b }));
+    } catch (caught) {
+      setError((caught as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const row = (label: string, side: PairTokenSide, text: string) => {
+    const scale = side.g > 0 ? side.g : 1;
+    const parts: React.ReactNode[] = [];
+    let at = 0;
+    side.tokens.forEach((token, i) => {
+      if (token.start < at) return; // bytes of a character already shown
+      if (token.start > at) parts.push(<span key={`gap-${i}`}>{text.slice(at, token.start)}</span>);
+      const share = Math.max(0, token.value) / scale;
+      parts.push(
+        <span
+          key={i}
+          data-testid="compare-token"
+          data-value={token.value}
+          title={`token ${token.token} ${JSON.stringify(token.piece)} · ${token.value.toFixed(3)}`}
+          style={{ background: `rgba(${label === 'A' ? '37, 99, 235' : '234, 88, 12'}, ${(0.08 + 0.8 * share).toFixed(3)})`, borderRight: '1px solid rgba(0,0,0,0.25)', padding: '1px 0' }}
+        >
+          {text.slice(token.start, token.end)}
+        </span>,
+      );
+      at = token.end;
+    });
+    if (at < text.length) parts.push(<span key="tail">{text.slice(at)}</span>);
+    return (
+      <div data-testid={`compare-token-${label}`} style={{ margin: '0.5em 0' }}>
+        <div className="muted">
+          {label}: {side.model} · feature {side.feature} · {side.tokens.length} tokens · max {side.g.toFixed(3)}
+        </div>
+        <div style={{ fontFamily: 'monospace', whiteSpace: 'pre-wrap', lineHeight: 1.8 }}>{parts}</div>
+      </div>
+    );
+  };
+  return (
+    <div data-testid="compare-token-view">
+      <button type="button" disabled={busy} onClick={() => void show()} data-testid="compare-token-show">
+        {busy ? 'Running both models…' : 'Token view (both models on one sample)'}
+      </button>
+      {error !== null ? <div className="error">{error}</div> : null}
+      {view !== null ? (
+        <div>
+          <p className="muted">
+            Sample {view.ordinal} of dataset {view.datasetId} (the one where both features fire together most). Each model's tokens are placed on the sample's characters; shading is the feature's code at that token, relative to its maximum.
+          </p>
+          {row('A', view.a, view.text)}
+          {row('B', view.b, view.text)}
+        </div>
+      ) : null}
     </div>
   );
 }
