@@ -51,6 +51,8 @@ export interface CompareSummary {
   profiles: CompareScores;
   pairsUsed: number;
   nullRepeats: number;
+  /** Shared map of a random subset of pairs; absent in runs stored before it existed. */
+  map?: SharedFeatureMap;
   pairUpdates: number;
   seconds: number;
 }
@@ -131,4 +133,9 @@ export interface PairTokenView {
   text: string;
   a: PairTokenSide;
   b: PairTokenSide;
+}
+
+/** A 2-D layout of both spaces' features from their activation profiles (classical MDS); point i and point i + n/2 are a matched pair. */
+export interface SharedFeatureMap {
+  points: { space: 'A' | 'B'; feature: number; x: number; y: number; correlation: number }[];
 }

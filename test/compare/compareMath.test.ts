@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bestPairs, matchFeatures } from '../../src/core/compare/matchFeatures.ts';
 import { rsa } from '../../src/core/compare/rsa.ts';
 import type { SparseSampleRows } from '../../src/core/compare/SparseSampleRows.ts';
+import { crossCorrelations, sharedFeatureMap } from '../../src/core/compare/sharedFeatureMap.ts';
 import { cosineMatrix, profileCorrelations } from '../../src/core/compare/spaceSimilarity.ts';
 import { svcca } from '../../src/core/compare/svcca.ts';
 import { symmetricEigen } from '../../src/core/compare/symmetricEigen.ts';
@@ -146,5 +147,31 @@ describe('linear algebra', () => {
     expect(cos[0 * 3 + 1]).toBeCloseTo(0.6, 12);
     expect(cos[0 * 3 + 2]).toBeCloseTo(0.8, 12);
     expect(cos[1 * 3 + 2]).toBeCloseTo(0, 12);
+  });
+
+  it('shared map: cross correlations match dense Pearson; identical profiles land on the same point, the spread matches the top eigenvalues', () => {
+    const random = seededRandom(21);
+    const a = randomRows(150, 30, 0.2, random);
+    const b = randomRows(150, 30, 0.2, random);
+    const cross = crossCorrelations(a.rows, b.rows, [2, 5, 7], [1, 1, 9]);
+    for (const [i, fa] of [2, 5, 7].entries()) for (const [k, fb] of [1, 1, 9].entries()) expect(Math.abs(cross[i * 3 + k]! - densePearson(a.dense[fa]!, b.dense[fb]!))).toBeLessThan(1e-9);
+    // B = A: every pair's two points coincide
+    const pairs = Array.from({ length: 30 }, (_, f) => ({ a: f, b: f, correlation: 1, mutual: true }));
+    const map = sharedFeatureMap(pairs, a.rows, a.rows);
+    expect(map.points).toHaveLength(60);
+    const spread = Math.max(...map.points.map((p) => Math.hypot(p.x, p.y)));
+    expect(spread).toBeGreaterThan(0.1);
+    for (let i = 0; i < 30; i++) expect(Math.hypot(map.points[i]!.x - map.points[30 + i]!.x, map.points[i]!.y - map.points[30 + i]!.y)).toBeLessThan(1e-6 * spread);
+    // Σ (x² + y²) = λ1 + λ2 of J·R·J (classical MDS), λ from the Jacobi solver
+    const n = 60;
+    const r = new Float64Array(n * n);
+    const within = profileCorrelations(a.rows, pairs.map((p) => p.a));
+    for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) r[i * n + k] = within[(i % 30) * 30 + (k % 30)]!;
+    const means = Array.from({ length: n }, (_, i) => r.subarray(i * n, i * n + n).reduce((x, y) => x + y, 0) / n);
+    const grand = means.reduce((x, y) => x + y, 0) / n;
+    for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) r[i * n + k] = r[i * n + k]! - means[i]! - means[k]! + grand;
+    const { values } = symmetricEigen(r, n);
+    const total = map.points.reduce((sum, p) => sum + p.x * p.x + p.y * p.y, 0);
+    expect(total).toBeCloseTo(values[0]! + values[1]!, 4);
   });
 });

@@ -58,6 +58,14 @@ test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare p
   const best = [...stored.pairs].sort((x, y) => y.correlation - x.correlation)[0]!;
   await expect(pairs.first().locator('td').first()).toHaveText(String(best.a));
 
+  // the shared map: both spaces' features, two points per pair; a point opens its pair
+  const points = page.getByTestId('compare-map-point');
+  await expect(points.first()).toBeVisible();
+  const pointCount = await points.count();
+  expect(pointCount % 2).toBe(0);
+  expect(pointCount).toBeGreaterThan(10);
+  await points.first().click();
+  await expect(page.getByTestId('compare-pair-A')).toBeVisible();
   await pairs.first().click();
   await expect(page.getByTestId('compare-pair-A').getByTestId('feature-span').first()).toBeVisible();
   await expect(page.getByTestId('compare-pair-B').getByTestId('feature-span').first()).toBeVisible();

@@ -9,6 +9,7 @@ import type { Store } from '../store/Store.ts';
 import type { CompareDatasetRef, CompareParams, CompareRunView, CompareScores, CompareSpaceRef, CompareSummary } from '../../shared/compareTypes.ts';
 import { CompareRepository, type StoredPartner } from './CompareRepository.ts';
 import { bestPairs, matchFeatures } from './matchFeatures.ts';
+import { sharedFeatureMap } from './sharedFeatureMap.ts';
 import { spaceSimilarity, type DecoderRows, type SpaceSimilarity } from './spaceSimilarity.ts';
 import { loadSparseSampleRows } from './SparseSampleRows.ts';
 
@@ -152,6 +153,7 @@ export async function compareSpaces(store: Store, home: string, request: Compare
     profiles: scoresOf(similarity.profiles),
     pairsUsed: similarity.pairsUsed,
     nullRepeats: similarity.nullRepeats,
+    map: sharedFeatureMap(pairs, rowsA, rowsB),
     pairUpdates: matches.pairUpdates,
     seconds: (performance.now() - started) / 1000,
   };

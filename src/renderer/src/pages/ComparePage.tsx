@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { CompareRunView, CompareScores, PairTokenSide, PairTokenView, TransferResult } from '../../../shared/compareTypes.ts';
+import type { CompareRunView, CompareScores, PairTokenSide, PairTokenView, SharedFeatureMap, TransferResult } from '../../../shared/compareTypes.ts';
 import type { FeatureDetail } from '../../../shared/featureTypes.ts';
 import type { FeatureExplanationView } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
@@ -218,6 +218,7 @@ function CompareResult({ run, runs, onSelect }: { run: CompareRunView; runs: Omi
           </tbody>
         </table>
         <p className="muted">A score well above its null (mean of {run.nullRepeats} random pairings of the same features) means the matched features are arranged alike in both spaces.</p>
+        {run.map !== undefined && run.map.points.length > 0 ? <SharedMap map={run.map} modelA={run.spaceA.model} modelB={run.spaceB.model} onPick={setPair} /> : null}
       </section>
       <section className="panel">
         <div className="form-row">
@@ -434,5 +435,54 @@ function TransferPanel({ run }: { run: CompareRunView }) {
         </div>
       ) : null}
     </section>
+  );
+}
+
+/** Features of both spaces laid out by their activation profiles (classical MDS), matched pairs linked; wheel zooms, hover names a point, click opens its pair. */
+function SharedMap({ map, modelA, modelB, onPick }: { map: SharedFeatureMap; modelA: string; modelB: string; onPick: (pair: { a: number; b: number }) => void }) {
+  const [zoom, setZoom] = useState(1);
+  const half = map.points.length / 2;
+  const extent = Math.max(1e-9, ...map.points.map((p) => Math.max(Math.abs(p.x), Math.abs(p.y))));
+  const size = 420;
+  const scale = ((size / 2 - 12) / extent) * zoom;
+  const at = (p: { x: number; y: number }) => ({ x: size / 2 + p.x * scale, y: size / 2 - p.y * scale });
+  return (
+    <div data-testid="compare-map">
+      <h3>Shared map</h3>
+      <p className="muted">
+        {half} random pairs: <span style={{ color: 'rgb(37, 99, 235)' }}>● {modelA}</span> <span style={{ color: 'rgb(234, 88, 12)' }}>● {modelB}</span>; lines join matched pairs. Close points fire on the same samples. Scroll to zoom ({zoom.toFixed(1)}×).
+      </p>
+      <svg
+        width={size}
+        height={size}
+        viewBox={`0 0 ${size} ${size}`}
+        style={{ border: '1px solid #ddd', background: '#fff' }}
+        onWheel={(event) => setZoom((current) => Math.min(40, Math.max(0.5, current * (event.deltaY < 0 ? 1.25 : 0.8))))}
+      >
+        {map.points.slice(0, half).map((p, i) => {
+          const x = at(p);
+          const y = at(map.points[half + i]!);
+          return <line key={`l${i}`} x1={x.x} y1={x.y} x2={y.x} y2={y.y} stroke="rgba(0,0,0,0.18)" />;
+        })}
+        {map.points.map((p, i) => {
+          const c = at(p);
+          const partner = map.points[i < half ? i + half : i - half]!;
+          return (
+            <circle
+              key={i}
+              cx={c.x}
+              cy={c.y}
+              r={4}
+              fill={p.space === 'A' ? 'rgb(37, 99, 235)' : 'rgb(234, 88, 12)'}
+              data-testid="compare-map-point"
+              style={{ cursor: 'pointer' }}
+              onClick={() => onPick(p.space === 'A' ? { a: p.feature, b: partner.feature } : { a: partner.feature, b: p.feature })}
+            >
+              <title>{`${p.space === 'A' ? modelA : modelB} feature ${p.feature} ↔ ${p.space === 'A' ? modelB : modelA} feature ${partner.feature} (r = ${p.correlation.toFixed(3)})`}</title>
+            </circle>
+          );
+        })}
+      </svg>
+    </div>
   );
 }
