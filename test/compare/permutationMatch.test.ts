@@ -126,4 +126,27 @@ describe('compare: a permuted, rescaled, perturbed copy of an SAE is matched bac
     expect(again.pairs).toEqual(permuted.pairs);
     expect((store.db.prepare(`SELECT COUNT(*) AS n FROM compare_runs`).get() as { n: number }).n).toBe(runsBefore.n);
   });
+
+  it('a comparison cut off while matching leaves no partners; the same request then finishes that run', async () => {
+    const controller = new AbortController();
+    const request = { a: { model: modelPath, sae: 'sae-perm', kv: 'f32' as const }, b: { model: modelPath, sae: 'sae-a', kv: 'f32' as const }, datasets: ['shared-1'], threads: 1, cpu: true };
+    await expect(
+      compareSpaces(store, home.path, request, {
+        signal: controller.signal,
+        onProgress: (progress) => {
+          if (progress.stage === 'match') controller.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+    const left = store.db.prepare(`SELECT id, state FROM compare_runs ORDER BY id DESC LIMIT 1`).get() as { id: number; state: string };
+    expect(left.state).toBe('running');
+    expect((store.db.prepare(`SELECT COUNT(*) AS n FROM compare_partners WHERE run_id = ?`).get(left.id) as { n: number }).n).toBe(0);
+    const finished = await compareSpaces(store, home.path, request);
+    expect(finished.runId).toBe(left.id);
+    expect(finished.reused).toBe(false);
+    // B→A of the same copy: the inverse permutation
+    const inverse = new Int32Array(D_SAE);
+    permutation.forEach((j, i) => (inverse[j] = i));
+    expect(finished.pairs.filter((p) => p.b === inverse[p.a]).length / finished.supportedA).toBeGreaterThanOrEqual(0.95);
+  });
 });

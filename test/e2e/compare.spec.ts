@@ -64,6 +64,7 @@ test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare p
   const pointCount = await points.count();
   expect(pointCount % 2).toBe(0);
   expect(pointCount).toBeGreaterThan(10);
+  await page.getByTestId('compare-map').screenshot({ path: 'test-results/compare-map.png' });
   await points.first().click();
   await expect(page.getByTestId('compare-pair-A')).toBeVisible();
   await pairs.first().click();
