@@ -74,6 +74,8 @@
   X(llama_sampler_accept)                   \
   X(llama_get_logits_ith)                   \
   X(llama_n_threads)                        \
+  X(llama_model_quantize)                   \
+  X(llama_model_quantize_default_params)    \
   X(llama_sampler_free)                     \
   X(ggml_backend_tensor_get)                \
   X(ggml_nbytes)                            \

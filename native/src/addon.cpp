@@ -120,6 +120,58 @@ Napi::Value InspectGguf(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+/** llama.cpp's own quantizer (llama_model_quantize) on a worker thread. */
+class QuantizeWorker : public Napi::AsyncWorker {
+ public:
+  QuantizeWorker(Napi::Env env, std::string input, std::string output, llama_ftype type, int32_t threads)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), input_(std::move(input)), output_(std::move(output)), type_(type), threads_(threads) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    clearRecentLlamaLog();
+    llama_model_quantize_params params = llama.llama_model_quantize_default_params();
+    params.ftype = type_;
+    params.nthread = threads_;
+    if (llama.llama_model_quantize(input_.c_str(), output_.c_str(), &params) != 0) SetError("llama_model_quantize failed: " + recentLlamaLog());
+  }
+
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(makeCodedError(Env(), "MODEL_LOAD_FAILED", error.Message()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string input_;
+  std::string output_;
+  llama_ftype type_;
+  int32_t threads_;
+};
+
+// quantize(input, output, typeName, threads) -> Promise<void>
+Napi::Value Quantize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!llamaLibraryBound()) throw makeCodedError(env, "ADDON_LOAD_FAILED", "bind() must succeed before quantize().");
+  static const std::pair<const char*, llama_ftype> types[] = {
+      {"f16", LLAMA_FTYPE_MOSTLY_F16},       {"bf16", LLAMA_FTYPE_MOSTLY_BF16},     {"q8_0", LLAMA_FTYPE_MOSTLY_Q8_0},
+      {"q6_k", LLAMA_FTYPE_MOSTLY_Q6_K},     {"q5_k_m", LLAMA_FTYPE_MOSTLY_Q5_K_M}, {"q5_k_s", LLAMA_FTYPE_MOSTLY_Q5_K_S},
+      {"q5_0", LLAMA_FTYPE_MOSTLY_Q5_0},     {"q5_1", LLAMA_FTYPE_MOSTLY_Q5_1},     {"q4_k_m", LLAMA_FTYPE_MOSTLY_Q4_K_M},
+      {"q4_k_s", LLAMA_FTYPE_MOSTLY_Q4_K_S}, {"q4_0", LLAMA_FTYPE_MOSTLY_Q4_0},     {"q4_1", LLAMA_FTYPE_MOSTLY_Q4_1},
+      {"q3_k_m", LLAMA_FTYPE_MOSTLY_Q3_K_M}, {"q3_k_s", LLAMA_FTYPE_MOSTLY_Q3_K_S}, {"q3_k_l", LLAMA_FTYPE_MOSTLY_Q3_K_L},
+      {"q2_k", LLAMA_FTYPE_MOSTLY_Q2_K},
+  };
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  for (const auto& [known, type] : types) {
+    if (name == known) {
+      auto* worker = new QuantizeWorker(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), type, info[3].As<Napi::Number>().Int32Value());
+      Napi::Promise promise = worker->Promise();
+      worker->Queue();
+      return promise;
+    }
+  }
+  std::string list;
+  for (const auto& entry : types) list += (list.empty() ? "" : ", ") + std::string(entry.first);
+  throw makeCodedError(env, "INVALID_ARGUMENT", "llama.cpp does not know the quantization type '" + name + "'; use one of " + list);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   g_modelConstructor = new Napi::FunctionReference(Napi::Persistent(ProbeModel::Define(env)));
   g_contextConstructor = new Napi::FunctionReference(Napi::Persistent(ProbeContext::Define(env)));
@@ -127,6 +179,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("inspectGguf", Napi::Function::New(env, InspectGguf));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel));
   exports.Set("createContext", Napi::Function::New(env, CreateContext));
+  exports.Set("quantize", Napi::Function::New(env, Quantize));
   exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }

@@ -25,6 +25,7 @@ import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resol
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
 import { createDiversityReportJob, REPORT_JOB } from '../core/evaluate/diversityReport.ts';
 import { createProbeJob, PROBE_JOB } from '../core/evaluate/runProbe.ts';
+import { createSaeDriftJob, DRIFT_JOB } from '../core/evaluate/saeDrift.ts';
 import { createSteerEvalJob, createSteerVectorJob, STEER_EVAL_JOB, STEER_VECTOR_JOB } from '../core/evaluate/steering.ts';
 import { createExplainJob, EXPLAIN_JOB } from '../core/interpret/explainFeatures.ts';
 import { InterpretationRepository } from '../core/interpret/InterpretationRepository.ts';
@@ -102,6 +103,7 @@ export class FacetEngine {
     this.jobs.register(createProbeJob(this.store));
     this.jobs.register(createSteerVectorJob(this.store));
     this.jobs.register(createSteerEvalJob(this.store));
+    this.jobs.register(createSaeDriftJob(this.store, this.home));
     this.jobs.register(createSynthesisJob(this.store, this.home));
     this.jobs.register(createCompareJob(this.store, this.home));
     this.jobs.subscribe((job) => {
@@ -273,6 +275,13 @@ export class FacetEngine {
         resolveIndexDataset(this.store, params.dataset);
         const { cpu, ...rest } = params;
         return this.jobs.submit(STEER_EVAL_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
+      },
+      'evaluate.drift': async (params) => {
+        for (const model of params.models) await resolveModel(this.store, model);
+        this.saes.get(params.sae);
+        resolveIndexDataset(this.store, params.dataset);
+        const { cpu, ...rest } = params;
+        return this.jobs.submit(DRIFT_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
       },
       'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map((run) => ({ id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } })),
       'coverage.get': ({ id }) => {

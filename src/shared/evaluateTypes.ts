@@ -79,3 +79,27 @@ export interface SteeringEvaluation {
   /** Robust accuracy at +1 minus at −1; null without both multipliers. */
   steeringControlRate: number | null;
 }
+
+/** `facet sae drift`: one SAE across quantized variants of a model; the first variant is the reference. */
+export interface SaeDriftReport {
+  sae: string;
+  dataset: string;
+  /** δ for "active". */
+  threshold: number;
+  variants: {
+    model: string;
+    quantization: string | null;
+    spaceId: number;
+    normalisedMse: number;
+    fractionOfVarianceUnexplained: number;
+    l0: number;
+    deadFeatures: number;
+    /** Features active (g > δ) in at least one sample. */
+    activeFeatures: number;
+    /** Share of the reference's active features this variant also activates. */
+    facAgainstReference: number | null;
+    /** Mean over samples of |S ∩ S_ref| / |S ∪ S_ref| of the active feature sets (1 when both are empty). */
+    meanJaccard: number | null;
+  }[];
+  seconds: number;
+}

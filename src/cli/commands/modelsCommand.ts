@@ -10,6 +10,8 @@ const help = `Usage:
   facet models list
   facet models info <name>
   facet models remove <name>                forget a model (the file is kept)
+  facet models quantize <model> --type q8_0|q4_k_m|… --out FILE.gguf [--name N] [--threads T]
+                                            llama.cpp's own quantizer; --name registers the result
   facet models pull <hf:user/repo:quant | hf:user/repo/file.gguf | https://…> [--name N] [--timeout S]
                                             download into <workspace>/models and register it;
                                             --timeout: give up after S seconds without data (default 30)
@@ -22,6 +24,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     options: {
       name: { type: 'string' },
       timeout: { type: 'string' },
+      type: { type: 'string' },
+      out: { type: 'string' },
+      threads: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
@@ -62,6 +67,20 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       const model = service.get(needTarget('a model name'));
       if (ctx.json) ctx.printJson(model);
       else ctx.out(describeModel(model));
+      return 0;
+    }
+    case 'quantize': {
+      const model = needTarget('the model to quantize');
+      if (values.type === undefined || values.out === undefined) throw new FacetError('INVALID_ARGUMENT', `facet models quantize needs --type (e.g. q8_0, q4_k_m) and --out FILE.gguf.`);
+      const threads = values.threads === undefined ? undefined : Number(values.threads);
+      if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new FacetError('INVALID_ARGUMENT', `--threads must be a positive integer (got '${values.threads}').`);
+      const { quantizeModel } = await import('../../core/models/quantizeModel.ts');
+      ctx.progress.start(`Quantizing to ${values.type}`);
+      const result = await quantizeModel(ctx.openStore(), { model, type: values.type, out: values.out, ...(threads !== undefined ? { threads } : {}) });
+      ctx.progress.finish();
+      const registered = values.name === undefined ? null : await service.add(result.out, { name: values.name, onProgress });
+      if (ctx.json) ctx.printJson({ ...result, registered: registered?.model.name ?? null });
+      else ctx.out(`Wrote ${result.out} (${result.type}, ${(result.bytes / 1e6).toFixed(1)} MB from ${(result.inputBytes / 1e6).toFixed(1)} MB) in ${result.seconds.toFixed(1)} s${registered ? `; registered as '${registered.model.name}'` : ''}.`);
       return 0;
     }
     case 'remove': {

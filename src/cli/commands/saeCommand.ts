@@ -13,6 +13,7 @@ const subcommands: Record<string, { summary: string; load: () => Promise<{ run: 
   encode: { summary: 'encode activations (.npy [N, d_in]) to codes (.npy dense and/or .jsonl sparse)', load: () => import('./sae/encode.ts') },
   decode: { summary: 'decode codes (.npy dense or .jsonl sparse) to reconstructions (.npy)', load: () => import('./sae/decode.ts') },
   train: { summary: "train a tied TopK SAE on a model's residuals over a dataset (the paper's recipe) and register it", load: () => import('./sae/train.ts') },
+  drift: { summary: 'compare an SAE across model variants (e.g. quantized copies): fit, FAC and per-sample Jaccard against the first', load: () => import('./sae/drift.ts') },
   check: { summary: 'report L0, normalised MSE, FVU, dead/always-on features and fit warnings of an SAE on a model + dataset', load: () => import('./sae/check.ts') },
 };
 

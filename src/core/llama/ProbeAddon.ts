@@ -114,6 +114,8 @@ export interface ProbeAddon {
   bind(sonames: string[], backendDirectory: string | null): NativeBindResult;
   inspectGguf(path: string): Promise<NativeGgufInspection>;
   loadModel(path: string, options: { gpuLayers: number; useMmap: boolean }): Promise<NativeModel>;
+  /** llama.cpp's own quantizer: `type` is a name such as q8_0, q4_k_m (lower case). */
+  quantize(input: string, output: string, type: string, threads: number): Promise<void>;
   createContext(model: NativeModel, options: NativeContextOptions): Promise<NativeContext>;
 }
 

@@ -192,6 +192,19 @@ export const methodSchemas = {
       cpu: z.boolean().default(false),
     })
     .strict(),
+  'evaluate.drift': z
+    .object({
+      sae: z.string().min(1),
+      models: z.array(z.string().min(1)).min(2).max(12),
+      dataset: z.string().min(1),
+      threshold: z.number().min(0).default(0),
+      layer: z.number().int().min(0).optional(),
+      tokens: z.number().int().min(16).max(1 << 24).default(16_384),
+      template: z.boolean().default(true),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
   /** FAC Synthesis as a job: samples aimed at the features the seed misses against the anchor, each verified. */
@@ -301,6 +314,7 @@ export interface MethodResults {
   'evaluate.probe': JobSnapshot;
   'evaluate.steerVector': JobSnapshot;
   'evaluate.steerEval': JobSnapshot;
+  'evaluate.drift': JobSnapshot;
   'coverage.runs': CoverageRunView[];
   'coverage.get': CoverageRunView;
   'synthesis.run': JobSnapshot;
