@@ -100,7 +100,7 @@ function requireAddon(): ProbeAddon {
   try {
     const require = createRequire(import.meta.url);
     const addon = require(addonPath) as ProbeAddon;
-    if (addon.abiVersion !== 3) throw new Error(`the built addon has interface version ${String(addon.abiVersion)}, this Facet needs 3`);
+    if (addon.abiVersion !== 4) throw new Error(`the built addon has interface version ${String(addon.abiVersion)}, this Facet needs 4`);
     return addon;
   } catch (error) {
     throw new FacetError(
