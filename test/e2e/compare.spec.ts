@@ -31,6 +31,8 @@ test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare p
   // a coverage run in space A, for the transfer
   const coverage = await runFacet(['coverage', '--model', 'llama', '--sae', 'sae-llama', '--anchor', 'shared', '--seed', 'narrow', '--threads', '1', '--cpu', '--json'], home, { timeoutMs: 120_000 });
   expect(coverage.code, coverage.stderr).toBe(0);
+  const coverageB = await runFacet(['coverage', '--model', 'qwen', '--sae', 'sae-qwen', '--anchor', 'shared', '--seed', 'narrow', '--threads', '1', '--cpu', '--json'], home, { timeoutMs: 120_000 });
+  expect(coverageB.code, coverageB.stderr).toBe(0);
 
   await page.goto(appUrl);
   await page.getByTestId('nav-Compare').click();
@@ -74,6 +76,12 @@ test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare p
   await expect(page.getByTestId('compare-token-A').getByTestId('compare-token').first()).toBeVisible({ timeout: 60_000 });
   expect(await page.getByTestId('compare-token-B').getByTestId('compare-token').count()).toBeGreaterThan(3);
 
+  // FAC of the same seed against the same anchor in each space, as each coverage run measured it
+  const fac = (output: string) => `${(((JSON.parse(output) as { fac: number }).fac) * 100).toFixed(1)}%`;
+  const facRow = page.getByTestId('compare-fac-row');
+  await expect(facRow).toHaveCount(1);
+  await expect(facRow.locator('td').nth(2)).toHaveText(fac(coverage.stdout));
+  await expect(facRow.locator('td').nth(3)).toHaveText(fac(coverageB.stdout));
   await page.getByTestId('compare-transfer-min').fill('0.3');
   await page.getByTestId('compare-transfer-go').click();
   const ids = page.getByTestId('compare-transfer-ids');

@@ -261,6 +261,7 @@ function CompareResult({ run, runs, onSelect }: { run: CompareRunView; runs: Omi
         </table>
         {pair !== null ? <PairDetail run={run} a={pair.a} b={pair.b} /> : <p className="muted">Click a pair to see both features' top spans side by side.</p>}
       </section>
+      <FacSideBySide run={run} />
       <TransferPanel run={run} />
     </>
   );
@@ -484,5 +485,62 @@ function SharedMap({ map, modelA, modelB, onPick }: { map: SharedFeatureMap; mod
         })}
       </svg>
     </div>
+  );
+}
+
+/** FAC of the same seed against the same anchor in space A and in space B, from coverage runs already measured in each. */
+function FacSideBySide({ run }: { run: CompareRunView }) {
+  const runs = useFeaturesStore((state) => state.runs);
+  const rows: { anchor: string; seed: string; threshold: number; a: number | null; b: number | null }[] = [];
+  const key = (anchor: string, seed: string, threshold: number) => `${anchor}\u0000${seed}\u0000${threshold}`;
+  const inB = new Map<string, number | null>();
+  for (const candidate of runs) {
+    if (candidate.result.spaceId !== run.spaceB.id) continue;
+    for (const result of candidate.result.results) {
+      const k = key(candidate.result.anchor.dataset, candidate.result.seed.dataset, result.threshold);
+      if (!inB.has(k)) inB.set(k, result.fac);
+    }
+  }
+  const seen = new Set<string>();
+  for (const candidate of runs) {
+    if (candidate.result.spaceId !== run.spaceA.id) continue;
+    for (const result of candidate.result.results) {
+      const k = key(candidate.result.anchor.dataset, candidate.result.seed.dataset, result.threshold);
+      if (seen.has(k) || !inB.has(k)) continue;
+      seen.add(k);
+      rows.push({ anchor: candidate.result.anchor.dataset, seed: candidate.result.seed.dataset, threshold: result.threshold, a: result.fac, b: inB.get(k) ?? null });
+    }
+  }
+  const percent = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+  return (
+    <section className="panel" data-testid="compare-fac">
+      <h3>FAC of the same data in each space</h3>
+      {rows.length === 0 ? (
+        <p className="muted">Measure coverage of the same seed against the same anchor with both models (Coverage page, or 'facet coverage') to see them side by side here.</p>
+      ) : (
+        <table className="grid">
+          <thead>
+            <tr>
+              <th>seed vs anchor</th>
+              <th>δ</th>
+              <th>FAC in A ({run.spaceA.model})</th>
+              <th>FAC in B ({run.spaceB.model})</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={key(row.anchor, row.seed, row.threshold)} data-testid="compare-fac-row">
+                <td>
+                  {row.seed} vs {row.anchor}
+                </td>
+                <td>{row.threshold}</td>
+                <td>{percent(row.a)}</td>
+                <td>{percent(row.b)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }
