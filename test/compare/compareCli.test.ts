@@ -140,6 +140,14 @@ describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2
     const repeated = await runFacet(args, home.path, { timeoutMs: 60_000 });
     expect(JSON.parse(repeated.stdout)).toEqual(first);
     expect(counts()).toEqual(before);
+    // the same request in text form, and the run list
+    const text = await runFacet(args.filter((arg) => arg !== '--json'), home.path, { timeoutMs: 60_000 });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`Comparison run ${first.runId} (stored; nothing recomputed)`);
+    expect(text.stdout).toMatch(/decoder directions\s+\│?\s*-?\d\.\d{3}/);
+    expect(text.stdout).toContain(`mutual best ${first.mutual}`);
+    const list = await runFacet(['compare', 'runs', '--json'], home.path);
+    expect((JSON.parse(list.stdout) as { runId: number }[]).map((r) => r.runId)).toContain(first.runId);
 
     const coverage = await runFacet(['coverage', '--model', paths['llama3']!, '--sae', 'sae-llama', '--anchor', 'shared', '--seed', 'narrow', '--threads', '1', '--cpu', '--json'], home.path, { timeoutMs: 200_000 });
     expect(coverage.code).toBe(0);
