@@ -240,12 +240,12 @@ export class FacetEngine {
         const { cpu, ...rest } = params;
         return this.jobs.submit(REPORT_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
       },
-      'compare.run': async ({ a, b, datasets, minSupport, top, template, threads, cpu }) => {
+      'compare.run': async ({ a, b, datasets, minSupport, top, threshold, template, threads, cpu }) => {
         // Names are checked now so a typo fails at once rather than inside the job.
         await resolveFeatureSpace(this.store, this.home, { ...a, template });
         await resolveFeatureSpace(this.store, this.home, { ...b, template });
         for (const dataset of datasets) resolveIndexDataset(this.store, dataset);
-        return this.jobs.submit(COMPARE_JOB, { a: { ...a, template }, b: { ...b, template }, datasets, minSupport, top, ...(threads !== undefined ? { threads } : {}), ...(cpu ? { cpu } : {}) });
+        return this.jobs.submit(COMPARE_JOB, { a: { ...a, template }, b: { ...b, template }, datasets, minSupport, top, threshold, ...(threads !== undefined ? { threads } : {}), ...(cpu ? { cpu } : {}) });
       },
       'compare.runs': ({ limit }) =>
         new CompareRepository(this.store.db).list(limit).map((run) => {

@@ -149,4 +149,23 @@ describe('compare: a permuted, rescaled, perturbed copy of an SAE is matched bac
     permutation.forEach((j, i) => (inverse[j] = i));
     expect(finished.pairs.filter((p) => p.b === inverse[p.a]).length / finished.supportedA).toBeGreaterThanOrEqual(0.95);
   });
+
+  it('with --threshold δ, g ≤ δ counts as zero on both sides (brute-force reference, |Δr| ≤ 1e-5)', async () => {
+    const delta = 0.3;
+    const report = await compareSpaces(store, home.path, { a: { model: modelPath, sae: 'sae-a', kv: 'f32' }, b: { model: modelPath, sae: 'sae-other', kv: 'f32' }, datasets: ['shared-1', 'shared-2'], threshold: delta, threads: 1, cpu: true });
+    expect(report.params.threshold).toBe(delta);
+    expect(report.runId).not.toBe(unrelated.runId);
+    const repository = new FeatureIndexRepository(store.db);
+    const cut = (profiles: Float64Array[]) => profiles.map((v) => v.map((g) => (g > delta ? g : 0)));
+    const a = cut(denseProfiles(repository, report.datasets.map((d) => d.indexA), D_SAE));
+    const b = cut(denseProfiles(repository, report.datasets.map((d) => d.indexB), D_SAE));
+    const ok = (v: Float64Array) => v.filter((x) => x > 0).length >= 5 && new Set(v).size > 1;
+    expect(report.supportedA).toBe(a.filter(ok).length);
+    expect(report.supportedA).toBeLessThan(unrelated.supportedA + 1);
+    const candidates = b.filter(ok);
+    for (const pair of report.pairs) {
+      expect(Math.abs(pair.correlation - pearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
+      expect(pair.correlation).toBeGreaterThan(Math.max(...candidates.map((v) => pearson(a[pair.a]!, v))) - 1e-5);
+    }
+  });
 });

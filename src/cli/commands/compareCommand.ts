@@ -10,7 +10,7 @@ import { followJob } from '../runEngineJob.ts';
 
 const help = `Usage:
   facet compare --a MODEL:SAE[:ENCODE] --b MODEL:SAE[:ENCODE] --dataset D [--dataset D2 …]
-                [--min-support 5] [--top 3] [--no-template] [--threads N] [--cpu] [--json]
+                [--min-support 5] [--top 3] [--threshold δ] [--no-template] [--threads N] [--cpu] [--json]
   facet compare transfer --run ID --from-coverage RUN [--min-correlation 0.5] --out FILE [--json]
   facet compare runs [--json]
 
@@ -29,6 +29,8 @@ The same request again answers from the stored run.
   --dataset       registered dataset (name or id); repeat for more
   --min-support   nonzero samples a feature needs, on either side (default 5)
   --top           partners kept per feature of A (default 3)
+  --threshold     g ≤ δ counts as zero on both sides (default 0; for dense-relu spaces, where nearly
+                  every feature is positive on every sample, use the δ of your coverage runs)
   --no-template   index the raw text instead of the model's chat template
   --threads, --cpu  as for 'facet coverage' when datasets are indexed
 
@@ -74,6 +76,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       dataset: { type: 'string', multiple: true },
       'min-support': { type: 'string' },
       top: { type: 'string' },
+      threshold: { type: 'string', default: '0' },
       'no-template': { type: 'boolean', default: false },
       threads: { type: 'string' },
       cpu: { type: 'boolean', default: false },
@@ -94,7 +97,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const engine = openCliEngine(ctx);
   try {
     const threads = integer(values.threads, 'threads', 1);
-    const job = await engine.call('compare.run', { a, b, datasets: values.dataset, minSupport, top, template: !values['no-template'], ...(threads !== undefined ? { threads } : {}), cpu: values.cpu });
+    if (!/^\d+(\.\d+)?$/.test(values.threshold)) throw new FacetError('INVALID_ARGUMENT', `--threshold must be a number ≥ 0 (got '${values.threshold}').`);
+    const job = await engine.call('compare.run', { a, b, datasets: values.dataset, minSupport, top, threshold: Number(values.threshold), template: !values['no-template'], ...(threads !== undefined ? { threads } : {}), cpu: values.cpu });
     const final = await followJob(engine, ctx, job, `Comparing ${a.model}:${a.sae} with ${b.model}:${b.sae}`);
     const report = final.result as CompareRunView;
     if (ctx.json) {

@@ -261,6 +261,8 @@ export const methodSchemas = {
       datasets: z.array(z.string().min(1)).min(1).max(20),
       minSupport: z.number().int().min(2).max(1_000_000).default(5),
       top: z.number().int().min(1).max(100).default(3),
+      /** g at or below δ counts as zero (dense-relu spaces, where nearly every feature is positive). */
+      threshold: z.number().min(0).default(0),
       template: z.boolean().default(true),
       /** llama.cpp and onnxruntime threads when indexing. */
       threads: z.number().int().min(1).max(1024).optional(),
