@@ -10,7 +10,7 @@ import type { CompareDatasetRef, CompareParams, CompareRunView, CompareScores, C
 import { CompareRepository, type StoredPartner } from './CompareRepository.ts';
 import { bestPairs, matchFeatures } from './matchFeatures.ts';
 import { sharedFeatureMap } from './sharedFeatureMap.ts';
-import { spaceSimilarity, type DecoderRows, type SpaceSimilarity } from './spaceSimilarity.ts';
+import { choosePairs, spaceSimilarity, type DecoderRows, type SpaceSimilarity } from './spaceSimilarity.ts';
 import { loadSparseSampleRows } from './SparseSampleRows.ts';
 
 /** The matching method recorded with each run (part of the request key). */
@@ -136,10 +136,15 @@ export async function compareSpaces(store: Store, home: string, request: Compare
   throwIfAborted(control.signal);
   control.onProgress?.({ stage: 'similarity', done: 0, total: 1, overallDone: matchBase + MATCH_UNITS, overallTotal });
   const pairs = bestPairs(matches);
+  const chosen = choosePairs(pairs, params.maxPairs, 12);
   const registry = new SaeRegistry(store, home);
-  const decoders = { a: decoderRows(await registry.load(resolvedA.sae)), b: decoderRows(await registry.load(resolvedB.sae)) };
+  // one SAE in memory at a time, keeping only the decoder rows the scores use
+  const decoders = {
+    a: decoderRows(await registry.load(resolvedA.sae), chosen.map((p) => p.a)),
+    b: decoderRows(await registry.load(resolvedB.sae), chosen.map((p) => p.b)),
+  };
   throwIfAborted(control.signal);
-  const similarity = spaceSimilarity(pairs, rowsA, rowsB, decoders, { maxPairs: params.maxPairs });
+  const similarity = spaceSimilarity(chosen, rowsA, rowsB, decoders, { maxPairs: chosen.length });
   const summary: CompareSummary = {
     spaceA: spaceRef(spaceA, resolvedA.sae.name),
     spaceB: spaceRef(spaceB, resolvedB.sae.name),
@@ -205,18 +210,23 @@ function scoresOf(similarity: SpaceSimilarity['profiles']): CompareScores {
   return { svcca: finiteOrNull(similarity.svcca.value), svccaNull: finiteOrNull(similarity.svcca.null), rsa: finiteOrNull(similarity.rsa.value), rsaNull: finiteOrNull(similarity.rsa.null) };
 }
 
-/** Decoder row f of an SAE (tied SAEs: column f of W_enc). */
-export function decoderRows(sae: LoadedSae): DecoderRows {
+/** Copies of the decoder rows of `features` (tied SAEs: columns of W_enc), so the SAE's weights can be released. */
+export function decoderRows(sae: LoadedSae, features: readonly number[]): DecoderRows {
   const { dIn, dSae } = sae.config;
   const wDec = sae.weights.wDec;
   const wEnc = sae.weights.wEnc;
+  const rows = new Map<number, Float32Array>();
+  for (const feature of features) {
+    if (rows.has(feature)) continue;
+    if (wDec !== null) rows.set(feature, wDec.slice(feature * dIn, feature * dIn + dIn));
+    else rows.set(feature, Float32Array.from({ length: dIn }, (_, i) => wEnc[i * dSae + feature]!));
+  }
   return {
     dIn,
     row: (feature) => {
-      if (wDec !== null) return wDec.subarray(feature * dIn, feature * dIn + dIn);
-      const out = new Float32Array(dIn);
-      for (let i = 0; i < dIn; i++) out[i] = wEnc[i * dSae + feature]!;
-      return out;
+      const row = rows.get(feature);
+      if (row === undefined) throw new FacetError('INTERNAL', `Decoder row ${feature} was not kept for the similarity scores.`);
+      return row;
     },
   };
 }

@@ -49,12 +49,7 @@ export interface SpaceSimilarityOptions {
  */
 export function spaceSimilarity(pairs: readonly MatchedPair[], rowsA: SparseSampleRows, rowsB: SparseSampleRows, decoders: { a: DecoderRows; b: DecoderRows } | null, options: SpaceSimilarityOptions = {}): SpaceSimilarity {
   const random = mulberry32(options.seed ?? 12);
-  const maxPairs = options.maxPairs ?? 256;
-  let chosen = [...pairs];
-  if (chosen.length > maxPairs) {
-    shuffle(chosen, random);
-    chosen = chosen.slice(0, maxPairs).sort((x, y) => x.a - y.a);
-  }
+  const chosen = choosePairs(pairs, options.maxPairs ?? 256, options.seed ?? 12);
   const m = chosen.length;
   const repeats = options.nullRepeats ?? 20;
   const shuffles = Array.from({ length: repeats }, () => {
@@ -78,6 +73,14 @@ export function spaceSimilarity(pairs: readonly MatchedPair[], rowsA: SparseSamp
   const profiles = m < 4 ? emptySimilarity() : score(profileCorrelations(rowsA, chosen.map((p) => p.a)), profileCorrelations(rowsB, chosen.map((p) => p.b)));
   const decoder = decoders === null || m < 4 ? null : score(cosineMatrix(decoders.a, chosen.map((p) => p.a)), cosineMatrix(decoders.b, chosen.map((p) => p.b)));
   return { pairsUsed: m, decoder, profiles, nullRepeats: repeats };
+}
+
+/** The pairs the scores use: all of them, or a seeded random subset of `maxPairs` (in A's feature order). */
+export function choosePairs(pairs: readonly MatchedPair[], maxPairs: number, seed: number): MatchedPair[] {
+  const chosen = [...pairs];
+  if (chosen.length <= maxPairs) return chosen;
+  shuffle(chosen, mulberry32(seed ^ 0x5bd1e995));
+  return chosen.slice(0, maxPairs).sort((x, y) => x.a - y.a);
 }
 
 function emptySimilarity(): RepresentationSimilarity {
