@@ -7,11 +7,12 @@ import { registerSae, sharedTexts } from '../compare/compareFixtures.ts';
 import { runFacet } from '../support/runFacet.ts';
 import { expect, test } from './serveFixture.ts';
 
-test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare page, shows pairs side by side and transfers missing features', async ({ page, appUrl, home }) => {
+test('compares forged LLaMA-3, Qwen2 and Mistral spaces on the Compare page, shows pairs side by side and transfers missing features', async ({ page, appUrl, home }) => {
   test.setTimeout(240_000);
   const families = [
     { family: 'llama3', name: 'llama', dim: 64, seed: 21 },
     { family: 'qwen2', name: 'qwen', dim: 96, seed: 23 },
+    { family: 'mistral', name: 'mistral', dim: 64, seed: 22 },
   ] as const;
   const store = Store.open(join(home, 'facet.db'));
   const paths: string[] = [];
@@ -40,21 +41,26 @@ test('compares a forged LLaMA-3 space with a forged Qwen2 space on the Compare p
   await page.getByTestId('compare-sae-A').selectOption('sae-llama');
   await page.getByTestId('compare-model-B').selectOption('qwen');
   await page.getByTestId('compare-sae-B').selectOption('sae-qwen');
+  await page.getByTestId('compare-model-C').selectOption('mistral');
+  await page.getByTestId('compare-sae-C').selectOption('sae-mistral');
   await page.getByTestId('compare-dataset-shared').check();
   await page.getByTestId('compare-min-support').fill('3');
   await page.getByTestId('compare-run').click();
   const result = page.getByTestId('compare-result');
   await expect(result).toBeVisible({ timeout: 150_000 });
+  // three spaces: A↔B, A↔C and B↔C, all over the same dataset
+  await expect(page.getByTestId('compare-same-data-row')).toHaveCount(3, { timeout: 150_000 });
+  // the page shows what the CLI prints for the same (stored) request
+  const cli = await runFacet(['compare', '--a', 'llama:sae-llama', '--b', 'qwen:sae-qwen', '--dataset', 'shared', '--min-support', '3', '--json'], home, { timeoutMs: 60_000 });
+  expect(cli.code, cli.stderr).toBe(0);
+  const stored = JSON.parse(cli.stdout) as { runId: number; mutual: number; svcca: number; pairs: { a: number; b: number; correlation: number }[] };
+  await page.getByTestId('compare-run-select').selectOption(String(stored.runId));
   await expect(result.getByTestId('compare-decoder-svcca')).toHaveText(/^-?\d\.\d{3}$/);
   await expect(result.getByTestId('compare-profiles-rsa')).toHaveText(/^-?\d\.\d{3}$/);
   const pairs = page.getByTestId('compare-pair');
   await expect(pairs.first()).toBeVisible();
   expect(await pairs.count()).toBeGreaterThan(5);
 
-  // the page shows what the CLI prints for the same (stored) request
-  const cli = await runFacet(['compare', '--a', 'llama:sae-llama', '--b', 'qwen:sae-qwen', '--dataset', 'shared', '--min-support', '3', '--json'], home, { timeoutMs: 60_000 });
-  expect(cli.code, cli.stderr).toBe(0);
-  const stored = JSON.parse(cli.stdout) as { runId: number; mutual: number; svcca: number; pairs: { a: number; b: number; correlation: number }[] };
   await expect(result.getByTestId('compare-mutual')).toHaveText(String(stored.mutual));
   await expect(result.getByTestId('compare-decoder-svcca')).toHaveText(stored.svcca.toFixed(3));
   const best = [...stored.pairs].sort((x, y) => y.correlation - x.correlation)[0]!;

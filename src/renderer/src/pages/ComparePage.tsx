@@ -22,7 +22,7 @@ export function ComparePage() {
   const datasets = useDatasetsStore((state) => state.datasets).filter((dataset) => dataset.state === 'ready');
   const jobs = useJobsStore((state) => state.jobs);
   const { runs, selectedRunId, details, load, select } = useCompareStore();
-  const [space, setSpace] = useState({ modelA: '', saeA: '', encodeA: '' as Encode, modelB: '', saeB: '', encodeB: '' as Encode });
+  const [space, setSpace] = useState({ modelA: '', saeA: '', encodeA: '' as Encode, modelB: '', saeB: '', encodeB: '' as Encode, modelC: '', saeC: '', encodeC: '' as Encode });
   const [chosen, setChosen] = useState<string[]>([]);
   const [minSupport, setMinSupport] = useState(5);
   const [error, setError] = useState<string | null>(null);
@@ -48,21 +48,31 @@ export function ComparePage() {
     setError(null);
     try {
       const side = (model: string, sae: string, encode: Encode) => ({ model, sae, ...(encode !== '' ? { encode } : {}) });
-      await api.call('compare.run', { a: side(space.modelA, space.saeA, space.encodeA), b: side(space.modelB, space.saeB, space.encodeB), datasets: chosen, minSupport });
+      const a = side(space.modelA, space.saeA, space.encodeA);
+      const b = side(space.modelB, space.saeB, space.encodeB);
+      const pairs = [[a, b]];
+      // a third space: every pair of the three is compared over the same datasets
+      if (space.modelC !== '' && space.saeC !== '') {
+        const c = side(space.modelC, space.saeC, space.encodeC);
+        pairs.push([a, c], [b, c]);
+      }
+      for (const [x, y] of pairs) await api.call('compare.run', { a: x!, b: y!, datasets: chosen, minSupport });
       select(null);
     } catch (caught) {
       setError((caught as Error).message);
     }
   }
 
-  const picker = (side: 'A' | 'B') => {
-    const key = side === 'A' ? ({ model: 'modelA', sae: 'saeA', encode: 'encodeA' } as const) : ({ model: 'modelB', sae: 'saeB', encode: 'encodeB' } as const);
+  const picker = (side: 'A' | 'B' | 'C') => {
+    const key = ({ model: `model${side}`, sae: `sae${side}`, encode: `encode${side}` }) as { model: 'modelA' | 'modelB' | 'modelC'; sae: 'saeA' | 'saeB' | 'saeC'; encode: 'encodeA' | 'encodeB' | 'encodeC' };
+    const optional = side === 'C';
     return (
       <div className="form-row" data-testid={`compare-space-${side}`}>
         <strong>Space {side}</strong>
         <label>
           Model
           <select value={space[key.model]} onChange={(event) => setSpace({ ...space, [key.model]: event.target.value })} data-testid={`compare-model-${side}`}>
+            {optional ? <option value="">(none)</option> : null}
             {models.map((m) => (
               <option key={m.name}>{m.name}</option>
             ))}
@@ -71,6 +81,7 @@ export function ComparePage() {
         <label>
           SAE
           <select value={space[key.sae]} onChange={(event) => setSpace({ ...space, [key.sae]: event.target.value })} data-testid={`compare-sae-${side}`}>
+            {optional ? <option value="">(none)</option> : null}
             {saes.map((s) => (
               <option key={s.name}>{s.name}</option>
             ))}
@@ -94,6 +105,8 @@ export function ComparePage() {
         <h2>Compare feature spaces</h2>
         {picker('A')}
         {picker('B')}
+        {picker('C')}
+        <p className="muted">Space C is optional: with it, A↔B, A↔C and B↔C are each compared.</p>
         <div className="form-row">
           <span>Datasets (indexed in both spaces first if needed):</span>
           {datasets.map((dataset) => (
@@ -218,6 +231,7 @@ function CompareResult({ run, runs, onSelect }: { run: CompareRunView; runs: Omi
           </tbody>
         </table>
         <p className="muted">A score well above its null (mean of {run.nullRepeats} random pairings of the same features) means the matched features are arranged alike in both spaces.</p>
+        <SameDataRuns run={run} runs={runs} onSelect={onSelect} />
         {run.map !== undefined && run.map.points.length > 0 ? <SharedMap map={run.map} modelA={run.spaceA.model} modelB={run.spaceB.model} onPick={setPair} /> : null}
       </section>
       <section className="panel">
@@ -542,5 +556,47 @@ function FacSideBySide({ run }: { run: CompareRunView }) {
         </table>
       )}
     </section>
+  );
+}
+
+/** Every stored comparison over the same datasets (e.g. the three pairs of three spaces), with its scores. */
+function SameDataRuns({ run, runs, onSelect }: { run: CompareRunView; runs: Omit<CompareRunView, 'pairs'>[]; onSelect: (id: number) => void }) {
+  const datasetsKey = (r: Omit<CompareRunView, 'pairs'>) => r.datasets.map((d) => d.datasetId).join(',');
+  const same = runs.filter((candidate) => datasetsKey(candidate) === datasetsKey(run));
+  if (same.length < 2) return null;
+  return (
+    <>
+      <h3>All spaces compared over {run.datasets.map((d) => d.dataset).join(', ')}</h3>
+      <table className="grid" data-testid="compare-same-data">
+        <thead>
+          <tr>
+            <th>A</th>
+            <th>B</th>
+            <th>mutual pairs</th>
+            <th>SVCCA (null)</th>
+            <th>RSA (null)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {same.map((candidate) => (
+            <tr key={candidate.runId} className={candidate.runId === run.runId ? 'selected' : ''} onClick={() => onSelect(candidate.runId)} data-testid="compare-same-data-row">
+              <td>
+                {candidate.spaceA.model}:{candidate.spaceA.sae}
+              </td>
+              <td>
+                {candidate.spaceB.model}:{candidate.spaceB.sae}
+              </td>
+              <td>{candidate.mutual}</td>
+              <td>
+                {fixed(candidate.decoder?.svcca)} ({fixed(candidate.decoder?.svccaNull)})
+              </td>
+              <td>
+                {fixed(candidate.decoder?.rsa)} ({fixed(candidate.decoder?.rsaNull)})
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
