@@ -17,17 +17,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FacetEngine } from '../src/engine/FacetEngine.ts';
 import { indexDataset } from '../src/core/features/indexDataset.ts';
-import { SeededRandom } from '../src/core/forge/SeededRandom.ts';
-import { forgeModel } from '../src/core/forge/forgeModel.ts';
 import { explainFeatures } from '../src/core/interpret/explainFeatures.ts';
 import { requireIndexedSpace } from '../src/core/interpret/requireIndexedSpace.ts';
 import { selectFeatures } from '../src/core/interpret/selectFeatures.ts';
-import { facetSaeLoader, writeFacetSae } from '../src/core/sae/loaders/facetSaeFormat.ts';
-import type { SaeConfig } from '../src/core/sae/SaeConfig.ts';
-import { SaeRegistry } from '../src/core/sae/SaeRegistry.ts';
+import { forgedBenchWorkspace } from './forgedBenchWorkspace.ts';
 
 const featureCount = Number(process.env.FACET_BENCH_FEATURES ?? 8);
 const threads = Number(process.env.FACET_BENCH_THREADS ?? 2);
@@ -38,31 +33,7 @@ const layer = 1;
 const home = mkdtempSync(join(tmpdir(), 'facet-bench-explain-'));
 const engine = new FacetEngine({ home, shell: 'cli', resumeInterrupted: false });
 try {
-  const modelPath = join(home, 'bench-mistral.gguf');
-  await forgeModel({ family: 'mistral', layers: 2, dim, seed: 5, contextLength: 8192, out: modelPath });
-
-  const random = new SeededRandom('explain-bench-sae');
-  const config: SaeConfig = {
-    architecture: 'topk',
-    dIn: dim,
-    dSae,
-    k: 16,
-    normalisation: { kind: 'none' },
-    tied: true,
-    applyBDecToInput: true,
-    threshold: null,
-    modelFamily: 'forged-mistral',
-    layer,
-    source: { format: 'facet', path: '', files: [], hookName: null, notes: [] },
-    hash: '0'.repeat(64),
-  } as SaeConfig;
-  const saeFolder = join(home, 'sae-src');
-  await writeFacetSae(saeFolder, config, { wEnc: random.normalArray(dim * dSae, 1 / Math.sqrt(dim)), bEnc: random.normalArray(dSae, 0.05), wDec: null, bDec: random.normalArray(dim, 0.05), threshold: null });
-  await new SaeRegistry(engine.store, home).register(await facetSaeLoader.load(saeFolder), { name: 'bench-sae', layer });
-
-  const anchorFile = fileURLToPath(new URL('../resources/samples/anchor-instructions.jsonl', import.meta.url));
-  const imported = await engine.call('datasets.import', { path: anchorFile, name: 'anchor', role: 'anchor' });
-  await engine.jobs.wait(imported.id);
+  const { modelPath } = await forgedBenchWorkspace(engine, { layers: 2, dim, dSae, layer, seed: 5, saeSeed: 'explain-bench-sae', datasets: ['anchor'] });
   await indexDataset(engine.store, home, { model: modelPath, sae: 'bench-sae', dataset: 'anchor', threads, cpu: true });
 
   const { space } = await requireIndexedSpace(engine.store, home, { model: modelPath, sae: 'bench-sae' });

@@ -20,15 +20,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { measureCoverage } from '../src/core/coverage/measureCoverage.ts';
-import { SeededRandom } from '../src/core/forge/SeededRandom.ts';
-import { forgeModel } from '../src/core/forge/forgeModel.ts';
-import { facetSaeLoader, writeFacetSae } from '../src/core/sae/loaders/facetSaeFormat.ts';
-import type { SaeConfig } from '../src/core/sae/SaeConfig.ts';
-import { SaeRegistry } from '../src/core/sae/SaeRegistry.ts';
 import { synthesizeFeatures } from '../src/core/synthesis/synthesizeFeatures.ts';
 import { FacetEngine } from '../src/engine/FacetEngine.ts';
+import { forgedBenchWorkspace } from './forgedBenchWorkspace.ts';
 
 const featureCount = Number(process.env.FACET_BENCH_FEATURES ?? 4);
 const threads = Number(process.env.FACET_BENCH_THREADS ?? 2);
@@ -39,31 +34,7 @@ const layer = 1;
 const home = mkdtempSync(join(tmpdir(), 'facet-bench-synthesis-'));
 const engine = new FacetEngine({ home, shell: 'cli', resumeInterrupted: false });
 try {
-  const modelPath = join(home, 'bench-mistral.gguf');
-  await forgeModel({ family: 'mistral', layers: 4, dim, seed: 7, contextLength: 8192, out: modelPath });
-  const random = new SeededRandom('synthesis-bench-sae');
-  const config = {
-    architecture: 'topk',
-    dIn: dim,
-    dSae,
-    k: 16,
-    normalisation: { kind: 'none' },
-    tied: true,
-    applyBDecToInput: true,
-    threshold: null,
-    modelFamily: 'forged-mistral',
-    layer,
-    source: { format: 'facet', path: '', files: [], hookName: null, notes: [] },
-    hash: '0'.repeat(64),
-  } as SaeConfig;
-  const saeFolder = join(home, 'sae-src');
-  await writeFacetSae(saeFolder, config, { wEnc: random.normalArray(dim * dSae, 1 / Math.sqrt(dim)), bEnc: random.normalArray(dSae, 0.05), wDec: null, bDec: random.normalArray(dim, 0.05), threshold: null });
-  await new SaeRegistry(engine.store, home).register(await facetSaeLoader.load(saeFolder), { name: 'bench-sae', layer });
-  for (const [name, role] of [['anchor', 'anchor'], ['seed', 'seed']] as const) {
-    const file = fileURLToPath(new URL(`../resources/samples/${name}-instructions.jsonl`, import.meta.url));
-    const job = await engine.call('datasets.import', { path: file, name, role });
-    await engine.jobs.wait(job.id);
-  }
+  const { modelPath } = await forgedBenchWorkspace(engine, { layers: 4, dim, dSae, layer, seed: 7, saeSeed: 'synthesis-bench-sae', datasets: ['anchor', 'seed'] });
   const space = { model: modelPath, sae: 'bench-sae', cpu: true, threads };
   const coverage = await measureCoverage(engine.store, home, { ...space, anchor: 'anchor', seed: 'seed', thresholds: [0] });
 

@@ -5,7 +5,7 @@ import { FeatureIndexRepository, type FeatureIndexRecord } from '../features/Fea
 import { relevantFeaturesOf } from '../interpret/relevantFeaturesOf.ts';
 import { getFeatureSpans } from '../features/FeatureQueries.ts';
 import type { FeatureIndexParams, FeatureIndexSummary } from '../features/indexDataset.ts';
-import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
+import { featureSpaceParams, resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import type { Store } from '../store/Store.ts';
 import { computeCoverage, type AnchorFeatureStats, type CoverageAtThreshold } from './computeCoverage.ts';
 import { CoverageRepository, type CoverageRunRecord } from './CoverageRepository.ts';
@@ -111,7 +111,7 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   let finishedSamples = 0;
   for (const dataset of pending) {
     throwIfAborted(control.signal);
-    const params: FeatureIndexParams = { ...spaceParams(request), dataset: dataset.name };
+    const params: FeatureIndexParams = { ...featureSpaceParams(request), dataset: dataset.name };
     if (request.threads !== undefined) params.threads = request.threads;
     if (request.cpu !== undefined) params.cpu = request.cpu;
     control.onProgress?.({ stage: 'index', dataset: dataset.name, done: 0, total: dataset.sampleCount, overallDone: finishedSamples, overallTotal });
@@ -190,16 +190,6 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   return { runId, ...report };
 }
 
-function spaceParams(request: FeatureSpaceParams): FeatureSpaceParams {
-  const out: FeatureSpaceParams = { model: request.model, sae: request.sae };
-  if (request.layer !== undefined) out.layer = request.layer;
-  if (request.encode !== undefined) out.encode = request.encode;
-  if (request.template !== undefined) out.template = request.template;
-  if (request.maxTokens !== undefined) out.maxTokens = request.maxTokens;
-  if (request.kv !== undefined) out.kv = request.kv;
-  if (request.minActivation !== undefined) out.minActivation = request.minActivation;
-  return out;
-}
 
 export interface CoverageFromIndexRequest {
   anchorIndexId: number;

@@ -5,7 +5,7 @@ import { measureCoverage } from '../coverage/measureCoverage.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import type { FeatureIndexer } from '../features/featureIndexJob.ts';
 import { FeatureIndexRepository } from '../features/FeatureIndexRepository.ts';
-import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
+import { featureSpaceParams, resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import { decodeSampleFeatures } from '../features/SampleFeatures.ts';
 import { SeededRandom } from '../forge/SeededRandom.ts';
 import type { JobDefinition } from '../jobs/JobRunner.ts';
@@ -87,7 +87,7 @@ export async function diversityReport(store: Store, home: string, request: Diver
   let spaceId = 0;
   for (const dataset of datasets) {
     throwIfAborted(control.signal);
-    const report = await measureCoverage(store, home, { ...spaceParams(request), anchor: String(anchor.id), seed: String(dataset.id), thresholds, topMissing: 0, ...(request.threads !== undefined ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, {
+    const report = await measureCoverage(store, home, { ...featureSpaceParams(request), anchor: String(anchor.id), seed: String(dataset.id), thresholds, topMissing: 0, ...(request.threads !== undefined ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, {
       ...(control.signal ? { signal: control.signal } : {}),
       ...(control.indexer ? { indexer: control.indexer } : {}),
     });
@@ -228,16 +228,6 @@ export async function diversityReport(store: Store, home: string, request: Diver
   }
 }
 
-function spaceParams(request: FeatureSpaceParams): FeatureSpaceParams {
-  const out: FeatureSpaceParams = { model: request.model, sae: request.sae };
-  if (request.layer !== undefined) out.layer = request.layer;
-  if (request.encode !== undefined) out.encode = request.encode;
-  if (request.template !== undefined) out.template = request.template;
-  if (request.maxTokens !== undefined) out.maxTokens = request.maxTokens;
-  if (request.kv !== undefined) out.kv = request.kv;
-  if (request.minActivation !== undefined) out.minActivation = request.minActivation;
-  return out;
-}
 
 export const REPORT_JOB = 'evaluate.report';
 

@@ -30,6 +30,18 @@ export interface FeatureSpaceParams {
   minActivation?: number;
 }
 
+/** Only the fields of `request` that name a feature space (for passing a larger request on to indexing or coverage). */
+export function featureSpaceParams(request: FeatureSpaceParams): FeatureSpaceParams {
+  const out: FeatureSpaceParams = { model: request.model, sae: request.sae };
+  if (request.layer !== undefined) out.layer = request.layer;
+  if (request.encode !== undefined) out.encode = request.encode;
+  if (request.template !== undefined) out.template = request.template;
+  if (request.maxTokens !== undefined) out.maxTokens = request.maxTokens;
+  if (request.kv !== undefined) out.kv = request.kv;
+  if (request.minActivation !== undefined) out.minActivation = request.minActivation;
+  return out;
+}
+
 export interface ResolvedFeatureSpace {
   space: NewFeatureSpace;
   modelPath: string;

@@ -9,7 +9,7 @@ import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import { directFeatureIndexer, type FeatureIndexer } from '../features/featureIndexJob.ts';
 import { FeatureIndexRepository, type FeatureSpaceRecord } from '../features/FeatureIndexRepository.ts';
 import { decodeSampleFeatures } from '../features/SampleFeatures.ts';
-import { resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
+import { featureSpaceParams, resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import type { ChatGenerator } from '../generation/ChatGenerator.ts';
 import { LocalChatGenerator } from '../generation/LocalChatGenerator.ts';
 import { openChatGenerator, type GeneratorChoice } from '../generation/openChatGenerator.ts';
@@ -477,7 +477,7 @@ async function startRun(store: Store, home: string, request: SynthesisRequest, s
   const indexes = new FeatureIndexRepository(store.db);
   if (selection === 'missing' || typeof selection === 'string') {
     if (selection === 'missing') {
-      const coverageRequest: CoverageRequest = { ...spaceParams(request), anchor: request.anchor, seed: request.seed, thresholds: [settings.threshold], topMissing: 0 };
+      const coverageRequest: CoverageRequest = { ...featureSpaceParams(request), anchor: request.anchor, seed: request.seed, thresholds: [settings.threshold], topMissing: 0 };
       if (request.relevantOnly) coverageRequest.task = task.name;
       if (request.threads !== undefined) coverageRequest.threads = request.threads;
       if (request.cpu !== undefined) coverageRequest.cpu = request.cpu;
@@ -525,16 +525,6 @@ function uniqueName(datasets: DatasetRepository, base: string): string {
   for (let i = 2; ; i++) if (datasets.findByName(`${base}-${i}`) === undefined) return `${base}-${i}`;
 }
 
-function spaceParams(request: FeatureSpaceParams): FeatureSpaceParams {
-  const out: FeatureSpaceParams = { model: request.model, sae: request.sae };
-  if (request.layer !== undefined) out.layer = request.layer;
-  if (request.encode !== undefined) out.encode = request.encode;
-  if (request.template !== undefined) out.template = request.template;
-  if (request.maxTokens !== undefined) out.maxTokens = request.maxTokens;
-  if (request.kv !== undefined) out.kv = request.kv;
-  if (request.minActivation !== undefined) out.minActivation = request.minActivation;
-  return out;
-}
 
 /** llama.cpp must be able to compile the task's schema into a grammar (custom schemas may not). */
 async function checkSchemaCompiles(generator: LocalChatGenerator, schema: Record<string, unknown>): Promise<void> {
@@ -598,7 +588,7 @@ async function verifyAgainstIndex(store: Store, home: string, request: Synthesis
   for (let attempt = 0; attempt < 4; attempt++) {
     const dataset = datasets.get(run.datasetId!)!;
     if (dataset.sampleCount === 0) return;
-    await indexer({ ...spaceParams(request), dataset: dataset.name, ...(request.threads ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, control.signal ? { signal: control.signal } : {});
+    await indexer({ ...featureSpaceParams(request), dataset: dataset.name, ...(request.threads ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, control.signal ? { signal: control.signal } : {});
     const index = indexes.index(space.id, dataset.id);
     if (index === undefined || index.state !== 'ready') throw new FacetError('INTERNAL', `The synthetic dataset '${dataset.name}' was indexed but its index is not complete.`);
     const below: number[] = [];
@@ -621,7 +611,7 @@ async function coverageAfter(store: Store, home: string, request: SynthesisReque
   let syntheticMaxima: Float32Array = new Float32Array(space.dSae);
   if (syntheticCount > 0) {
     const indexer = control.indexer ?? directFeatureIndexer(store, home);
-    await indexer({ ...spaceParams(request), dataset: syntheticName, ...(request.threads ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, control.signal ? { signal: control.signal } : {});
+    await indexer({ ...featureSpaceParams(request), dataset: syntheticName, ...(request.threads ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, control.signal ? { signal: control.signal } : {});
     const index = indexes.index(space.id, run.datasetId!);
     const totals = index === undefined ? undefined : indexes.totals(index.id);
     if (totals === undefined) throw new FacetError('INTERNAL', `The synthetic dataset '${syntheticName}' was indexed but its index is not complete.`);
