@@ -116,7 +116,7 @@ export function FeaturesPage() {
   }
 
   const header = (key: SortKey, label: string) => (
-    <th className="sortable" onClick={() => sortBy(key)} data-testid={`sort-${key}`}>
+    <th className="sortable" tabIndex={0} onClick={() => sortBy(key)} onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && sortBy(key)} aria-sort={sort === key ? (descending ? 'descending' : 'ascending') : 'none'} data-testid={`sort-${key}`}>
       {label}
       {sort === key ? (descending ? ' ▼' : ' ▲') : ''}
     </th>
@@ -219,7 +219,14 @@ export function FeaturesPage() {
                 </thead>
                 <tbody>
                   {page.rows.map((row) => (
-                    <tr key={row.feature} className={row.feature === feature ? 'selected' : ''} onClick={() => spaceId !== null && open(spaceId, row.feature)} data-testid="feature-row">
+                    <tr
+                      key={row.feature}
+                      className={row.feature === feature ? 'selected' : ''}
+                      tabIndex={0}
+                      onClick={() => spaceId !== null && open(spaceId, row.feature)}
+                      onKeyDown={(event) => event.key === 'Enter' && spaceId !== null && open(spaceId, row.feature)}
+                      data-testid="feature-row"
+                    >
                       <td>{row.feature}</td>
                       <td>{row.count}</td>
                       <td>{row.mean.toFixed(3)}</td>

@@ -1,6 +1,16 @@
 import { create } from 'zustand';
 import type { CoverageRunView, FeatureSpaceView } from '../../../shared/featureTypes.ts';
 import { api } from '../api/connection.ts';
+import { useNavigationStore } from './useNavigationStore.ts';
+
+/** The space and feature the URL names on the Features page, if any. */
+function fromUrl(): { spaceId: number | null; feature: number | null } {
+  const { page, params } = useNavigationStore.getState();
+  if (page !== 'Features') return { spaceId: null, feature: null };
+  const space = Number(params['space']);
+  const feature = Number(params['feature']);
+  return { spaceId: Number.isInteger(space) && space > 0 ? space : null, feature: params['feature'] !== undefined && Number.isInteger(feature) && feature >= 0 ? feature : null };
+}
 
 interface FeaturesState {
   spaces: FeatureSpaceView[];
@@ -16,8 +26,7 @@ interface FeaturesState {
 export const useFeaturesStore = create<FeaturesState>((set, get) => ({
   spaces: [],
   runs: [],
-  spaceId: null,
-  feature: null,
+  ...fromUrl(),
   async load() {
     const [spaces, runs] = await Promise.all([api.call('features.spaces', {}), api.call('coverage.runs', {})]);
     const current = get().spaceId;
@@ -25,7 +34,19 @@ export const useFeaturesStore = create<FeaturesState>((set, get) => ({
   },
   open(spaceId, feature) {
     set({ spaceId, feature });
+    const navigation = useNavigationStore.getState();
+    const params = { space: String(spaceId), ...(feature !== null ? { feature: String(feature) } : {}) };
+    if (navigation.page === 'Features') navigation.setParams(params);
+    else navigation.go('Features', params);
   },
 }));
 
 api.on('features.changed', () => void useFeaturesStore.getState().load());
+
+// Back/Forward between features: follow the URL.
+useNavigationStore.subscribe((navigation) => {
+  if (navigation.page !== 'Features') return;
+  const wanted = fromUrl();
+  const state = useFeaturesStore.getState();
+  if (wanted.spaceId !== null && (wanted.spaceId !== state.spaceId || wanted.feature !== state.feature)) useFeaturesStore.setState(wanted);
+});
