@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactElement } from 'react';
 import type { ConnectionStatus } from './api/connectApi.ts';
 import { connection } from './api/connection.ts';
 import { ComparePage } from './pages/ComparePage.tsx';
@@ -8,13 +8,29 @@ import { EvaluatePage } from './pages/EvaluatePage.tsx';
 import { FeaturesPage } from './pages/FeaturesPage.tsx';
 import { JobsPage } from './pages/JobsPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
-import { PlannedPage } from './pages/PlannedPage.tsx';
 import { SynthesisPage } from './pages/SynthesisPage.tsx';
 import { useDatasetsStore } from './stores/useDatasetsStore.ts';
 import { useFeaturesStore } from './stores/useFeaturesStore.ts';
 import { useJobsStore } from './stores/useJobsStore.ts';
 import { useRegistryStore } from './stores/useRegistryStore.ts';
-import { pages, useNavigationStore } from './stores/useNavigationStore.ts';
+import { pages, useNavigationStore, type PageName } from './stores/useNavigationStore.ts';
+
+/** Every page of the workbench by name (the record type makes a page without a view a type error). */
+const pageViews: Record<PageName, () => ReactElement> = {
+  Models: ModelsPage,
+  Datasets: DatasetsPage,
+  Features: FeaturesPage,
+  Coverage: CoveragePage,
+  Synthesis: SynthesisPage,
+  Compare: ComparePage,
+  Evaluate: EvaluatePage,
+  Jobs: JobsPage,
+};
+
+function PageView({ page }: { page: PageName }) {
+  const View = pageViews[page];
+  return <View />;
+}
 
 export function App() {
   const { page, go } = useNavigationStore();
@@ -56,25 +72,7 @@ export function App() {
           </div>
         ) : null}
         {error !== null ? <div className="error">{error}</div> : null}
-        {page === 'Datasets' ? (
-          <DatasetsPage />
-        ) : page === 'Jobs' ? (
-          <JobsPage />
-        ) : page === 'Models' ? (
-          <ModelsPage />
-        ) : page === 'Features' ? (
-          <FeaturesPage />
-        ) : page === 'Coverage' ? (
-          <CoveragePage />
-        ) : page === 'Synthesis' ? (
-          <SynthesisPage />
-        ) : page === 'Evaluate' ? (
-          <EvaluatePage />
-        ) : page === 'Compare' ? (
-          <ComparePage />
-        ) : (
-          <PlannedPage name={page} />
-        )}
+        <PageView page={page} />
       </main>
     </div>
   );
