@@ -49,4 +49,12 @@ test('explains and judges features from the Features page, then filters by verdi
   await page.getByTestId('verdict-filter').selectOption('unjudged');
   await expect(page.getByTestId('feature-row').first().locator('td').first()).not.toHaveText(firstFeature ?? '');
   await expect(page.getByTestId('feature-verdict').first()).toHaveText('—');
+
+  // Coverage over F = the features judged relevant to the task.
+  await page.getByTestId('nav-Coverage').click();
+  await page.getByTestId('coverage-anchor').selectOption('demo-anchor');
+  await page.getByTestId('coverage-seed').selectOption('demo-seed');
+  await page.getByTestId('coverage-task').fill('toxicity');
+  await page.getByTestId('coverage-run').click();
+  await expect(page.getByTestId('coverage-result')).toContainText('judged relevant to toxicity', { timeout: 120_000 });
 });

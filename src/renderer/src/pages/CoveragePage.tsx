@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { CoverageRunView } from '../../../shared/featureTypes.ts';
+import { builtInTasks } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
 import { FeatureSpans } from '../components/FeatureSpans.tsx';
 import { JobProgress } from '../components/JobProgress.tsx';
@@ -32,6 +33,8 @@ export function CoveragePage() {
   const [evalSet, setEvalSet] = useState('');
   const [thresholds, setThresholds] = useState('0, 1, 2');
   const [encode, setEncode] = useState<'topk' | 'dense-relu'>('topk');
+  // F: every feature, or the features judged relevant to a task ('' = every feature)
+  const [task, setTask] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [selectedRun, setSelectedRun] = useState<number | null>(null);
 
@@ -54,7 +57,7 @@ export function CoveragePage() {
       return;
     }
     try {
-      await api.call('coverage.run', { model, sae, anchor, seed, ...(evalSet !== '' ? { eval: evalSet } : {}), thresholds: deltas, encode });
+      await api.call('coverage.run', { model, sae, anchor, seed, ...(evalSet !== '' ? { eval: evalSet } : {}), ...(task.trim() !== '' ? { task: task.trim() } : {}), thresholds: deltas, encode });
       setSelectedRun(null);
     } catch (caught) {
       setError((caught as Error).message);
@@ -97,11 +100,20 @@ export function CoveragePage() {
               <option value="dense-relu">dense-relu (released code)</option>
             </select>
           </label>
+          <label>
+            Features F
+            <input list="coverage-tasks" value={task} onChange={(event) => setTask(event.target.value)} placeholder="all features" size={22} data-testid="coverage-task" />
+            <datalist id="coverage-tasks">
+              {builtInTasks.map((name) => (
+                <option key={name} value={name} />
+              ))}
+            </datalist>
+          </label>
           <button type="button" className="primary" disabled={!model || !sae || !anchor || !seed} onClick={() => void start()} data-testid="coverage-run">
             Run
           </button>
         </div>
-        <p className="muted">The layer comes from the SAE (llama.cpp 0-based block index, l_out-L). Missing datasets are indexed first; a feature counts as activated when g &gt; δ.</p>
+        <p className="muted">The layer comes from the SAE (llama.cpp 0-based block index, l_out-L). Missing datasets are indexed first; a feature counts as activated when g &gt; δ. Leave F empty for every feature, or name a task (judged on the Features page) to count only the features relevant to it.</p>
         {error !== null ? <div className="error">{error}</div> : null}
         {active.map((job) => (
           <JobProgress key={job.id} job={job} />
@@ -122,7 +134,7 @@ export function CoveragePage() {
             </select>
           </div>
           <p className="muted">
-            {run.result.model} · {run.result.sae} · l_out-{run.result.layer} · {run.result.encode} · {run.result.featureCount.toLocaleString()} features in F · anchor {run.result.anchor.samples} samples, seed {run.result.seed.samples}
+            {run.result.model} · {run.result.sae} · l_out-{run.result.layer} · {run.result.encode} · {run.result.featureCount.toLocaleString()} features in F{run.result.task !== undefined ? ` (judged relevant to ${run.result.task}; ${(run.result.unjudgedFeatures ?? 0).toLocaleString()} anchor-active features not judged yet)` : ''} · anchor {run.result.anchor.samples} samples, seed {run.result.seed.samples}
           </p>
           <table className="grid" data-testid="coverage-table">
             <thead>
