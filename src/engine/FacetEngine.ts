@@ -304,9 +304,9 @@ export class FacetEngine {
         this.emit({ event: 'datasets.changed', payload: {} });
         return { removed: true };
       },
-      'datasets.export': ({ id, format, out }) => {
+      'datasets.export': ({ id, format, out, parquet }) => {
         const dataset = this.requireDataset(id);
-        return exportDataset(this.store, { dataset: String(id), format, out: out ?? join(this.home, 'exports', `${dataset.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`) });
+        return exportDataset(this.store, { dataset: String(id), format, parquet, out: out ?? join(this.home, 'exports', `${dataset.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`) });
       },
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),

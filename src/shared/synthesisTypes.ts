@@ -165,5 +165,5 @@ export interface DatasetExportView {
   dataset: string;
   format: Exclude<ExportFormat, 'auto'>;
   samples: number;
-  files: { data: string; card: string };
+  files: { data: string; card: string; parquet?: string };
 }

@@ -14,7 +14,7 @@ const help = `Usage:
   facet datasets list
   facet datasets show <name|id> [--limit N] [--offset N]
   facet datasets remove <name|id>
-  facet datasets export <name|id> --out DIR [--format ${exportFormats.join('|')}]
+  facet datasets export <name|id> --out DIR [--format ${exportFormats.join('|')}] [--parquet]
 
 Files: JSON Lines, JSON arrays, CSV with a header row, plain text lines; any of them gzipped (.gz).
 Import is all or nothing: an invalid row stops it (naming file, line and field) unless --skip-invalid.
@@ -97,14 +97,14 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         return 0;
       }
       case 'export': {
-        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, format: { type: 'string', default: 'auto' } } });
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, format: { type: 'string', default: 'auto' }, parquet: { type: 'boolean', default: false } } });
         if (positionals.length > 1) throw new FacetError('INVALID_ARGUMENT', `Name one dataset to export (got ${positionals.length}).\n\n${help}`);
         if (values.out === undefined) throw new FacetError('INVALID_ARGUMENT', `--out DIR is required: the folder that receives train.jsonl and README.md.\n\n${help}`);
         if (!(exportFormats as readonly string[]).includes(values.format)) throw new FacetError('INVALID_ARGUMENT', `Unknown --format '${values.format}'. Use ${exportFormats.join(', ')}.`);
         const dataset = await resolveDataset(engine, positionals[0]);
-        const result = await engine.call('datasets.export', { id: dataset.id, format: values.format as ExportFormat, out: resolvePath(values.out) });
+        const result = await engine.call('datasets.export', { id: dataset.id, format: values.format as ExportFormat, out: resolvePath(values.out), parquet: values.parquet });
         if (ctx.json) ctx.printJson(result);
-        else ctx.out(`Exported '${result.dataset}' (${result.samples} samples, ${result.format}) to ${result.files.data}, card ${result.files.card}.`);
+        else ctx.out(`Exported '${result.dataset}' (${result.samples} samples, ${result.format}) to ${result.files.data}${result.files.parquet ? ` and ${result.files.parquet}` : ''}, card ${result.files.card}.`);
         return 0;
       }
       case 'remove': {

@@ -2,6 +2,7 @@ import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { ChatTurn, DatasetFormat, DatasetSummary, SampleRow } from '../../shared/datasetTypes.ts';
+import { writeParquetRecords } from './writeParquetRecords.ts';
 import { exportFormats, type DatasetExportView, type ExportFormat, type SynthesisReport } from '../../shared/synthesisTypes.ts';
 import type { Store } from '../store/Store.ts';
 import { SynthesisRepository } from '../synthesis/SynthesisRepository.ts';
@@ -14,6 +15,8 @@ export interface ExportRequest {
   dataset: string;
   /** Defaults to `auto`: the layout the dataset was imported (or synthesized) in. */
   format?: ExportFormat;
+  /** Also write train.parquet (the same records; nested values as JSON text). */
+  parquet?: boolean;
   /** Folder to write `train.jsonl` and `README.md` (the dataset card) into; created if missing. */
   out: string;
   signal?: AbortSignal;
@@ -103,6 +106,8 @@ export async function exportDataset(store: Store, request: ExportRequest): Promi
   }
   const dataPath = join(request.out, 'train.jsonl');
   const cardPath = join(request.out, 'README.md');
+  const parquetPath = join(request.out, 'train.parquet');
+  const parquetRecords: Record<string, unknown>[] | null = request.parquet ? [] : null;
   const partial = `${dataPath}.partial`;
   let file;
   try {
@@ -116,7 +121,9 @@ export async function exportDataset(store: Store, request: ExportRequest): Promi
       const lines: string[] = [];
       for (const sample of datasets.samples(dataset.id, offset, 1000)) {
         try {
-          lines.push(JSON.stringify(toExportRecord(sample, layout)));
+          const record = toExportRecord(sample, layout);
+          lines.push(JSON.stringify(record));
+          parquetRecords?.push(record);
         } catch (error) {
           if (!(error instanceof LayoutError)) throw error;
           throw new FacetError('INVALID_ARGUMENT', `Sample ${sample.ordinal} of '${dataset.name}' does not fit the ${layout} layout: ${error.message}. Export with --format auto (${layoutOfFormat[dataset.format]}) or openai.`, { dataset: dataset.name, ordinal: sample.ordinal, format: layout });
@@ -128,16 +135,19 @@ export async function exportDataset(store: Store, request: ExportRequest): Promi
     file = undefined;
     const synthesis = dataset.role === 'synthetic' ? (new SynthesisRepository(store.db).runOfDataset(dataset.id)?.report ?? null) : null;
     await writeFile(`${cardPath}.partial`, datasetCard(dataset, layout, synthesis));
+    if (parquetRecords !== null) await writeParquetRecords(`${parquetPath}.partial`, parquetRecords);
     await rename(partial, dataPath);
+    if (parquetRecords !== null) await rename(`${parquetPath}.partial`, parquetPath);
     await rename(`${cardPath}.partial`, cardPath);
   } catch (error) {
     await file?.close().catch(() => undefined);
     await rm(partial, { force: true });
     await rm(`${cardPath}.partial`, { force: true });
+    await rm(`${parquetPath}.partial`, { force: true });
     if (error instanceof FacetError) throw error;
     throw new FacetError('EXPORT_FAILED', `Writing the export of '${dataset.name}' to ${request.out} failed: ${error instanceof Error ? error.message : String(error)}.`, { out: request.out }, { cause: error });
   }
-  return { dataset: dataset.name, format: layout, samples: dataset.sampleCount, files: { data: dataPath, card: cardPath } };
+  return { dataset: dataset.name, format: layout, samples: dataset.sampleCount, files: { data: dataPath, card: cardPath, ...(parquetRecords !== null ? { parquet: parquetPath } : {}) } };
 }
 
 const yamlString = (value: string): string => JSON.stringify(value);

@@ -251,7 +251,7 @@ export const methodSchemas = {
   'synthesis.dropSample': z.object({ sampleId: z.number().int().positive() }).strict(),
   /** Writes a dataset in its task's layout plus a dataset card into a folder on the engine's machine. */
   'datasets.export': z
-    .object({ id: z.number().int().positive(), format: z.enum(exportFormats).default('auto'), out: z.string().min(1).max(4096).optional() })
+    .object({ id: z.number().int().positive(), format: z.enum(exportFormats).default('auto'), out: z.string().min(1).max(4096).optional(), parquet: z.boolean().default(false) })
     .strict(),
   /** Feature matching between two spaces over the same datasets (indexes what is missing) as a job. */
   'compare.run': z
