@@ -8,7 +8,14 @@ function formatEta(seconds: number | null): string {
   return `ETA ${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
 }
 
-/** One job's live state: progress bar, rate, ETA, error, and Cancel while it can be cancelled. */
+function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One job's live state: kind, start and duration, progress bar, rate, ETA, error, and Cancel while it can be cancelled. */
 export function JobProgress({ job }: { job: JobSnapshot }) {
   const cancel = useJobsStore((state) => state.cancel);
   const share = job.total ? Math.min(1, job.done / job.total) : job.state === 'done' ? 1 : 0;
@@ -20,6 +27,9 @@ export function JobProgress({ job }: { job: JobSnapshot }) {
         <span className="job-state" data-testid="job-state">
           {job.interrupted ? `${job.state}, interrupted` : job.state}
         </span>
+      </div>
+      <div className="job-when muted" data-testid="job-when">
+        {job.kind} · started {new Date(job.createdAt).toLocaleString()} · {active ? 'running for' : 'took'} {formatDuration((active ? Date.now() : Date.parse(job.updatedAt)) - Date.parse(job.createdAt))}
       </div>
       <div className="progress" aria-label="progress">
         <div className="progress-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
