@@ -10,7 +10,7 @@ import { forgeTestModel } from '../forge/forgeTestModel.ts';
 import { randomWeights, testConfig } from '../sae/saeFixtures.ts';
 import { runFacet } from '../support/runFacet.ts';
 import { tempHome } from '../support/tempHome.ts';
-import { registerSae, sharedTexts } from './compareFixtures.ts';
+import { densePearson, registerSae, sharedTexts } from './compareFixtures.ts';
 
 const families = [
   { family: 'llama3', dim: 64, sae: 'sae-llama', seed: 21 },
@@ -42,20 +42,6 @@ function dense(store: Store, indexId: number, dSae: number): Float64Array[] {
   return out;
 }
 
-function pearson(x: Float64Array, y: Float64Array): number {
-  const n = x.length;
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-    syy += (y[i]! - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
 
 describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2 with their real tokenizers, spawned)', () => {
   const home = tempHome('facet-compare-cli-');
@@ -101,7 +87,7 @@ describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2
         const bestOf = (v: Float64Array, candidates: (readonly [number, Float64Array])[], x: 'a' | 'b') => {
           let best = { f: -1, r: -Infinity };
           for (const [f, w] of candidates) {
-            const r = x === 'a' ? pearson(v, w) : pearson(w, v);
+            const r = x === 'a' ? densePearson(v, w) : densePearson(w, v);
             if (r > best.r + 1e-12) best = { f, r };
           }
           return best;
@@ -113,7 +99,7 @@ describe('facet compare across model families (forged LLaMA-3, Mistral and Qwen2
         for (const pair of output.pairs) {
           const best = bestOf(a[pair.a]!, supportedB, 'a');
           expect(Math.abs(pair.correlation - best.r)).toBeLessThan(1e-5);
-          expect(Math.abs(pair.correlation - pearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
+          expect(Math.abs(pair.correlation - densePearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
           if (bestOf(b[pair.b]!, supportedA, 'b').f === pair.a) mutual++;
         }
         expect(output.mutual).toBe(mutual);

@@ -61,3 +61,19 @@ export function sharedTexts(count: number): string[] {
     return `${i % 3 === 0 ? 'Why' : i % 3 === 1 ? 'Tell me how' : 'Please'} the ${words[0]} ${verbs[i % verbs.length]} ${words.slice(1).join(' ')} ${i % 5 === 0 ? '?' : '.'}`;
   });
 }
+
+/** Plain two-pass float64 Pearson over dense vectors: the independent reference the tests compare with. */
+export function densePearson(x: Float64Array, y: Float64Array): number {
+  const n = x.length;
+  const mx = x.reduce((s, v) => s + v, 0) / n;
+  const my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my);
+    sxx += (x[i]! - mx) ** 2;
+    syy += (y[i]! - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}

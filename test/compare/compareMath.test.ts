@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { densePearson } from './compareFixtures.ts';
 import { bestPairs, matchFeatures } from '../../src/core/compare/matchFeatures.ts';
 import { rsa } from '../../src/core/compare/rsa.ts';
 import type { SparseSampleRows } from '../../src/core/compare/SparseSampleRows.ts';
@@ -28,21 +29,6 @@ function randomRows(samples: number, d: number, density: number, random: () => n
   return { rows: { sampleCount: samples, featureCount: d, starts: Uint32Array.from(starts), features: Uint32Array.from(features), values: Float32Array.from(values) }, dense };
 }
 
-/** Plain two-pass float64 Pearson over dense vectors: the independent reference. */
-function densePearson(x: Float64Array, y: Float64Array): number {
-  const n = x.length;
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-    syy += (y[i]! - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
 
 describe('matchFeatures', () => {
   it('gives the brute-force float64 best partners, top-3 and correlations (|Δr| ≤ 1e-6)', () => {

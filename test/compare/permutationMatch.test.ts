@@ -8,7 +8,7 @@ import { insertDataset } from '../features/featureFixtures.ts';
 import { forgeTestModel } from '../forge/forgeTestModel.ts';
 import { randomWeights, testConfig } from '../sae/saeFixtures.ts';
 import { tempHome } from '../support/tempHome.ts';
-import { permutedSae, registerSae, sharedTexts } from './compareFixtures.ts';
+import { densePearson, permutedSae, registerSae, sharedTexts } from './compareFixtures.ts';
 
 const D_SAE = 256;
 const LAYER = 1;
@@ -28,20 +28,6 @@ function denseProfiles(repository: FeatureIndexRepository, indexIds: number[], d
   return out;
 }
 
-function pearson(x: Float64Array, y: Float64Array): number {
-  const n = x.length;
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-    syy += (y[i]! - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
 
 describe('compare: a permuted, rescaled, perturbed copy of an SAE is matched back', () => {
   const home = tempHome('facet-compare-perm-');
@@ -109,9 +95,9 @@ describe('compare: a permuted, rescaled, perturbed copy of an SAE is matched bac
       const candidates = b.map((v, f) => ({ f, v })).filter(({ v }) => support(v) >= 5 && new Set(v).size > 1);
       expect(report.supportedA).toBe(a.filter((v) => support(v) >= 5 && new Set(v).size > 1).length);
       for (const pair of report.pairs) {
-        expect(Math.abs(pair.correlation - pearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
+        expect(Math.abs(pair.correlation - densePearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
         let best = -Infinity;
-        for (const { v } of candidates) best = Math.max(best, pearson(a[pair.a]!, v));
+        for (const { v } of candidates) best = Math.max(best, densePearson(a[pair.a]!, v));
         expect(pair.correlation).toBeGreaterThan(best - 1e-5);
       }
     }
@@ -164,8 +150,8 @@ describe('compare: a permuted, rescaled, perturbed copy of an SAE is matched bac
     expect(report.supportedA).toBeLessThan(unrelated.supportedA + 1);
     const candidates = b.filter(ok);
     for (const pair of report.pairs) {
-      expect(Math.abs(pair.correlation - pearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
-      expect(pair.correlation).toBeGreaterThan(Math.max(...candidates.map((v) => pearson(a[pair.a]!, v))) - 1e-5);
+      expect(Math.abs(pair.correlation - densePearson(a[pair.a]!, b[pair.b]!))).toBeLessThan(1e-5);
+      expect(pair.correlation).toBeGreaterThan(Math.max(...candidates.map((v) => densePearson(a[pair.a]!, v))) - 1e-5);
     }
   });
 });

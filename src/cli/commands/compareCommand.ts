@@ -7,6 +7,7 @@ import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
+import { integerOption } from '../integerOption.ts';
 
 const help = `Usage:
   facet compare --a MODEL:SAE[:ENCODE] --b MODEL:SAE[:ENCODE] --dataset D [--dataset D2 …]
@@ -57,11 +58,6 @@ export function parseSpace(value: string | undefined, flag: string): { model: st
   return { model, sae, ...(encode !== undefined ? { encode } : {}) };
 }
 
-function integer(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ≥ ${min} (got '${value}').`);
-  return Number(value);
-}
 
 const fixed = (value: number | null | undefined, digits = 3): string => (value === null || value === undefined ? '—' : value.toFixed(digits));
 
@@ -91,12 +87,12 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const a = parseSpace(values.a, 'a');
   const b = parseSpace(values.b, 'b');
   if (values.dataset === undefined || values.dataset.length === 0) throw new FacetError('INVALID_ARGUMENT', `--dataset is required (repeat it for several).\n\n${help}`);
-  const minSupport = integer(values['min-support'], 'min-support', 2) ?? 5;
-  const top = integer(values.top, 'top', 1) ?? 3;
+  const minSupport = integerOption(values['min-support'], 'min-support', 2) ?? 5;
+  const top = integerOption(values.top, 'top', 1) ?? 3;
   if (top > 100) throw new FacetError('INVALID_ARGUMENT', `--top must be at most 100 (got ${top}).`);
   const engine = openCliEngine(ctx);
   try {
-    const threads = integer(values.threads, 'threads', 1);
+    const threads = integerOption(values.threads, 'threads', 1);
     if (!/^\d+(\.\d+)?$/.test(values.threshold)) throw new FacetError('INVALID_ARGUMENT', `--threshold must be a number ≥ 0 (got '${values.threshold}').`);
     const job = await engine.call('compare.run', { a, b, datasets: values.dataset, minSupport, top, threshold: Number(values.threshold), template: !values['no-template'], ...(threads !== undefined ? { threads } : {}), cpu: values.cpu });
     const final = await followJob(engine, ctx, job, `Comparing ${a.model}:${a.sae} with ${b.model}:${b.sae}`);
@@ -157,8 +153,8 @@ async function transfer(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(help);
     return 0;
   }
-  const runId = integer(values.run, 'run', 1);
-  const coverageRunId = integer(values['from-coverage'], 'from-coverage', 1);
+  const runId = integerOption(values.run, 'run', 1);
+  const coverageRunId = integerOption(values['from-coverage'], 'from-coverage', 1);
   if (runId === undefined || coverageRunId === undefined || values.out === undefined) throw new FacetError('INVALID_ARGUMENT', `transfer needs --run, --from-coverage and --out.\n\n${help}`);
   const minCorrelation = Number(values['min-correlation']);
   if (!/^-?\d+(\.\d+)?$/.test(values['min-correlation']) || minCorrelation < -1 || minCorrelation > 1) throw new FacetError('INVALID_ARGUMENT', `--min-correlation must be a number in [-1, 1] (got '${values['min-correlation']}').`);

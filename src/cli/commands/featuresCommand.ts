@@ -7,6 +7,7 @@ import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { interpretHelp, runExplain, runJudge, runSearch } from './featuresInterpretCommands.ts';
+import { integerOption } from '../integerOption.ts';
 
 const help = `Usage:
   facet features list
@@ -21,11 +22,6 @@ shows the spaces and the datasets indexed in each. 'table' and 'show' aggregate 
 indexed dataset of a space (--space may be left out when there is only one). Spans are up to 32
 tokens ending with the peak token, shown as …text[peak].`;
 
-function integer(value: string | undefined, name: string, min = 0): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ≥ ${min} (got '${value}').`);
-  return Number(value);
-}
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
@@ -64,7 +60,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
   const store = ctx.openStore();
   const pickSpace = (): number => {
-    const explicit = integer(values.space, 'space', 1);
+    const explicit = integerOption(values.space, 'space', 1);
     if (explicit !== undefined) return explicit;
     const spaces = listFeatureSpaces(store);
     if (spaces.length === 1) return spaces[0]!.id;
@@ -95,9 +91,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       if (values.encode !== undefined && values.encode !== 'topk' && values.encode !== 'dense-relu') throw new FacetError('INVALID_ARGUMENT', `--encode must be topk or dense-relu (got '${values.encode}').`);
       if (values.kv !== undefined && values.kv !== 'f16' && values.kv !== 'f32') throw new FacetError('INVALID_ARGUMENT', `--kv must be f16 or f32 (got '${values.kv}').`);
       const params: FeatureIndexParams = { model: values.model!, sae: values.sae!, dataset: values.dataset!, template: !values['no-template'] };
-      const layer = integer(values.layer, 'layer');
-      const threads = integer(values.threads, 'threads', 1);
-      const maxTokens = integer(values['max-tokens'], 'max-tokens', 2);
+      const layer = integerOption(values.layer, 'layer');
+      const threads = integerOption(values.threads, 'threads', 1);
+      const maxTokens = integerOption(values['max-tokens'], 'max-tokens', 2);
       if (layer !== undefined) params.layer = layer;
       if (values.encode !== undefined) params.encode = values.encode as 'topk' | 'dense-relu';
       if (values.kv !== undefined) params.kv = values.kv as 'f16' | 'f32';
@@ -123,7 +119,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     case 'table': {
       const sort = values.sort as 'count' | 'mean' | 'max' | 'feature';
       if (!['count', 'mean', 'max', 'feature'].includes(sort)) throw new FacetError('INVALID_ARGUMENT', `--sort must be count, mean, max or feature (got '${values.sort}').`);
-      const page = queryFeatureTable(store, { spaceId: pickSpace(), sort, ...(values.asc ? { descending: false } : {}), limit: integer(values.limit, 'limit', 1)!, offset: integer(values.offset, 'offset')! });
+      const page = queryFeatureTable(store, { spaceId: pickSpace(), sort, ...(values.asc ? { descending: false } : {}), limit: integerOption(values.limit, 'limit', 1)!, offset: integerOption(values.offset, 'offset')! });
       if (ctx.json) {
         ctx.printJson(page);
         return 0;
@@ -133,9 +129,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case 'show': {
-      const feature = integer(values.feature, 'feature');
+      const feature = integerOption(values.feature, 'feature');
       if (feature === undefined) throw new FacetError('INVALID_ARGUMENT', `--feature is required.\n\n${help}`);
-      const detail = getFeatureDetail(store, pickSpace(), feature, { bins: integer(values.bins, 'bins', 1)!, spans: integer(values.spans, 'spans', 1)! });
+      const detail = getFeatureDetail(store, pickSpace(), feature, { bins: integerOption(values.bins, 'bins', 1)!, spans: integerOption(values.spans, 'spans', 1)! });
       if (ctx.json) {
         ctx.printJson(detail);
         return 0;

@@ -9,6 +9,7 @@ import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
+import { integerOption } from '../integerOption.ts';
 
 export const interpretHelp = `  facet features explain --model M --sae S [--explainer MODEL | --endpoint URL --endpoint-model NAME [--endpoint-key-env VAR]]
                          [--features anchor|missing:RUN|FILE] [--limit N] [--candidates 3] [--parallel 8]
@@ -52,11 +53,6 @@ const interpretOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-function integer(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ≥ ${min} (got '${value}').`);
-  return Number(value);
-}
 
 type Values = ReturnType<typeof parseInterpretArgs>['values'];
 
@@ -71,16 +67,16 @@ async function sharedParams(values: Values): Promise<MethodParams<'features.expl
   if (values.kv !== undefined && values.kv !== 'f16' && values.kv !== 'f32') throw new FacetError('INVALID_ARGUMENT', `--kv must be f16 or f32 (got '${values.kv}').`);
   if ((values.endpoint === undefined) !== (values['endpoint-model'] === undefined)) throw new FacetError('INVALID_ARGUMENT', '--endpoint and --endpoint-model go together: the base URL of an OpenAI-compatible API and the model name it serves.');
   const features = values.features === 'anchor' || /^missing:\d+$/.test(values.features) ? values.features : await readFeatureList(resolve(values.features));
-  const layer = integer(values.layer, 'layer', 0);
-  const limit = integer(values.limit, 'limit', 1);
+  const layer = integerOption(values.layer, 'layer', 0);
+  const limit = integerOption(values.limit, 'limit', 1);
   return {
     model: values.model!,
     sae: values.sae!,
     template: !values['no-template'],
     cpu: values.cpu,
     features: features as MethodParams<'features.explain'>['features'],
-    parallel: integer(values.parallel, 'parallel', 1)!,
-    seed: integer(values.seed, 'seed', 0)!,
+    parallel: integerOption(values.parallel, 'parallel', 1)!,
+    seed: integerOption(values.seed, 'seed', 0)!,
     ...(layer === undefined ? {} : { layer }),
     ...(limit === undefined ? {} : { limit }),
     ...(values.encode === undefined ? {} : { encode: values.encode as 'topk' | 'dense-relu' }),
@@ -100,7 +96,7 @@ export async function runExplain(args: string[], ctx: CliContext): Promise<numbe
     return 0;
   }
   for (const name of ['judge', 'task'] as const) if (values[name] !== undefined) throw new FacetError('INVALID_ARGUMENT', `--${name} belongs to 'facet features judge', not explain.`);
-  const params = { ...(await sharedParams(values)), candidates: integer(values.candidates, 'candidates', 1)!, ...(values.explainer === undefined ? {} : { explainer: values.explainer }) };
+  const params = { ...(await sharedParams(values)), candidates: integerOption(values.candidates, 'candidates', 1)!, ...(values.explainer === undefined ? {} : { explainer: values.explainer }) };
   if (params.endpoint !== undefined && values.explainer !== undefined) throw new FacetError('INVALID_ARGUMENT', 'Give either --explainer (a local model) or --endpoint, not both.');
   warnEndpoint(ctx, values);
   const engine = openCliEngine(ctx);
@@ -160,10 +156,10 @@ export async function runSearch(args: string[], ctx: CliContext): Promise<number
   }
   const query = positionals.join(' ').trim();
   if (query === '') throw new FacetError('INVALID_ARGUMENT', 'Give the words to search for: facet features search "<words>".');
-  const spaceId = integer(values.space, 'space', 1);
+  const spaceId = integerOption(values.space, 'space', 1);
   const engine = openCliEngine(ctx);
   try {
-    const rows = await engine.call('features.search', { query, limit: integer(values.limit, 'limit', 1) ?? 20, ...(spaceId === undefined ? {} : { spaceId }) });
+    const rows = await engine.call('features.search', { query, limit: integerOption(values.limit, 'limit', 1) ?? 20, ...(spaceId === undefined ? {} : { spaceId }) });
     if (ctx.json) {
       ctx.printJson(rows);
       return 0;

@@ -8,6 +8,7 @@ import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
+import { integerOption } from '../integerOption.ts';
 
 const help = `Usage:
   facet report --model M --sae S --datasets A,B,… [--anchor A] [--threshold 0,1,2] [--no-template]
@@ -53,16 +54,11 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   for (const name of ['model', 'sae', 'datasets'] as const) if (values[name] === undefined) throw new FacetError('INVALID_ARGUMENT', `--${name} is required. See 'facet report --help'.`);
   const thresholds = values.threshold.split(',').map((part) => Number(part.trim()));
   if (thresholds.some((value) => !Number.isFinite(value) || value < 0)) throw new FacetError('INVALID_ARGUMENT', `--threshold must be comma-separated numbers ≥ 0 (got '${values.threshold}').`);
-  const integer = (value: string | undefined, name: string, min: number): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ≥ ${min} (got '${value}').`);
-    return Number(value);
-  };
   if (values.kv !== undefined && values.kv !== 'f16' && values.kv !== 'f32') throw new FacetError('INVALID_ARGUMENT', `--kv must be f16 or f32 (got '${values.kv}').`);
   if (values.encode !== undefined && values.encode !== 'topk' && values.encode !== 'dense-relu') throw new FacetError('INVALID_ARGUMENT', `--encode must be topk or dense-relu (got '${values.encode}').`);
   if (values.out !== undefined && extname(values.out).toLowerCase() !== '.html') throw new FacetError('INVALID_ARGUMENT', `--out writes an HTML file: give a path ending in .html (got '${values.out}').`);
-  const layer = integer(values.layer, 'layer', 0);
-  const threads = integer(values.threads, 'threads', 1);
+  const layer = integerOption(values.layer, 'layer', 0);
+  const threads = integerOption(values.threads, 'threads', 1);
   const engine = openCliEngine(ctx);
   try {
     const job = await engine.call('evaluate.report', {
@@ -71,8 +67,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       datasets: values.datasets!.split(',').map((name) => name.trim()).filter((name) => name !== ''),
       thresholds,
       template: !values['no-template'],
-      embeddingCap: integer(values['embedding-cap'], 'embedding-cap', 2)!,
-      selfBleuCap: integer(values['self-bleu-cap'], 'self-bleu-cap', 2)!,
+      embeddingCap: integerOption(values['embedding-cap'], 'embedding-cap', 2)!,
+      selfBleuCap: integerOption(values['self-bleu-cap'], 'self-bleu-cap', 2)!,
       cpu: values.cpu,
       ...(values.anchor !== undefined ? { anchor: values.anchor } : {}),
       ...(values.kv !== undefined ? { kv: values.kv as 'f16' | 'f32' } : {}),

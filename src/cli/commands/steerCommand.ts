@@ -6,6 +6,7 @@ import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
+import { integerOption } from '../integerOption.ts';
 
 const help = `Usage:
   facet steer vector --model M --dataset CAA_ITEMS --layer L --out vector.npy [--control-vector cv.gguf] [--limit N] [--cpu]
@@ -45,20 +46,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(help);
     return sub === undefined ? 1 : 0;
   }
-  const integer = (value: string | undefined, name: string, min: number): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ≥ ${min} (got '${value}').`);
-    return Number(value);
-  };
   if (values.model === undefined || values.dataset === undefined) throw new FacetError('INVALID_ARGUMENT', `--model and --dataset are required. See 'facet steer --help'.`);
-  const common = { model: values.model, dataset: values.dataset, cpu: values.cpu, ...(values.limit !== undefined ? { limit: integer(values.limit, 'limit', 1)! } : {}), ...(values.threads !== undefined ? { threads: integer(values.threads, 'threads', 1)! } : {}) };
+  const common = { model: values.model, dataset: values.dataset, cpu: values.cpu, ...(values.limit !== undefined ? { limit: integerOption(values.limit, 'limit', 1)! } : {}), ...(values.threads !== undefined ? { threads: integerOption(values.threads, 'threads', 1)! } : {}) };
   const engine = openCliEngine(ctx);
   try {
     if (sub === 'vector') {
       if (values.layer === undefined || values.out === undefined) throw new FacetError('INVALID_ARGUMENT', '--layer and --out are required for steer vector.');
       if (values.layer === '0') throw new FacetError('LAYER_OUT_OF_RANGE', '--layer 0 cannot be steered: llama.cpp adds vectors to the output of blocks 1 and up (0-based).');
       if (!values.out.endsWith('.npy')) throw new FacetError('INVALID_ARGUMENT', `--out must end in .npy (got '${values.out}').`);
-      const job = await engine.call('evaluate.steerVector', { ...common, layer: integer(values.layer, 'layer', 1)!, out: resolve(values.out), ...(values['control-vector'] !== undefined ? { controlVector: resolve(values['control-vector']) } : {}) });
+      const job = await engine.call('evaluate.steerVector', { ...common, layer: integerOption(values.layer, 'layer', 1)!, out: resolve(values.out), ...(values['control-vector'] !== undefined ? { controlVector: resolve(values['control-vector']) } : {}) });
       const result = (await followJob(engine, ctx, job, 'Building the steering vector')).result as Awaited<ReturnType<typeof steerVector>>;
       if (ctx.json) ctx.printJson(result);
       else ctx.out(`Steering vector from ${result.items} items at l_out-${result.layer} (norm ${result.norm.toFixed(4)}) written to ${result.out}${result.controlVector ? ` and ${result.controlVector} (llama.cpp control vector)` : ''}.`);

@@ -5,6 +5,7 @@ import type { CliContext } from '../../CliContext.ts';
 import { formatTable } from '../../formatTable.ts';
 import { openCliEngine } from '../../openCliEngine.ts';
 import { followJob } from '../../runEngineJob.ts';
+import { integerOption } from '../../integerOption.ts';
 
 export const usage = `facet sae drift --sae S --models F16,Q8,Q4 --dataset D [--threshold 0] [--layer L] [--tokens 16384] [--no-template] [--cpu] [--json]
   The SAE's fit (normalised MSE, FVU, L0, dead features), FAC against the first model's active
@@ -31,13 +32,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const models = values.models.split(',').map((name) => name.trim()).filter((name) => name !== '');
   const threshold = Number(values.threshold);
   if (!Number.isFinite(threshold) || threshold < 0) throw new FacetError('INVALID_ARGUMENT', `--threshold must be a number ≥ 0 (got '${values.threshold}').`);
-  const integer = (value: string | undefined, name: string, min: number): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ≥ ${min} (got '${value}').`);
-    return Number(value);
-  };
-  const layer = integer(values.layer, 'layer', 0);
-  const threads = integer(values.threads, 'threads', 1);
+  const layer = integerOption(values.layer, 'layer', 0);
+  const threads = integerOption(values.threads, 'threads', 1);
   const engine = openCliEngine(ctx);
   try {
     const job = await engine.call('evaluate.drift', {
@@ -45,7 +41,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       models,
       dataset: values.dataset,
       threshold,
-      tokens: integer(values.tokens, 'tokens', 16)!,
+      tokens: integerOption(values.tokens, 'tokens', 16)!,
       template: !values['no-template'],
       cpu: values.cpu,
       ...(layer !== undefined ? { layer } : {}),
