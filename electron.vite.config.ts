@@ -23,7 +23,9 @@ export default defineConfig({
   },
   renderer: {
     root: resolve('src/renderer'),
-    build: { rollupOptions: { input: resolve('src/renderer/index.html') } },
+    // FACET_RENDERER_OUT builds the UI into a private folder (served with FACET_UI_DIR), so
+    // parallel work does not overwrite out/renderer under a running UI test.
+    build: { rollupOptions: { input: resolve('src/renderer/index.html') }, ...(process.env['FACET_RENDERER_OUT'] ? { outDir: process.env['FACET_RENDERER_OUT'], emptyOutDir: true } : {}) },
     plugins: [react()],
   },
 });

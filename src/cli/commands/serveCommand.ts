@@ -13,8 +13,11 @@ A host other than loopback needs --allow-remote. Default port 7860 (0 = any free
   --max-upload-mb   largest browser upload (default ${serverLimits.maxUploadBytes / 1024 / 1024}); bigger ones are refused (413)
   --max-message-mb  largest WebSocket message (default ${serverLimits.maxMessageBytes / 1024 / 1024}); a bigger one closes that socket`;
 
-/** The renderer built by `npm run build` (electron-vite writes it to out/renderer). */
-export const builtRendererDir = fileURLToPath(new URL('../../../out/renderer', import.meta.url));
+/**
+ * The renderer built by `npm run build` (electron-vite writes it to out/renderer). FACET_UI_DIR
+ * serves another build instead (a developer's private build, see docs/ARCHITECTURE.md).
+ */
+export const builtRendererDir = process.env['FACET_UI_DIR'] ?? fileURLToPath(new URL('../../../out/renderer', import.meta.url));
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({

@@ -471,7 +471,7 @@ function SharedMap({ map, modelA, modelB, onPick }: { map: SharedFeatureMap; mod
         width={size}
         height={size}
         viewBox={`0 0 ${size} ${size}`}
-        style={{ border: '1px solid #ddd', background: '#fff' }}
+        style={{ border: '1px solid var(--line)', background: 'var(--panel)' }}
         onWheel={(event) => setZoom((current) => Math.min(40, Math.max(0.5, current * (event.deltaY < 0 ? 1.25 : 0.8))))}
       >
         {map.points.slice(0, half).map((p, i) => {
