@@ -13,6 +13,7 @@ import { DatasetRepository } from '../core/datasets/DatasetRepository.ts';
 import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
 import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
+import { JobTableWatcher } from '../core/jobs/JobTableWatcher.ts';
 import { jobProcessLauncher } from './jobProcessLauncher.ts';
 import { createCompareJob, COMPARE_JOB } from '../core/compare/compareJob.ts';
 import { compareReportOf } from '../core/compare/compareSpaces.ts';
@@ -66,6 +67,11 @@ export interface FacetEngineOptions {
    * has no TypeScript sources to start).
    */
   isolateJobs?: boolean;
+  /**
+   * Publish `job.updated` for jobs other processes (a CLI in the same workspace) create and
+   * update ({@link JobTableWatcher}). Defaults to true for `serve` and `electron`.
+   */
+  watchJobs?: boolean;
 }
 
 /**
@@ -82,6 +88,7 @@ export class FacetEngine {
   private readonly saes: SaeRegistry;
   private readonly listeners = new Set<(event: EngineEvent) => void>();
   private readonly handlers: Handlers;
+  private readonly jobWatcher: JobTableWatcher | null;
 
   constructor(options: FacetEngineOptions) {
     this.home = options.home;
@@ -118,6 +125,7 @@ export class FacetEngine {
       if (finished && (job.kind === 'coverage.measure' || job.kind === 'features.index' || job.kind === EXPLAIN_JOB || job.kind === JUDGE_JOB || job.kind === COMPARE_JOB)) this.emit({ event: 'features.changed', payload: {} });
     });
     this.handlers = this.createHandlers();
+    this.jobWatcher = (options.watchJobs ?? options.shell !== 'cli') ? new JobTableWatcher(this.store, (id) => this.jobs.get(id), (job) => this.jobs.publish(job)) : null;
     if (options.resumeInterrupted ?? true) {
       this.jobs.resumeInterrupted(); // a job whose process keeps dying is failed, not resumed again
     }
@@ -152,6 +160,7 @@ export class FacetEngine {
   }
 
   async close(): Promise<void> {
+    this.jobWatcher?.close();
     await this.jobs.close();
     this.store.close();
   }
@@ -312,6 +321,7 @@ export class FacetEngine {
       'jobs.get': ({ id }) => this.jobs.get(id),
       'jobs.cancel': ({ id }) => this.jobs.cancel(id),
       'jobs.resume': ({ id }) => this.jobs.resume(id),
+      'jobs.dismiss': ({ id }) => (id !== undefined ? [this.jobs.dismiss(id)] : this.jobs.dismissFinished()),
     };
   }
 }

@@ -30,6 +30,7 @@ export type FacetErrorCode =
   | 'JOB_NOT_FOUND'
   | 'JOB_NOT_RESUMABLE'
   | 'JOB_CRASHED'
+  | 'JOB_NOT_FINISHED'
   // models / llama (local-models issue)
   | 'GGUF_INVALID'
   | 'GGUF_TRUNCATED'

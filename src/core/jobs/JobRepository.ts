@@ -14,8 +14,17 @@ export interface JobRecord {
   result: unknown;
   error: WireError | null;
   ownerPid: number | null;
+  /** Cancel was requested (by this or another process) and the job has not finished since. */
+  cancelRequested: boolean;
+  dismissedAt: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What changes when another process touches a job: enough to tell which rows to re-read. */
+export interface JobChangeMark {
+  id: string;
+  mark: string;
 }
 
 interface JobRow {
@@ -30,6 +39,8 @@ interface JobRow {
   result: string | null;
   error: string | null;
   owner_pid: number | null;
+  cancel_requested: number;
+  dismissed_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -51,6 +62,8 @@ function fromRow(row: JobRow): JobRecord {
     result: parse(row.result),
     error: parse(row.error) as WireError | null,
     ownerPid: row.owner_pid,
+    cancelRequested: row.cancel_requested === 1,
+    dismissedAt: row.dismissed_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -83,6 +96,12 @@ export class JobRepository {
       finish: db.prepare<[JobState, string | null, string | null, string, string]>(
         `UPDATE jobs SET state = ?, result = ?, error = ?, owner_pid = NULL, updated_at = ? WHERE id = ?`,
       ),
+      dismiss: db.prepare<[string, string]>(`UPDATE jobs SET dismissed_at = ? WHERE id = ? AND dismissed_at IS NULL`),
+      dismissFinished: db.prepare<[string], { id: string }>(`UPDATE jobs SET dismissed_at = ? WHERE dismissed_at IS NULL AND state IN ('done', 'failed', 'cancelled') RETURNING id`),
+      restart: db.prepare<[number, string, string, string]>(
+        `UPDATE jobs SET state = 'queued', done = 0, total = NULL, checkpoint = NULL, result = NULL, error = NULL, owner_pid = ?, cancel_requested = 0, dismissed_at = NULL, created_at = ?, updated_at = ? WHERE id = ?`,
+      ),
+      marks: db.prepare<[number], JobChangeMark>(`SELECT id, updated_at || '|' || state || '|' || cancel_requested || '|' || coalesce(dismissed_at, '') AS mark FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`),
     };
   }
 
@@ -129,6 +148,30 @@ export class JobRepository {
   /** Records an error on a job without finishing it (the crash record of an interrupted job). */
   setError(id: string, error: WireError | null, now: string): void {
     this.statements.setError.run(error === null ? null : JSON.stringify(error), now, id);
+  }
+
+  /** Hides a job from the Jobs page and `jobs list` in every shell; false when it already was. */
+  dismiss(id: string, now: string): boolean {
+    return this.statements.dismiss.run(now, id).changes === 1;
+  }
+
+  /** Dismisses every finished job not dismissed yet; returns their ids. */
+  dismissFinished(now: string): string[] {
+    return this.statements.dismissFinished.all(now).map((row) => row.id);
+  }
+
+  /**
+   * Queues a cancelled or failed job to run again from the start with the same parameters, for
+   * process `ownerPid`: progress, checkpoint, result and error are cleared and its start time
+   * is now (so its duration is the new run's).
+   */
+  restart(id: string, ownerPid: number, now: string): void {
+    this.statements.restart.run(ownerPid, now, now, id);
+  }
+
+  /** A cheap change mark per recent job (update time, state, cancel request, dismissal). */
+  marks(limit = 200): JobChangeMark[] {
+    return this.statements.marks.all(limit);
   }
 
   finish(id: string, state: JobState, result: unknown, error: WireError | null, now: string): void {

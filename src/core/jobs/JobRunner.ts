@@ -134,12 +134,49 @@ export class JobRunner {
     if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
     const stale = (record.state === 'running' || record.state === 'queued') && !this.running.has(id) && !this.queue.includes(id) && !isProcessAlive(record.ownerPid);
     const crashedOut = record.state === 'failed' && retriableCrashCodes.has(record.error?.code ?? '');
-    if (!stale && !crashedOut) {
-      throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}${isProcessAlive(record.ownerPid) ? ` in process ${record.ownerPid}` : ''}; only jobs interrupted by a crash or kill can be resumed.`, { id, state: record.state });
+    const restartable = record.state === 'cancelled' || (record.state === 'failed' && !crashedOut);
+    if (!stale && !crashedOut && !restartable) {
+      throw new FacetError('JOB_NOT_RESUMABLE', `Job ${id} is ${record.state}${isProcessAlive(record.ownerPid) ? ` in process ${record.ownerPid}` : ''}; only jobs interrupted by a crash or kill, cancelled or failed can be resumed.`, { id, state: record.state });
     }
     this.definition(record.kind);
+    if (restartable) return this.restart(id);
     if (stale) this.recordCrash(record);
     return this.requeue(id);
+  }
+
+  /** Runs a cancelled or failed job again from the start, same id and parameters (see {@link JobRepository.restart}). */
+  private restart(id: string): JobSnapshot {
+    this.repository.restart(id, process.pid, new Date().toISOString());
+    this.queue.push(id);
+    this.emit(id, true);
+    this.pump();
+    return this.get(id);
+  }
+
+  /**
+   * Hides a finished job from the job lists of every shell (persisted). An active job must be
+   * cancelled first: JOB_NOT_FINISHED.
+   */
+  dismiss(id: string): JobSnapshot {
+    const job = this.get(id);
+    if (!isFinished(job.state)) {
+      throw new FacetError('JOB_NOT_FINISHED', `Job ${id} (${job.title}) is ${job.cancelRequested ? 'cancelling' : job.interrupted ? 'interrupted' : job.state}; only done, failed or cancelled jobs can be dismissed. Cancel it first, then dismiss it.`, { id, state: job.state });
+    }
+    this.repository.dismiss(id, new Date().toISOString());
+    this.emit(id, true);
+    return this.get(id);
+  }
+
+  /** Dismisses every finished job; returns them. */
+  dismissFinished(): JobSnapshot[] {
+    const ids = this.repository.dismissFinished(new Date().toISOString());
+    for (const id of ids) this.emit(id, true);
+    return ids.map((id) => this.get(id));
+  }
+
+  /** Hands a snapshot to the listeners: for jobs another process changed (see JobTableWatcher). */
+  publish(job: JobSnapshot): void {
+    for (const listener of this.listeners) listener(job);
   }
 
   private requeue(id: string): JobSnapshot {
@@ -207,7 +244,9 @@ export class JobRunner {
     if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
     const running = this.running.get(id);
     if (running !== undefined) {
+      this.repository.requestCancel(id); // shown as cancelling until the job stops
       running.controller.abort();
+      this.emit(id, true);
     } else if (!isFinished(record.state)) {
       const queued = this.queue.indexOf(id);
       if (queued >= 0 || !isProcessAlive(record.ownerPid)) {
@@ -216,6 +255,7 @@ export class JobRunner {
         this.emit(id, true);
       } else {
         this.repository.requestCancel(id);
+        this.emit(id, true);
       }
     }
     return this.get(id);
@@ -392,6 +432,8 @@ export class JobRunner {
       result: record.result,
       error: record.error,
       interrupted: (record.state === 'running' || record.state === 'queued') && running === undefined && !this.queue.includes(record.id) && !isProcessAlive(record.ownerPid),
+      cancelRequested: record.cancelRequested && !isFinished(record.state),
+      dismissedAt: record.dismissedAt,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     };

@@ -279,6 +279,8 @@ export const methodSchemas = {
   'jobs.get': z.object({ id: z.string().min(1) }).strict(),
   'jobs.cancel': z.object({ id: z.string().min(1) }).strict(),
   'jobs.resume': z.object({ id: z.string().min(1) }).strict(),
+  /** Dismisses one finished job, or without an id every finished job; returns the jobs dismissed. */
+  'jobs.dismiss': z.object({ id: z.string().min(1).optional() }).strict(),
 } as const;
 
 export interface SystemInfo {
@@ -334,6 +336,7 @@ export interface MethodResults {
   'jobs.get': JobSnapshot;
   'jobs.cancel': JobSnapshot;
   'jobs.resume': JobSnapshot;
+  'jobs.dismiss': JobSnapshot[];
 }
 
 export type MethodName = keyof typeof methodSchemas;

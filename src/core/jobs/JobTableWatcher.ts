@@ -1,0 +1,82 @@
+import type { JobSnapshot } from '../../shared/jobTypes.ts';
+import { isFinished } from '../../shared/jobTypes.ts';
+import type { Store } from '../store/Store.ts';
+import { JobRepository } from './JobRepository.ts';
+
+/** Rate measured from what the watcher saw of a job another process runs. */
+interface Observed {
+  done: number;
+  at: number;
+}
+
+/**
+ * Sees the jobs that other processes (a CLI in the same workspace, a job's own process) create
+ * and update, and hands each changed job to `publish` as a snapshot, so `facet serve` and the
+ * desktop engine show them live. Cheap when nothing happens: every `intervalMs` it reads SQLite's
+ * `PRAGMA data_version`, which changes only when another connection commits; only then does it
+ * read one short change mark per recent job and re-read the jobs whose mark changed. Rate and ETA
+ * of a job run elsewhere are measured from the progress seen here.
+ */
+export class JobTableWatcher {
+  private readonly repository: JobRepository;
+  private readonly marks = new Map<string, string>();
+  private readonly observed = new Map<string, Observed>();
+  private dataVersion: number;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly store: Store;
+  private readonly snapshotOf: (id: string) => JobSnapshot;
+  private readonly publish: (job: JobSnapshot) => void;
+
+  constructor(store: Store, snapshotOf: (id: string) => JobSnapshot, publish: (job: JobSnapshot) => void, intervalMs = 250) {
+    this.store = store;
+    this.snapshotOf = snapshotOf;
+    this.publish = publish;
+    this.repository = new JobRepository(store.db);
+    this.dataVersion = this.readDataVersion();
+    for (const { id, mark } of this.repository.marks()) this.marks.set(id, mark);
+    this.timer = setInterval(() => this.poll(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Checks once (the timer calls this); returns the jobs published. */
+  poll(): JobSnapshot[] {
+    const version = this.readDataVersion();
+    if (version === this.dataVersion) return [];
+    this.dataVersion = version;
+    const published: JobSnapshot[] = [];
+    for (const { id, mark } of this.repository.marks()) {
+      if (this.marks.get(id) === mark) continue;
+      this.marks.set(id, mark);
+      const job = this.withRate(this.snapshotOf(id));
+      published.push(job);
+      this.publish(job);
+    }
+    return published;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private readDataVersion(): number {
+    return this.store.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  private withRate(job: JobSnapshot): JobSnapshot {
+    if (isFinished(job.state) || job.interrupted) {
+      this.observed.delete(job.id);
+      return job;
+    }
+    if (job.rate !== null) return job; // run by this process: the runner measured it
+    const now = Date.now();
+    const first = this.observed.get(job.id);
+    if (first === undefined || job.done < first.done) {
+      this.observed.set(job.id, { done: job.done, at: now });
+      return job;
+    }
+    const seconds = (now - first.at) / 1000;
+    if (seconds < 0.1 || job.done === first.done) return job;
+    const rate = (job.done - first.done) / seconds;
+    return { ...job, rate, etaSeconds: job.total !== null ? Math.max(0, (job.total - job.done) / rate) : null };
+  }
+}
