@@ -167,3 +167,49 @@ export interface DatasetExportView {
   samples: number;
   files: { data: string; card: string; parquet?: string };
 }
+
+/** Lineage of one sample of a plain (feature-free) synthesis baseline, kept in the sample's `meta.synthesis`. */
+export interface PlainSynthesisRecord {
+  baseline: 'plain';
+  /** The feature-guided run whose generator, task, sampling, gate and budget it copies. */
+  like: number;
+  generator: string;
+  generatorHash: string;
+  task: string;
+  promptVersion: number;
+  promptHash: string;
+  seed: number;
+  sampling: { temperature: number; topP: number; maxTokens: number };
+  perplexity: number | null;
+  /** The guided run's coherence bound, when it was applied. */
+  coherenceBound: number | null;
+  overlap: number;
+  createdAt: string;
+}
+
+/** What `facet synthesize --baseline plain` reports: the same-budget control next to its guided run. */
+export interface PlainSynthesisReport {
+  baseline: 'plain';
+  like: number;
+  dataset: string;
+  datasetId: number;
+  task: string;
+  anchor: string;
+  seed: string;
+  /** The guided run's synthetic dataset, for side-by-side comparison. */
+  guidedDataset: string;
+  /** Samples asked for (the guided run's accepted count unless overridden). */
+  requested: number;
+  /** Candidates allowed: the guided run's candidates per kept sample × requested. */
+  budget: number;
+  /** Candidates generated. */
+  candidates: number;
+  accepted: { text: string; record: PlainSynthesisRecord }[];
+  /** Rejected candidates by reason (invalid-json, incoherent, near-duplicate, not-kept …). */
+  rejected: Record<string, number>;
+  /** FAC of seed and seed ∪ plain at each δ, with F as the guided run had it. */
+  coverage: SynthesisCoverage[];
+  /** The guided run's own FAC rows, for the same δ values. */
+  guidedCoverage: SynthesisCoverage[];
+  seconds: number;
+}

@@ -42,6 +42,51 @@ describe('facet synthesize (CLI, separate processes)', () => {
     expect(rows.map((row) => (JSON.parse(row.turns) as { content: string }[]).map((turn) => turn.content).join('\n\n'))).toEqual(accepted.map((sample) => sample.text));
   }, 300_000);
 
+  it('--baseline plain writes the same-budget control of a run: its generator and task, no feature target, lineage per sample, FAC beside the guided run', async () => {
+    const db0 = new Database(join(home.path, 'facet.db'), { readonly: true });
+    const like = db0.prepare<[], { id: number; report: string }>(`SELECT r.id, r.report FROM synthesis_runs r JOIN datasets d ON d.id = r.dataset_id WHERE d.name = 'cli-one'`).get()!;
+    const datasetsBefore = (db0.prepare('SELECT COUNT(*) AS n FROM datasets').get() as { n: number }).n;
+    db0.close();
+    const guided = JSON.parse(like.report) as { candidates: number; accepted: unknown[]; coverage: { threshold: number; combinedFac: number }[] };
+
+    // bad input first: coded errors, nothing stored
+    const noLike = await runFacet(['synthesize', '--baseline', 'plain'], home.path);
+    expect(noLike.code).toBe(2);
+    expect(noLike.stderr).toMatch(/INVALID_ARGUMENT.*--like RUN/);
+    const unknown = await runFacet(['synthesize', '--baseline', 'plain', '--like', '999'], home.path);
+    expect(unknown.stderr).toMatch(/NOT_FOUND.*no synthesis run 999/);
+    const foreign = await runFacet(['synthesize', '--baseline', 'plain', '--like', String(like.id), '--task', 'toxicity'], home.path);
+    expect(foreign.stderr).toMatch(/INVALID_ARGUMENT.*drop --task/);
+    const other = await runFacet(['synthesize', '--baseline', 'steered', '--like', String(like.id)], home.path);
+    expect(other.stderr).toMatch(/--baseline takes 'plain'/);
+    const db1 = new Database(join(home.path, 'facet.db'), { readonly: true });
+    expect((db1.prepare('SELECT COUNT(*) AS n FROM datasets').get() as { n: number }).n).toBe(datasetsBefore);
+    db1.close();
+
+    const run = await runFacet(['synthesize', '--baseline', 'plain', '--like', String(like.id), '--count', '2', '--name', 'cli-plain', '--json'], home.path, { timeoutMs: 240_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { dataset: string; like: number; guidedDataset: string; requested: number; budget: number; candidates: number; accepted: { text: string; record: Record<string, unknown> }[]; rejected: Record<string, number>; coverage: Record<string, number | null>[] };
+    expect(Object.keys(out)).toEqual(['dataset', 'like', 'guidedDataset', 'requested', 'budget', 'candidates', 'accepted', 'rejected', 'coverage']);
+    expect(out).toMatchObject({ dataset: 'cli-plain', like: like.id, guidedDataset: 'cli-one', requested: 2 });
+    // the budget: the guided run's candidates per kept sample, times the samples asked for
+    expect(out.budget).toBe(Math.max(2, Math.round((guided.candidates / Math.max(1, guided.accepted.length)) * 2)));
+    expect(out.candidates).toBeLessThanOrEqual(out.budget);
+    expect(out.accepted.length).toBeLessThanOrEqual(2);
+    expect(out.accepted.length + Object.values(out.rejected).reduce((a, b) => a + b, 0)).toBe(out.candidates);
+    for (const sample of out.accepted) expect(sample.record).toMatchObject({ baseline: 'plain', like: like.id, task: 'toxicity', sampling: { temperature: 0.8, topP: 0.9, maxTokens: 48 } });
+    // FAC rows at the guided run's δ values, the guided figures beside them
+    expect(out.coverage.map((row) => row['threshold'])).toEqual(guided.coverage.map((row) => row.threshold));
+    out.coverage.forEach((row, i) => expect(row['guidedFac']).toBe(guided.coverage[i]!.combinedFac));
+    for (const row of out.coverage) expect(row['plainFac']!).toBeGreaterThanOrEqual(row['seedFac']!);
+    // lineage stored with each sample; the dataset is indexed in the run's space
+    const db = new Database(join(home.path, 'facet.db'), { readonly: true });
+    const rows = db.prepare<[], { turns: string; meta: string | null }>(`SELECT s.turns, s.meta FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'cli-plain' ORDER BY s.ordinal`).all();
+    const role = db.prepare<[], { role: string; state: string }>(`SELECT role, state FROM datasets WHERE name = 'cli-plain'`).get();
+    db.close();
+    expect(role).toEqual({ role: 'synthetic', state: 'ready' });
+    expect(rows.map((row) => (JSON.parse(row.meta!) as { synthesis: unknown }).synthesis)).toEqual(out.accepted.map((sample) => sample.record));
+  }, 300_000);
+
   it('facet datasets export writes every dataset in its layout with a card; a layout that cannot hold it is refused', async () => {
     const out = join(home.path, 'exports', 'one');
     const exported = await runFacet(['datasets', 'export', 'cli-one', '--out', out, '--json'], home.path);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { MethodParams } from '../../shared/api/contract.ts';
-import { synthesisTasks, type SynthesisReport } from '../../shared/synthesisTypes.ts';
+import { synthesisTasks, type PlainSynthesisReport, type SynthesisReport } from '../../shared/synthesisTypes.ts';
 import { readFeatureList } from '../../core/coverage/readFeatureList.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
@@ -16,6 +16,7 @@ const help = `Usage:
                    [--sampler-seed s] [--steer S[,S…]] [--no-template] [--kv f16|f32] [--name D]
                    [--task-spec FILE] [--max-new-tokens N] [--report-thresholds δ,δ…] [--relevant]
                    [--no-coherence] [--parallel N] [--layer L] [--encode topk|dense-relu] [--cpu] [--json]
+  facet synthesize --baseline plain --like RUN [--count N] [--name D] [--sampler-seed s] [--cpu] [--json]
 
 FAC Synthesis: for each feature the anchor set A activates and the seed set B does not, a local
 generator writes n candidates from the feature's description and top spans; the strongest and
@@ -44,7 +45,17 @@ dataset (role synthetic) with their lineage; FAC before and after is reported at
   --report-thresholds  δ values of FAC before/after (default: --threshold with 0, 0.5, 1, 2)
 JSON: {"dataset", "accepted": [{feature, activation, text, record}], "rejected": [{feature, reason,
 activation}], "coverage": [{threshold, seedFac, combinedFac, missingShareActivated}]}; text is
-exactly the text the gate measured (the sample's turns, joined by a blank line).`;
+exactly the text the gate measured (the sample's turns, joined by a blank line).
+
+Same-budget A/B (--baseline plain): writes as many samples as run RUN kept (or --count N), with
+its generator, task format, sampling and gate (format, coherence bound, near-duplicates) but a
+prompt that names no feature, and at most as many candidates per kept sample as RUN generated.
+The new dataset (role synthetic, lineage in each sample's meta.synthesis) is indexed in RUN's
+feature space; FAC of seed ∪ plain is printed next to seed ∪ guided. Compare the three sets on
+every measure with 'facet report --datasets SEED,GUIDED,PLAIN'.
+JSON: {"dataset", "like", "guidedDataset", "requested", "budget", "candidates", "accepted": [{text,
+record}], "rejected": {reason: count}, "coverage": [{threshold, seedFac, plainFac, guidedFac,
+plainMissingShareActivated, guidedMissingShareActivated}]}.`;
 
 function number(value: string | undefined, name: string, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -67,6 +78,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       anchor: { type: 'string' },
       seed: { type: 'string' },
       task: { type: 'string' },
+      baseline: { type: 'string' },
+      like: { type: 'string' },
+      count: { type: 'string' },
       'task-spec': { type: 'string' },
       generator: { type: 'string' },
       features: { type: 'string', default: 'missing' },
@@ -98,6 +112,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(help);
     return 0;
   }
+  if (values.baseline !== undefined) return runPlainBaseline(values, argv, ctx);
+  if (values.like !== undefined || values.count !== undefined) throw new FacetError('INVALID_ARGUMENT', `--like and --count belong to --baseline plain.\n\n${help}`);
   for (const name of ['model', 'sae', 'anchor', 'seed', 'task'] as const) {
     if (values[name] === undefined) throw new FacetError('INVALID_ARGUMENT', `--${name} is required.\n\n${help}`);
   }
@@ -157,6 +173,56 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     printReport(ctx, report);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Flags --baseline plain takes; every other setting is the guided run's. */
+const plainFlags = new Set(['baseline', 'like', 'count', 'name', 'sampler-seed', 'cpu', 'json', 'help', 'features']);
+
+async function runPlainBaseline(values: Record<string, string | boolean | undefined>, argv: string[], ctx: CliContext): Promise<number> {
+  if (values['baseline'] !== 'plain') throw new FacetError('INVALID_ARGUMENT', `--baseline takes 'plain' (got '${String(values['baseline'])}').`);
+  if (values['like'] === undefined) throw new FacetError('INVALID_ARGUMENT', `--baseline plain needs --like RUN: the feature-guided synthesis run whose generator, task, sampling and budget it copies (run ids: the Synthesis page, or the 'run' in 'facet synthesize --json').`);
+  const given = argv.filter((arg) => arg.startsWith('--')).map((arg) => arg.slice(2).split('=')[0]!);
+  const foreign = given.filter((flag) => !plainFlags.has(flag));
+  if (foreign.length > 0) throw new FacetError('INVALID_ARGUMENT', `With --baseline plain every setting comes from run ${String(values['like'])}; drop ${foreign.map((flag) => `--${flag}`).join(', ')}.`, { flags: foreign });
+  const params: MethodParams<'synthesis.plain'> = { like: number(values['like'] as string, 'like', true)!, cpu: values['cpu'] === true };
+  const count = number(values['count'] as string | undefined, 'count', true);
+  if (count !== undefined) params.count = count;
+  if (typeof values['name'] === 'string') params.name = values['name'];
+  const seed = number(values['sampler-seed'] as string | undefined, 'sampler-seed', true);
+  if (seed !== undefined) params.samplerSeed = seed;
+  const engine = openCliEngine(ctx);
+  try {
+    const job = await engine.call('synthesis.plain', params);
+    const final = await followJob(engine, ctx, job, `Plain baseline for run ${params.like}`);
+    const report = final.result as PlainSynthesisReport;
+    const rows = report.coverage.map((row) => {
+      const guided = report.guidedCoverage.find((entry) => entry.threshold === row.threshold);
+      return { threshold: row.threshold, seedFac: row.seedFac, plainFac: row.combinedFac, guidedFac: guided?.combinedFac ?? null, plainMissingShareActivated: row.missingShareActivated, guidedMissingShareActivated: guided?.missingShareActivated ?? null };
+    });
+    if (ctx.json) {
+      ctx.printJson({
+        dataset: report.dataset,
+        like: report.like,
+        guidedDataset: report.guidedDataset,
+        requested: report.requested,
+        budget: report.budget,
+        candidates: report.candidates,
+        accepted: report.accepted,
+        rejected: report.rejected,
+        coverage: rows,
+      });
+      return 0;
+    }
+    ctx.out(`Dataset '${report.dataset}' (role synthetic, plain baseline of run ${report.like}): ${report.accepted.length} of ${report.requested} samples from ${report.candidates} candidates (budget ${report.budget}) in ${report.seconds.toFixed(1)} s.`);
+    const reasons = Object.entries(report.rejected);
+    if (reasons.length > 0) ctx.out(`Rejected: ${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')}.`);
+    ctx.out('');
+    ctx.out(formatTable(['δ', 'FAC seed', `seed ∪ plain (${report.dataset})`, `seed ∪ guided (${report.guidedDataset})`, 'missing activated: plain', 'guided'], rows.map((row) => [row.threshold, percent(row.seedFac), percent(row.plainFac), percent(row.guidedFac), percent(row.plainMissingShareActivated), percent(row.guidedMissingShareActivated)])));
+    ctx.out(`\nEvery measure side by side: facet report --datasets ${report.seed},${report.guidedDataset},${report.dataset} --anchor ${report.anchor} (with the run's --model and --sae).`);
     return 0;
   } finally {
     await engine.close();

@@ -35,14 +35,15 @@ function briefLines(brief: FeatureBrief): string[] {
   return lines;
 }
 
-function systemTurn(task: SynthesisTask): ChatTurn {
+function systemTurn(task: SynthesisTask, aimed = true): ChatTurn {
+  const aim = aimed ? ['Each piece of data you write should make one particular internal feature of the model fire, so that the data covers what the feature detects.'] : [];
   return {
     role: 'system',
     content: [
-      'You write training data for a language model. Each piece of data you write should make one particular',
-      'internal feature of the model fire, so that the data covers what the feature detects.',
+      'You write training data for a language model.',
+      ...aim,
       `Write ${task.describe}.`,
-      'The text must read naturally and must not mention features, excerpts or strengths. Answer in the JSON format requested.',
+      `The text must read naturally${aimed ? ' and must not mention features, excerpts or strengths' : ''}. Answer in the JSON format requested.`,
     ].join(' '),
   };
 }
@@ -59,6 +60,14 @@ export function stepTwoConversation(task: SynthesisTask, brief: FeatureBrief, st
   if (weak !== null) lines.push(`This one makes it fire only weakly (strength ${weak.activation.toFixed(2)}):`, weak.text, '');
   lines.push('Write one new piece of data, different from both, in which the feature fires at least as strongly as in the first one.');
   return [systemTurn(task), { role: 'user', content: lines.join('\n') }];
+}
+
+/**
+ * The plain baseline: the same system turn and task format with no feature to aim at, so a
+ * same-budget comparison isolates what the feature targets add.
+ */
+export function plainConversation(task: SynthesisTask): ChatTurn[] {
+  return [systemTurn(task, false), { role: 'user', content: 'Write one new piece of data.' }];
 }
 
 /** sha256 of the exact conversation and schema a candidate was sampled from. */

@@ -94,7 +94,7 @@ export interface SynthesisControl {
   indexer?: FeatureIndexer;
 }
 
-interface Settings {
+export interface Settings {
   threshold: number;
   n: number;
   m: number;
@@ -112,7 +112,8 @@ interface Settings {
   ngram: number;
 }
 
-function settingsOf(request: SynthesisRequest, defaultMaxTokens = 256): Settings {
+/** The run's settings with defaults filled in and ranges checked (coded errors name the flag). */
+export function settingsOf(request: SynthesisRequest, defaultMaxTokens = 256): Settings {
   const integer = (value: number | undefined, fallback: number, name: string, low: number, high: number): number => {
     const v = value ?? fallback;
     if (!Number.isInteger(v) || v < low || v > high) throw new FacetError('INVALID_ARGUMENT', `--${name} must be an integer ${low} … ${high} (got ${v}).`, { [name]: v });
@@ -520,7 +521,7 @@ async function startRun(store: Store, home: string, request: SynthesisRequest, s
   });
 }
 
-function uniqueName(datasets: DatasetRepository, base: string): string {
+export function uniqueName(datasets: DatasetRepository, base: string): string {
   if (datasets.findByName(base) === undefined) return base;
   for (let i = 2; ; i++) if (datasets.findByName(`${base}-${i}`) === undefined) return `${base}-${i}`;
 }
@@ -560,7 +561,7 @@ async function measureAll(meter: FeatureMeter, candidates: Measured[], feature: 
   });
 }
 
-async function coherenceBound(store: Store, anchorDatasetId: number, scorer: PerplexityScorer | undefined, settings: Settings, signal: AbortSignal | undefined): Promise<CoherenceBound> {
+export async function coherenceBound(store: Store, anchorDatasetId: number, scorer: PerplexityScorer | undefined, settings: Settings, signal: AbortSignal | undefined): Promise<CoherenceBound> {
   if (scorer === undefined) return { bound: null, quantile: settings.quantile, slack: settings.slack, anchorSamples: 0, anchorMedian: null, model: '(coherence check off)' };
   const rows = new DatasetRepository(store.db).samples(anchorDatasetId, 0, settings.coherenceSamples);
   const values: number[] = [];
@@ -606,7 +607,8 @@ async function verifyAgainstIndex(store: Store, home: string, request: Synthesis
   throw new FacetError('INTERNAL', `The synthetic dataset of run ${run.id} kept losing samples to the final index check; its activations sit too close to δ = ${threshold}.`);
 }
 
-async function coverageAfter(store: Store, home: string, request: SynthesisRequest, space: FeatureSpaceRecord, run: SynthesisRunRecord, syntheticName: string, syntheticCount: number, control: SynthesisControl): Promise<SynthesisCoverage[]> {
+/** Indexes the synthetic set and reports FAC of seed and seed ∪ synthetic at each δ, with F as the run's coverage run had it. */
+export async function coverageAfter(store: Store, home: string, request: SynthesisRequest, space: FeatureSpaceRecord, run: Pick<SynthesisRunRecord, 'anchorDatasetId' | 'seedDatasetId' | 'coverageRunId' | 'datasetId'>, syntheticName: string, syntheticCount: number, control: SynthesisControl): Promise<SynthesisCoverage[]> {
   const indexes = new FeatureIndexRepository(store.db);
   let syntheticMaxima: Float32Array = new Float32Array(space.dSae);
   if (syntheticCount > 0) {
