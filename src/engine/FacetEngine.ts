@@ -21,7 +21,10 @@ import { CompareRepository } from '../core/compare/CompareRepository.ts';
 import { transferFeatures } from '../core/compare/transferFeatures.ts';
 import { pairTokenView } from '../core/compare/pairTokenView.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
-import { getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
+import { coverageRunDetail, deleteCoverageRun, getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
+import { checkCoverageDatasets, requireCoverageDatasets } from '../core/coverage/checkCoverageDatasets.ts';
+import { compareCoverageRuns, coverageMissingAt, coverageScatter } from '../core/coverage/coverageRunQueries.ts';
+import { exportCoverageRun } from '../core/coverage/exportCoverageRun.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../core/features/FeatureQueries.ts';
 import { createDiversityReportJob, REPORT_JOB } from '../core/evaluate/diversityReport.ts';
@@ -240,6 +243,7 @@ export class FacetEngine {
         // Names are checked now so a typo fails at once rather than inside the job.
         await resolveFeatureSpace(this.store, this.home, request);
         for (const dataset of [params.anchor, params.seed, ...(params.eval !== undefined ? [params.eval] : [])]) resolveIndexDataset(this.store, dataset);
+        requireCoverageDatasets(this.store, params.anchor, params.seed, params.eval);
         return this.jobs.submit('coverage.measure', request);
       },
       'evaluate.report': async (params) => {
@@ -292,10 +296,17 @@ export class FacetEngine {
         const { cpu, ...rest } = params;
         return this.jobs.submit(DRIFT_JOB, { ...rest, ...(cpu ? { cpu } : {}) });
       },
-      'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map((run) => ({ id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } })),
-      'coverage.get': ({ id }) => {
-        const run = getCoverageRun(this.store, id);
-        return { id: run.id, createdAt: run.createdAt, result: { ...run.result, runId: run.id } };
+      'coverage.runs': ({ limit }) => listCoverageRuns(this.store, limit).map(coverageRunDetail),
+      'coverage.get': ({ id }) => coverageRunDetail(getCoverageRun(this.store, id)),
+      'coverage.check': ({ anchor, seed, eval: evaluated }) => checkCoverageDatasets(this.store, anchor, seed, evaluated),
+      'coverage.missing': ({ id, threshold, limit }) => coverageMissingAt(this.store, id, threshold, limit),
+      'coverage.scatter': ({ id, threshold, limit }) => coverageScatter(this.store, id, threshold, limit),
+      'coverage.compare': ({ a, b }) => compareCoverageRuns(this.store, a, b),
+      'coverage.export': ({ id, format }) => exportCoverageRun(this.store, id, format),
+      'coverage.delete': ({ id }) => {
+        const deleted = deleteCoverageRun(this.store, id);
+        this.emit({ event: 'features.changed', payload: {} });
+        return deleted;
       },
       'synthesis.run': async ({ generator, parallel, features, ...rest }) => {
         const request: SynthesisRequest = { ...rest, features: features as SynthesisRequest['features'], generator: { ...(generator !== undefined ? { model: generator } : {}), parallel, ...(rest.cpu ? { cpu: true } : {}) } };

@@ -73,7 +73,9 @@ export type FacetErrorCode =
   | 'EXPORT_FAILED'
   // cross-model comparison
   | 'COMPARE_SPACE_MISMATCH'
-  | 'COMPARE_TOO_FEW_SAMPLES';
+  | 'COMPARE_TOO_FEW_SAMPLES'
+  // coverage
+  | 'COVERAGE_SAME_DATASET';
 
 export interface WireError {
   code: FacetErrorCode;

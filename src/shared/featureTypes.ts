@@ -9,6 +9,8 @@ export interface FeatureIndexView {
   id: number;
   datasetId: number;
   datasetName: string | null;
+  /** The dataset's role (anchor, seed, eval, …); null when the dataset row is gone. */
+  datasetRole?: string | null;
   state: 'indexing' | 'ready';
   sampleCount: number;
   indexedCount: number;
@@ -32,14 +34,31 @@ export interface FeatureSpaceView {
   indexes: FeatureIndexView[];
 }
 
-/** One row of the feature table: totals over every ready index of the space. */
+/** A feature's numbers in one dataset (or pooled): samples with g_i stored, their mean g_i, the max g_i. */
+export interface FeatureDatasetStats {
+  count: number;
+  mean: number;
+  max: number;
+}
+
+/** A dataset indexed (ready) in a space, as the table's per-dataset columns name it. */
+export interface FeatureDatasetRef {
+  datasetId: number;
+  name: string | null;
+  role: string | null;
+  samples: number;
+}
+
+/** One row of the feature table: totals over the scope (every ready index of the space, or the one dataset asked for). */
 export interface FeatureTableRow {
   feature: number;
-  /** Samples (over all indexed datasets) with g_i stored, i.e. g_i > the space's floor (0 by default). */
+  /** Samples (in the scope) with g_i stored, i.e. g_i > the space's floor (0 by default). */
   count: number;
   /** Mean g_i over those samples. */
   mean: number;
   max: number;
+  /** The same numbers per ready dataset, in the order of {@link FeatureTablePage.datasets}. */
+  byDataset?: FeatureDatasetStats[];
 }
 
 export interface FeatureTablePage {
@@ -47,8 +66,12 @@ export interface FeatureTablePage {
   total: number;
   offset: number;
   rows: FeatureTableRow[];
-  /** Samples over the space's ready indexes. */
+  /** Samples over the scope's ready indexes. */
   samples: number;
+  /** Every ready dataset of the space (the per-dataset columns). */
+  datasets?: FeatureDatasetRef[];
+  /** The dataset the counts are restricted to, or null for all. */
+  dataset?: number | null;
 }
 
 /** A stored span: up to 32 tokens ending with and including the peak token (never before t0). */
@@ -63,14 +86,58 @@ export interface FeatureSpan {
   /** Text of the tokens before the peak token, then of the peak token. */
   prefixText: string;
   peakText: string;
+  /** Other samples whose stored span has exactly this text (left out of the list, highest g first). */
+  duplicates?: { dataset: string | null; datasetId: number; ordinal: number; value: number }[];
 }
 
 export interface FeatureDetail extends FeatureTableRow {
   spaceId: number;
   samples: number;
-  /** Linear bins over (floor, max]: `edges` [bins + 1], `counts` [bins] of samples with g_i in (edges[b], edges[b + 1]]. */
-  histogram: { edges: number[]; counts: number[] };
+  /**
+   * Linear bins over (floor, max]: `edges` [bins + 1], `counts` [bins] of samples with g_i in
+   * (edges[b], edges[b + 1]]; `byDataset` the same bins per dataset of the scope.
+   */
+  histogram: { edges: number[]; counts: number[]; byDataset?: { datasetId: number; counts: number[] }[] };
   spans: FeatureSpan[];
+  /** The dataset the numbers, histogram and spans are restricted to, or null for all. */
+  dataset?: number | null;
+  /** The feature's numbers in every ready dataset of the space. */
+  datasets?: (FeatureDatasetRef & FeatureDatasetStats)[];
+}
+
+/** One token of a span's context. */
+export interface FeatureContextToken {
+  /** Position in the templated token sequence. */
+  position: number;
+  /** Its text (a character split over several tokens is given whole to the first of them). */
+  text: string;
+  /** The feature's code at this token (0 where the SAE did not fire). */
+  value: number;
+  /** A control token of the chat template (`<|start_header_id|>`, `<|eot_id|>`, …). */
+  special: boolean;
+}
+
+/** A sample's tokens around a feature's peak, with the feature's code at each token. */
+export interface FeatureSpanContext {
+  datasetId: number;
+  ordinal: number;
+  feature: number;
+  /** First token the index reads (after the template's prefix). */
+  t0: number;
+  tokenCount: number;
+  /** Peak position (the index's, which the recomputed codes reproduce) and g recomputed from the codes. */
+  peak: number;
+  g: number;
+  tokens: FeatureContextToken[];
+  /** Tokens left out before / after the window. */
+  cutBefore: boolean;
+  cutAfter: boolean;
+}
+
+export interface FeatureSpanContexts {
+  contexts: FeatureSpanContext[];
+  /** Seconds spent running the model and SAE (0 when every sample came from the cache). */
+  seconds: number;
 }
 
 /**

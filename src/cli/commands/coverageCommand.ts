@@ -1,23 +1,31 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { CoverageAtThreshold } from '../../core/coverage/computeCoverage.ts';
-import { measureCoverage, type CoverageRequest } from '../../core/coverage/measureCoverage.ts';
+import type { CoverageReport, CoverageRequest } from '../../core/coverage/measureCoverage.ts';
 import { readFeatureList } from '../../core/coverage/readFeatureList.ts';
-import { jobFeatureIndexer } from '../../core/features/featureIndexJob.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
+import { followJob } from '../runEngineJob.ts';
 
 const help = `Usage:
+  facet coverage export RUN [--format csv|json] [--out FILE]
+  facet coverage delete RUN
   facet coverage --model M --sae S --anchor A --seed B [--eval C] [--threshold 0,1,2]
                  [--features all|FILE] [--encode topk|dense-relu] [--no-template] [--kv f16|f32]
                  [--threads N] [--layer L] [--max-tokens N] [--min-activation X] [--cpu] [--top N]
                  [--task toxicity|helpfulness|sycophancy|survival-instinct|instruction-following|NAME] [--json]
 
 Feature Activation Coverage of the seed set B against the anchor set A in the SAE's feature space.
-Datasets not yet indexed for this model, layer, SAE and encode mode are indexed first (as
-resumable 'features.index' jobs; 'facet jobs' lists them).
+'export' writes a saved run (ids in the Coverage page's run list) as CSV (one row per δ) or as
+the stored JSON, to FILE or stdout; 'delete' removes a saved run (indexes and datasets stay).
+
+Runs as a 'coverage.measure' job of the workspace, the same job the Coverage page starts ('facet
+jobs list' and the Jobs page of a 'facet serve' on the same workspace show it live; Ctrl-C cancels
+it). Datasets not yet indexed for this model, layer, SAE and encode mode are indexed first, inside
+the job; a killed run resumes its indexes when run again.
 
   --model       registered model name or .gguf path
   --sae         registered SAE (name, id or hash prefix); its layer is used unless --layer is given
@@ -51,7 +59,49 @@ function positiveInteger(value: string | undefined, name: string): number | unde
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '—' : `${(value * 100).toFixed(2)}%`);
 
+function runId(value: string | undefined, command: string): number {
+  if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1) throw new FacetError('INVALID_ARGUMENT', `facet coverage ${command} takes a run id, a positive integer (got '${value ?? ''}').\n\n${help}`);
+  return Number(value);
+}
+
+async function exportRun(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'csv' }, out: { type: 'string' } }, allowPositionals: true, strict: true });
+  const id = runId(positionals[0], 'export');
+  if (values.format !== 'csv' && values.format !== 'json') throw new FacetError('INVALID_ARGUMENT', `--format must be csv or json (got '${values.format}').`);
+  const engine = openCliEngine(ctx);
+  try {
+    const file = await engine.call('coverage.export', { id, format: values.format });
+    if (values.out === undefined) {
+      process.stdout.write(file.content);
+      return 0;
+    }
+    const path = resolve(values.out);
+    await writeFile(path, file.content);
+    if (ctx.json) ctx.printJson({ id, format: values.format, path, bytes: Buffer.byteLength(file.content) });
+    else ctx.out(`Wrote coverage run ${id} as ${values.format.toUpperCase()} to ${path}.`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+async function deleteRun(argv: string[], ctx: CliContext): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true, strict: true });
+  const id = runId(positionals[0], 'delete');
+  const engine = openCliEngine(ctx);
+  try {
+    await engine.call('coverage.delete', { id });
+    if (ctx.json) ctx.printJson({ deleted: id });
+    else ctx.out(`Deleted coverage run ${id}.`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  if (argv[0] === 'export') return exportRun(argv.slice(1), ctx);
+  if (argv[0] === 'delete') return deleteRun(argv.slice(1), ctx);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -119,21 +169,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 
   const engine = openCliEngine(ctx);
   try {
-    let label = '';
-    const report = await measureCoverage(engine.store, ctx.home, request, {
-      signal: ctx.signal,
-      indexer: jobFeatureIndexer(engine.jobs),
-      onProgress: (progress) => {
-        const next = progress.stage === 'index' ? `Indexing ${progress.dataset}` : 'Computing coverage';
-        if (next !== label) {
-          if (label !== '') ctx.progress.finish();
-          label = next;
-          ctx.progress.start(next, progress.total);
-        }
-        ctx.progress.update(progress.done, progress.total);
-      },
-    });
-    ctx.progress.finish();
+    const { features, ...rest } = request;
+    const job = await engine.call('coverage.run', { ...rest, ...(features !== undefined && features !== null ? { features } : {}) });
+    const report = (await followJob(engine, ctx, job, 'Coverage (samples indexed, then the computation)')).result as CoverageReport;
+    for (const warning of report.warnings ?? []) ctx.err(`warning [${warning.code}]: ${warning.message}`);
     if (ctx.json) {
       const relevance = report.task === undefined ? {} : { task: report.task, relevantFeatures: report.relevantFeatures, unjudgedFeatures: report.unjudgedFeatures };
       const results = report.results.map((result) => ({ ...result, ...relevance }));
@@ -153,7 +192,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
 }
 
-function printReport(ctx: CliContext, results: CoverageAtThreshold[], report: Awaited<ReturnType<typeof measureCoverage>>): void {
+function printReport(ctx: CliContext, results: CoverageAtThreshold[], report: CoverageReport): void {
   const withEval = report.eval !== undefined;
   ctx.out(`Coverage of ${report.seed.dataset} (${report.seed.samples} samples) against ${report.anchor.dataset} (${report.anchor.samples}) — ${report.model}, SAE ${report.sae}, l_out-${report.layer}, encode ${report.encode}${report.template ? '' : ', no template'}, ${report.featureCount} features in F`);
   for (const entry of report.indexing) ctx.out(`  indexed ${entry.dataset}: ${entry.samples} samples in ${entry.seconds.toFixed(1)} s${entry.resumedFrom > 0 ? ` (resumed at ${entry.resumedFrom})` : ''}`);

@@ -24,6 +24,7 @@ export class CoverageRepository {
     this.statements = {
       insert: db.prepare<[number | null, string, string, string]>(`INSERT INTO coverage_runs (space_id, request, result, created_at) VALUES (?, ?, ?, ?)`),
       byId: db.prepare<[number], CoverageRunRow>(`SELECT * FROM coverage_runs WHERE id = ?`),
+      remove: db.prepare<[number]>(`DELETE FROM coverage_runs WHERE id = ?`),
       list: db.prepare<[number], CoverageRunRow>(`SELECT * FROM coverage_runs ORDER BY id DESC LIMIT ?`),
     };
   }
@@ -35,6 +36,11 @@ export class CoverageRepository {
   get<Request, Result>(id: number): CoverageRunRecord<Request, Result> | undefined {
     const row = this.statements.byId.get(id);
     return row === undefined ? undefined : { id: row.id, spaceId: row.space_id, request: JSON.parse(row.request) as Request, result: JSON.parse(row.result) as Result, createdAt: row.created_at };
+  }
+
+  /** False when there was no such run. */
+  delete(id: number): boolean {
+    return this.statements.remove.run(id).changes > 0;
   }
 
   list<Request, Result>(limit: number): CoverageRunRecord<Request, Result>[] {

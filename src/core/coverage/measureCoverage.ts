@@ -3,10 +3,12 @@ import type { MissingFeature } from '../../shared/featureTypes.ts';
 import { directFeatureIndexer, type FeatureIndexer } from '../features/featureIndexJob.ts';
 import { FeatureIndexRepository, type FeatureIndexRecord } from '../features/FeatureIndexRepository.ts';
 import { relevantFeaturesOf } from '../interpret/relevantFeaturesOf.ts';
-import { getFeatureSpans } from '../features/FeatureQueries.ts';
 import type { FeatureIndexParams, FeatureIndexSummary } from '../features/indexDataset.ts';
 import { featureSpaceParams, resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import type { Store } from '../store/Store.ts';
+import type { CoverageRunDetail, CoverageWarning } from '../../shared/coverageTypes.ts';
+import { requireCoverageDatasets } from './checkCoverageDatasets.ts';
+import { rankMissingFeatures } from './rankMissingFeatures.ts';
 import { computeCoverage, type AnchorFeatureStats, type CoverageAtThreshold } from './computeCoverage.ts';
 import { CoverageRepository, type CoverageRunRecord } from './CoverageRepository.ts';
 
@@ -63,7 +65,12 @@ export interface CoverageReport {
   relevantFeatures?: number;
   /** Anchor-active features with no verdict for the task yet (not in F). */
   unjudgedFeatures?: number;
+  /** F as ids when it was restricted (a feature list or a task); absent = every feature. */
+  featureSet?: number[];
+  /** Datasets used in roles they were not registered for (see checkCoverageDatasets). */
+  warnings?: CoverageWarning[];
   results: CoverageAtThreshold[];
+  /** Missing features at the first δ, ranked, with spans from the anchor set only. */
   topMissing: MissingFeature[];
   indexing: FeatureIndexSummary[];
   computeSeconds: number;
@@ -101,6 +108,7 @@ export async function measureCoverage(store: Store, home: string, request: Cover
       throw new FacetError('INVALID_ARGUMENT', `Threshold ${delta} lies below the storage floor ${resolved.space.minActivation} (--min-activation): activations at or below it are not stored. Use δ ≥ ${resolved.space.minActivation}.`, { threshold: delta, floor: resolved.space.minActivation });
     }
   }
+  const warnings = requireCoverageDatasets(store, request.anchor, request.seed, request.eval);
   const datasets = [request.anchor, request.seed, ...(request.eval !== undefined ? [request.eval] : [])].map((name) => resolveIndexDataset(store, name));
   const indexer = control.indexer ?? directFeatureIndexer(store, home);
   const repository = new FeatureIndexRepository(store.db);
@@ -126,6 +134,32 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   throwIfAborted(control.signal);
   const space = repository.spaceByKey(resolved.space.key);
   if (space === undefined) throw new FacetError('INTERNAL', 'The feature space vanished after indexing.');
+  control.onProgress?.({ stage: 'compute', done: 0, total: 1, overallDone: overallTotal - 1, overallTotal });
+  const report = recordCoverageRun(store, request, { spaceId: space.id, saeName: resolved.sae.name, datasets: datasets.map((dataset) => ({ id: dataset.id, name: dataset.name })), warnings, indexing });
+  control.onProgress?.({ stage: 'compute', done: 1, total: 1, overallDone: overallTotal, overallTotal });
+  return report;
+}
+
+/** What {@link recordCoverageRun} needs besides the request: the space and its ready indexes. */
+export interface CoverageRunContext {
+  spaceId: number;
+  saeName: string;
+  /** Anchor, seed and (optional) eval, each with a ready index in the space. */
+  datasets: { id: number; name: string }[];
+  warnings: CoverageWarning[];
+  indexing: FeatureIndexSummary[];
+}
+
+/**
+ * The computing half of {@link measureCoverage}: FAC and variants at every δ from ready indexes,
+ * the top missing features (spans from the anchor only), and the saved run.
+ */
+export function recordCoverageRun(store: Store, request: CoverageRequest, context: CoverageRunContext): CoverageReport {
+  const repository = new FeatureIndexRepository(store.db);
+  const space = repository.space(context.spaceId);
+  if (space === undefined) throw new FacetError('NOT_FOUND', `No feature space ${context.spaceId}.`, { spaceId: context.spaceId });
+  const thresholds = request.thresholds ?? [0];
+  const { datasets, warnings, indexing } = context;
   const ref = (datasetId: number, name: string): DatasetRef => {
     const index = repository.index(space.id, datasetId);
     if (index === undefined || index.state !== 'ready') throw new FacetError('INTERNAL', `The feature index of '${name}' is not complete after indexing.`);
@@ -136,7 +170,6 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   const seed = ref(seedSet!.id, seedSet!.name);
   const evaluated = evalSet !== undefined ? ref(evalSet.id, evalSet.name) : undefined;
 
-  control.onProgress?.({ stage: 'compute', done: 0, total: 1, overallDone: overallTotal - 1, overallTotal });
   let features = request.features ?? null;
   let relevance: { task: string; relevantFeatures: number; unjudgedFeatures: number } | undefined;
   if (request.task !== undefined) {
@@ -157,21 +190,11 @@ export async function measureCoverage(store: Store, home: string, request: Cover
   });
   const first = computed.results[0]!;
   const stats = computed.anchorStats[0]!;
-  const topMissing = [...first.missing]
-    .sort((a, b) => stats.counts[b]! - stats.counts[a]! || stats.sums[b]! - stats.sums[a]! || a - b)
-    .slice(0, request.topMissing ?? 10)
-    .map((feature): MissingFeature => ({
-      feature,
-      anchorSamples: stats.counts[feature]!,
-      anchorMean: stats.counts[feature]! > 0 ? stats.sums[feature]! / stats.counts[feature]! : 0,
-      anchorMax: computed.anchorMaxima[feature]!,
-      spans: getFeatureSpans(store, space.id, feature, request.spansPerFeature ?? 3),
-    }));
-  control.onProgress?.({ stage: 'compute', done: 1, total: 1, overallDone: overallTotal, overallTotal });
+  const topMissing = rankMissingFeatures(repository, anchor.indexId, first.missing, stats, computed.anchorMaxima, request.topMissing ?? 10, request.spansPerFeature ?? 3);
   const report: Omit<CoverageReport, 'runId'> = {
     spaceId: space.id,
     model: space.modelName,
-    sae: resolved.sae.name,
+    sae: context.saeName,
     layer: space.layer,
     encode: space.encodeMode,
     template: space.template,
@@ -181,6 +204,8 @@ export async function measureCoverage(store: Store, home: string, request: Cover
     ...(evaluated ? { eval: evaluated } : {}),
     featureCount: features?.length ?? space.dSae,
     ...(relevance ?? {}),
+    ...(features !== null ? { featureSet: [...features] } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     results: computed.results,
     topMissing,
     indexing,
@@ -236,6 +261,18 @@ export function coverageFromIndex(store: Store, request: CoverageFromIndexReques
 /** Saved coverage runs, newest first. */
 export function listCoverageRuns(store: Store, limit = 50): CoverageRunRecord<CoverageRequest, Omit<CoverageReport, 'runId'>>[] {
   return new CoverageRepository(store.db).list(limit);
+}
+
+/** A saved run as the shells see it: the report without F's id list (it can be large). */
+export function coverageRunDetail(run: CoverageRunRecord<CoverageRequest, Omit<CoverageReport, 'runId'>>): CoverageRunDetail {
+  const { featureSet: _featureSet, indexing: _indexing, ...result } = run.result;
+  return { id: run.id, createdAt: run.createdAt, result: { ...result, runId: run.id } };
+}
+
+/** Deletes one saved run (only its row: indexes, datasets and syntheses that used it stay). */
+export function deleteCoverageRun(store: Store, id: number): { id: number } {
+  if (!new CoverageRepository(store.db).delete(id)) throw new FacetError('NOT_FOUND', `No coverage run ${id}.`, { id });
+  return { id };
 }
 
 export function getCoverageRun(store: Store, id: number): CoverageRunRecord<CoverageRequest, Omit<CoverageReport, 'runId'>> {

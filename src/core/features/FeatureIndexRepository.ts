@@ -28,6 +28,7 @@ export interface FeatureIndexRecord {
   spaceId: number;
   datasetId: number;
   datasetName: string | null;
+  datasetRole: string | null;
   state: 'indexing' | 'ready';
   sampleCount: number;
   indexedCount: number;
@@ -110,6 +111,7 @@ interface IndexRow {
   space_id: number;
   dataset_id: number;
   dataset_name: string | null;
+  dataset_role: string | null;
   state: 'indexing' | 'ready';
   sample_count: number;
   indexed_count: number;
@@ -156,6 +158,7 @@ function toIndex(row: IndexRow): FeatureIndexRecord {
     spaceId: row.space_id,
     datasetId: row.dataset_id,
     datasetName: row.dataset_name,
+    datasetRole: row.dataset_role,
     state: row.state,
     sampleCount: row.sample_count,
     indexedCount: row.indexed_count,
@@ -181,7 +184,7 @@ function toSpan(row: SpanRow): StoredSpan {
 }
 
 const spaceSelect = `SELECT s.*, saes.name AS sae_name FROM feature_spaces s LEFT JOIN saes ON saes.id = s.sae_id`;
-const indexSelect = `SELECT i.id, i.space_id, i.dataset_id, d.name AS dataset_name, i.state, i.sample_count, i.indexed_count, i.entry_count, i.token_count, i.created_at, i.finished_at
+const indexSelect = `SELECT i.id, i.space_id, i.dataset_id, d.name AS dataset_name, d.role AS dataset_role, i.state, i.sample_count, i.indexed_count, i.entry_count, i.token_count, i.created_at, i.finished_at
   FROM feature_indexes i LEFT JOIN datasets d ON d.id = i.dataset_id`;
 
 /** SQL of the feature index (migration 0004), prepared once. */

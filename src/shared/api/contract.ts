@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } from '../datasetTypes.ts';
 import type { JobSnapshot } from '../jobTypes.ts';
 import type { CompareRunView, PairTokenView, TransferResult } from '../compareTypes.ts';
+import { coverageExportFormats, type CoverageCheck, type CoverageComparison, type CoverageExport, type CoverageMissingPage, type CoverageRunDetail, type CoverageScatter } from '../coverageTypes.ts';
 import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
@@ -207,6 +208,16 @@ export const methodSchemas = {
     .strict(),
   'coverage.runs': z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
   'coverage.get': z.object({ id: z.number().int().positive() }).strict(),
+  /** Warnings (roles that do not fit) or the error (anchor = seed) a run with these datasets would get. */
+  'coverage.check': z.object({ anchor: z.string().min(1), seed: z.string().min(1), eval: z.string().min(1).optional() }).strict(),
+  /** Missing features of a run at one of its δ, ranked, with spans from the anchor only. */
+  'coverage.missing': z.object({ id: z.number().int().positive(), threshold: z.number().min(0), limit: z.number().int().min(1).max(500).default(20) }).strict(),
+  /** Per feature: share of anchor vs seed samples that activate it at δ. */
+  'coverage.scatter': z.object({ id: z.number().int().positive(), threshold: z.number().min(0), limit: z.number().int().min(1).max(20000).default(4000) }).strict(),
+  /** Two runs side by side: FAC per δ, features newly covered / lost. */
+  'coverage.compare': z.object({ a: z.number().int().positive(), b: z.number().int().positive() }).strict(),
+  'coverage.export': z.object({ id: z.number().int().positive(), format: z.enum(coverageExportFormats) }).strict(),
+  'coverage.delete': z.object({ id: z.number().int().positive() }).strict(),
   /** FAC Synthesis as a job: samples aimed at the features the seed misses against the anchor, each verified. */
   'synthesis.run': z
     .object({
@@ -319,8 +330,14 @@ export interface MethodResults {
   'evaluate.steerVector': JobSnapshot;
   'evaluate.steerEval': JobSnapshot;
   'evaluate.drift': JobSnapshot;
-  'coverage.runs': CoverageRunView[];
-  'coverage.get': CoverageRunView;
+  'coverage.runs': CoverageRunDetail[];
+  'coverage.get': CoverageRunDetail;
+  'coverage.check': CoverageCheck;
+  'coverage.missing': CoverageMissingPage;
+  'coverage.scatter': CoverageScatter;
+  'coverage.compare': CoverageComparison;
+  'coverage.export': CoverageExport;
+  'coverage.delete': { id: number };
   'synthesis.run': JobSnapshot;
   'synthesis.runs': SynthesisRunView[];
   'synthesis.candidates': SynthesisCandidateView[];
