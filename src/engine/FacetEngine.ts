@@ -239,7 +239,7 @@ export class FacetEngine {
       'features.verdicts': ({ spaceId, task }) => [...new InterpretationRepository(this.store.db).latestVerdicts(spaceId, task).values()],
       'features.search': ({ query, spaceId, limit }) => new InterpretationRepository(this.store.db).search(spaceId, query, limit),
       'coverage.run': async (params) => {
-        const request = { ...params, topMissing: 20, spansPerFeature: 3 };
+        const request = { topMissing: 20, spansPerFeature: 3, ...params };
         // Names are checked now so a typo fails at once rather than inside the job.
         await resolveFeatureSpace(this.store, this.home, request);
         for (const dataset of [params.anchor, params.seed, ...(params.eval !== undefined ? [params.eval] : [])]) resolveIndexDataset(this.store, dataset);

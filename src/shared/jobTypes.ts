@@ -118,3 +118,29 @@ export function jobResultLink(job: JobSnapshot): JobResultLink | null {
       return job.kind.startsWith('evaluate.') ? { page: 'Evaluate', params: {}, label: 'evaluation' } : null;
   }
 }
+
+/** How long the job has run (active) or ran (finished): from its start to now or to its last update. */
+export function jobDurationMs(job: JobSnapshot, now: number): number {
+  return Math.max(0, (isActive(job) ? now : Date.parse(job.updatedAt)) - Date.parse(job.createdAt));
+}
+
+/** What a job's progress counts, by kind (for "4,096 / 12,288 tokens", "264 tokens/s"). */
+export function jobUnit(kind: string): string {
+  switch (kind) {
+    case 'dataset.import':
+      return 'records';
+    case 'sae.train':
+      return 'tokens';
+    case 'model.add':
+      return 'bytes';
+    case 'features.index':
+    case 'coverage.measure':
+      return 'samples';
+    case 'features.explain':
+    case 'features.judge':
+    case 'synthesis.run':
+      return 'features';
+    default:
+      return 'steps';
+  }
+}

@@ -10,7 +10,7 @@ describe('facet coverage (spawned, --json)', () => {
   const home = tempHome('facet-coverage-cli-');
   afterAll(() => home.remove());
 
-  it('indexes anchor, seed and eval through features.index jobs (dense-relu) and agrees with the recomputation from raw captures', async () => {
+  it('indexes anchor, seed and eval inside one coverage.measure job (dense-relu) and agrees with the recomputation from raw captures', async () => {
     const forged = await forgeModelAndSae();
     const sae = { config: forged.config, weights: forged.weights };
     const store = Store.open(join(home.path, 'facet.db'));
@@ -49,11 +49,8 @@ describe('facet coverage (spawned, --json)', () => {
     const after = Store.open(join(home.path, 'facet.db'));
     const jobs = after.db.prepare<[], { kind: string; state: string }>(`SELECT kind, state FROM jobs ORDER BY created_at`).all();
     after.close();
-    expect(jobs).toEqual([
-      { kind: 'features.index', state: 'done' },
-      { kind: 'features.index', state: 'done' },
-      { kind: 'features.index', state: 'done' },
-    ]);
+    // the CLI runs the same job the Coverage page starts, so every shell of the workspace sees it
+    expect(jobs).toEqual([{ kind: 'coverage.measure', state: 'done' }]);
   });
 });
 
@@ -95,12 +92,14 @@ describe('facet coverage killed while indexing', () => {
     const result = JSON.parse(second.stdout) as { anchorActive: number; fac: number };
     expect(result.anchorActive).toBeGreaterThan(0);
     const after = Store.open(dbPath);
-    const jobs = after.db.prepare<[], { state: string; result: string | null }>(`SELECT state, result FROM jobs WHERE kind = 'features.index' ORDER BY created_at`).all();
+    const jobs = after.db.prepare<[], { state: string; result: string | null }>(`SELECT state, result FROM jobs WHERE kind = 'coverage.measure' ORDER BY created_at`).all();
     const sampleRows = after.db.prepare<[], { ordinal: number }>(`SELECT s.ordinal FROM feature_index_samples s JOIN feature_indexes i ON i.id = s.index_id JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'big' ORDER BY s.ordinal`).all();
     after.close();
     // the killed job stays 'running' under a dead pid (facet jobs resume would pick it up); the new run resumed its index
-    const resumed = jobs.map((job) => (job.result === null ? null : (JSON.parse(job.result) as { dataset: string; resumedFrom: number }))).find((summary) => summary?.dataset === 'big');
-    expect(jobs[0]!.state).toBe('running');
+    const resumed = jobs
+      .flatMap((job) => (job.result === null ? [] : (JSON.parse(job.result) as { indexing: { dataset: string; resumedFrom: number }[] }).indexing))
+      .find((summary) => summary.dataset === 'big');
+    expect(jobs.map((job) => job.state)).toEqual(['running', 'done']);
     expect(resumed!.resumedFrom).toBe(atKill);
     expect(sampleRows.map((row) => row.ordinal)).toEqual(texts.map((_, i) => i));
     // spot-check resumed samples against the independent recomputation

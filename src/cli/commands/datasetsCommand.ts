@@ -6,6 +6,7 @@ import { datasetFormats, datasetRoles, type DatasetFormat, type DatasetRole, typ
 import type { FacetEngine } from '../../engine/FacetEngine.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
+import { formatCount } from '../../shared/formatNumber.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
 
@@ -14,6 +15,9 @@ const help = `Usage:
   facet datasets list
   facet datasets show <name|id> [--limit N] [--offset N]
   facet datasets remove <name|id>
+  facet datasets role <name|id> <seed|anchor|eval>   change what the dataset is for
+  facet datasets search <name|id> <text> [--limit N] [--offset N]
+                                            samples containing the text (case-insensitive)
   facet datasets export <name|id> --out DIR [--format ${exportFormats.join('|')}] [--parquet]
 
 Files: JSON Lines, JSON arrays, CSV with a header row, plain text lines; any of them gzipped (.gz).
@@ -105,6 +109,36 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         const result = await engine.call('datasets.export', { id: dataset.id, format: values.format as ExportFormat, out: resolvePath(values.out), parquet: values.parquet });
         if (ctx.json) ctx.printJson(result);
         else ctx.out(`Exported '${result.dataset}' (${result.samples} samples, ${result.format}) to ${result.files.data}${result.files.parquet ? ` and ${result.files.parquet}` : ''}, card ${result.files.card}.`);
+        return 0;
+      }
+      case 'role': {
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+        if (positionals.length !== 2) throw new FacetError('INVALID_ARGUMENT', `Name the dataset and its new role (got ${positionals.length} arguments).\n\n${help}`);
+        const role = positionals[1] as string;
+        if (!datasetRoles.includes(role as DatasetRole)) throw new FacetError('INVALID_ARGUMENT', `Unknown role '${role}'. Use ${datasetRoles.filter((r) => r !== 'synthetic').join(', ')}.`);
+        const dataset = await resolveDataset(engine, positionals[0]);
+        const changed = await engine.call('datasets.setRole', { id: dataset.id, role: role as DatasetRole });
+        if (ctx.json) ctx.printJson(changed);
+        else ctx.out(dataset.role === changed.role && dataset.role !== role ? `'${changed.name}' stays ${changed.role}.` : `'${changed.name}' is now ${changed.role === 'anchor' || changed.role === 'eval' ? `an ${changed.role}` : `a ${changed.role}`} set (was ${dataset.role}).`);
+        return 0;
+      }
+      case 'search': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { limit: { type: 'string', default: '20' }, offset: { type: 'string', default: '0' } } });
+        if (positionals.length !== 2) throw new FacetError('INVALID_ARGUMENT', `Name the dataset and the text to find (quote it if it has spaces).\n\n${help}`);
+        const limit = Number(values.limit);
+        const offset = Number(values.offset);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new FacetError('INVALID_ARGUMENT', `--limit must be a whole number from 1 to 1000 (got '${values.limit}').`);
+        if (!Number.isInteger(offset) || offset < 0) throw new FacetError('INVALID_ARGUMENT', `--offset must be a whole number ≥ 0 (got '${values.offset}').`);
+        const dataset = await resolveDataset(engine, positionals[0]);
+        const found = await engine.call('datasets.search', { id: dataset.id, query: positionals[1] as string, offset, limit });
+        if (ctx.json) ctx.printJson({ dataset: dataset.name, ...found });
+        else {
+          ctx.out(`${formatCount(found.total)} of ${formatCount(dataset.sampleCount)} samples of '${dataset.name}' contain '${positionals[1]}'${found.total > found.samples.length ? ` (showing ${formatCount(offset + 1)}–${formatCount(offset + found.samples.length)})` : ''}.`);
+          for (const sample of found.samples) {
+            const text = sample.turns.map((turn) => turn.content).join(' / ').replace(/\s+/g, ' ');
+            ctx.out(`  #${sample.ordinal} (line ${sample.sourceLine}): ${text.length > 160 ? `${text.slice(0, 160)}…` : text}`);
+          }
+        }
         return 0;
       }
       case 'remove': {

@@ -73,6 +73,15 @@ export class DatasetRepository {
       samples: db.prepare<[number, number, number], SampleRowDb>(
         `SELECT id, ordinal, source_line, content_hash, turns, label, pair, meta FROM samples WHERE dataset_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?`,
       ),
+      setRole: db.prepare<[DatasetRole, number]>(`UPDATE datasets SET role = ? WHERE id = ?`),
+      searchCount: db.prepare<[number, string, string, string], { n: number }>(
+        `SELECT count(*) AS n FROM samples WHERE dataset_id = ? AND (turns LIKE ? ESCAPE '\\' OR coalesce(pair, '') LIKE ? ESCAPE '\\' OR coalesce(label, '') LIKE ? ESCAPE '\\')`,
+      ),
+      search: db.prepare<[number, string, string, string, number, number], SampleRowDb>(
+        `SELECT id, ordinal, source_line, content_hash, turns, label, pair, meta FROM samples
+         WHERE dataset_id = ? AND (turns LIKE ? ESCAPE '\\' OR coalesce(pair, '') LIKE ? ESCAPE '\\' OR coalesce(label, '') LIKE ? ESCAPE '\\')
+         ORDER BY ordinal LIMIT ? OFFSET ?`,
+      ),
       sampleByOrdinal: db.prepare<[number, number], SampleRowDb>(
         `SELECT id, ordinal, source_line, content_hash, turns, label, pair, meta FROM samples WHERE dataset_id = ? AND ordinal = ?`,
       ),
@@ -128,6 +137,22 @@ export class DatasetRepository {
   /** Samples in file order from `offset` (0-based ordinal). */
   samples(datasetId: number, offset: number, limit: number): SampleRow[] {
     return this.statements.samples.all(datasetId, offset, limit).map(toSample);
+  }
+
+  setRole(datasetId: number, role: DatasetRole): void {
+    this.statements.setRole.run(role, datasetId);
+  }
+
+  /**
+   * Samples whose text (turns, pair sides or answers, label) contains `query`, in file order,
+   * with the total. Case-insensitive for ASCII letters (SQLite LIKE); the text is matched as it
+   * is stored (JSON), so quotes, backslashes and line breaks in a query match their JSON escapes.
+   */
+  search(datasetId: number, query: string, offset: number, limit: number): { total: number; samples: SampleRow[] } {
+    const escaped = JSON.stringify(query).slice(1, -1).replace(/[\\%_]/g, (character) => `\\${character}`);
+    const pattern = `%${escaped}%`;
+    const total = this.statements.searchCount.get(datasetId, pattern, pattern, pattern)?.n ?? 0;
+    return { total, samples: this.statements.search.all(datasetId, pattern, pattern, pattern, limit, offset).map(toSample) };
   }
 
   sample(datasetId: number, ordinal: number): SampleRow | undefined {

@@ -39,9 +39,9 @@ export function defaultDatasetName(path: string): string {
 export async function validateImportParams(store: Store, params: DatasetImportParams): Promise<DatasetImportParams> {
   const path = resolve(params.path);
   await fileSize(path);
-  if (params.name.trim() === '') throw new FacetError('INVALID_ARGUMENT', 'A dataset name must not be empty.');
+  if (params.name.trim() === '') throw new FacetError('INVALID_ARGUMENT', 'A dataset name must not be empty.', { param: 'name' });
   if (new DatasetRepository(store.db).findByName(params.name) !== undefined) {
-    throw new FacetError('DATASET_NAME_TAKEN', `A dataset named '${params.name}' already exists. Pick another name with --name, or remove the old one with 'facet datasets remove ${params.name}'.`, { name: params.name });
+    throw new FacetError('DATASET_NAME_TAKEN', `A dataset named '${params.name}' already exists. Pick another name with --name, or remove the old one with 'facet datasets remove ${params.name}'.`, { name: params.name, param: 'name' });
   }
   return { ...params, path };
 }
@@ -77,7 +77,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
         // was one transaction) left an empty `importing` dataset of the same file: continue it.
         const leftover = existing !== undefined && existing.state === 'importing' && existing.sampleCount === 0 && existing.sourcePath === params.path;
         if (existing !== undefined && !leftover) {
-          throw new FacetError('DATASET_NAME_TAKEN', `A dataset named '${params.name}' already exists. Pick another name with --name.`, { name: params.name });
+          throw new FacetError('DATASET_NAME_TAKEN', `A dataset named '${params.name}' already exists. Pick another name with --name.`, { name: params.name, param: 'name' });
         }
         // The dataset row and the first checkpoint naming it land together: a kill at any point
         // leaves either neither or a job that resumes into its own dataset.
@@ -143,7 +143,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
           let sample: NormalizedSample;
           try {
             if (record.error !== undefined && record.code !== undefined && !params.skipInvalid) {
-              throw new FacetError(record.code, `${record.error} Nothing was imported.`, { path: params.path, line: record.line });
+              throw new FacetError(record.code, `${record.error} Nothing was imported.`, { path: params.path, line: record.line, param: 'path', option: 'skipInvalid' });
             }
             if (record.error !== undefined) throw new RecordError('(line)', record.error);
             if (format === undefined) {
@@ -152,7 +152,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
                 throw new FacetError(
                   'DATASET_FORMAT_UNKNOWN',
                   `${params.path}:${record.line}: cannot tell the dataset format from the fields ${JSON.stringify(Object.keys((record.value as object) ?? {}))}. Pass --format alpaca|openai|sharegpt|text|preference|caa, or rename the fields.`,
-                  { path: params.path, line: record.line },
+                  { path: params.path, line: record.line, param: 'path', option: 'format' },
                 );
               }
             }
@@ -167,7 +167,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
             throw new FacetError(
               'DATASET_LINE_INVALID',
               `${params.path}:${record.line}: ${problem}. Fix that line, or pass --skip-invalid to import only the valid rows. Nothing was imported.`,
-              { path: params.path, line: record.line, field: error.field, expected: error.expected, format },
+              { path: params.path, line: record.line, field: error.field, expected: error.expected, format, param: 'path', option: 'skipInvalid' },
             );
           }
           pending.push({ line: record.line, sample });
@@ -181,7 +181,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
         reading = false;
         flush();
         if (state.samples === 0) {
-          throw new FacetError('DATASET_EMPTY', `${params.path} holds no valid samples${state.invalid > 0 ? ` (${state.invalid} invalid rows skipped)` : ''}. Check the file and its format.`, { path: params.path });
+          throw new FacetError('DATASET_EMPTY', `${params.path} holds no valid samples${state.invalid > 0 ? ` (${state.invalid} invalid rows skipped)` : ''}. Check the file and its format.`, { path: params.path, param: 'path' });
         }
         repository.transaction(() => {
           repository.updateCounts(datasetId, state.samples, state.duplicates, state.invalid, state.format);

@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FacetError, isAbortError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { Store } from '../store/Store.ts';
@@ -124,7 +125,9 @@ export class ModelService {
   /**
    * Downloads a model (`hf:<user>/<repo>:<quant>`, `hf:<user>/<repo>/<file>.gguf`, or an
    * http(s) URL) into {@link modelsDir} and registers it. Offline or unreachable: `DOWNLOAD_FAILED`
-   * as soon as the connection fails, or after `stallTimeoutMs` without data.
+   * as soon as the connection fails, or after `stallTimeoutMs` without data. The download goes
+   * into a private folder under `modelsDir` and is moved in only when complete, so a failed,
+   * cut or cancelled download leaves no file behind.
    */
   async pull(uri: string, options: PullModelOptions = {}): Promise<AddModelResult> {
     if (!/^(hf:|https?:\/\/)/.test(uri)) {
@@ -149,6 +152,7 @@ export class ModelService {
     });
     aborted.catch(() => undefined);
     let downloadedPath: string;
+    const partialDir = join(this.modelsDir, `.partial-${randomUUID()}`);
     try {
       // The downloader retries refused connections for a long time: fail fast when the host
       // cannot be reached at all (offline, DNS failure, nothing listening).
@@ -159,7 +163,7 @@ export class ModelService {
       const downloader = await Promise.race([
         createModelDownloader({
           modelUri: uri,
-          dirPath: this.modelsDir,
+          dirPath: partialDir,
           showCliProgress: false,
           deleteTempFileOnCancel: true,
           ...(options.huggingFaceEndpoint !== undefined ? { endpoints: { huggingFace: options.huggingFaceEndpoint } } : {}),
@@ -172,8 +176,17 @@ export class ModelService {
         aborted,
       ]);
       armStallTimer();
-      downloadedPath = await Promise.race([downloader.download({ signal: controller.signal }), aborted]);
+      const partialPath = await Promise.race([downloader.download({ signal: controller.signal }), aborted]);
+      downloadedPath = join(this.modelsDir, basename(partialPath));
+      // A complete file that is not a usable GGUF (an HTML error page, a cut body the server
+      // called complete) is refused here, before it lands among the models.
+      await requireGgufFile(partialPath);
+      validateModelGguf(await readGgufHeader(partialPath, controller.signal === undefined ? {} : { signal: controller.signal }));
+      await mkdir(this.modelsDir, { recursive: true });
+      downloadedPath = await placeDownload(partialPath, downloadedPath);
     } catch (error) {
+      await rm(partialDir, { recursive: true, force: true });
+      if (error instanceof FacetError) throw error;
       if (options.signal?.aborted === true || (isAbortError(error) && !stalled)) throw new FacetError('CANCELLED', 'Cancelled.');
       const reason = stalled ? `no data arrived for ${stallTimeoutMs / 1000} s` : describe(error);
       throw new FacetError(
@@ -186,7 +199,34 @@ export class ModelService {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onOuterAbort);
     }
-    return this.register(downloadedPath, uri, options);
+    await rm(partialDir, { recursive: true, force: true });
+    try {
+      return await this.register(downloadedPath, uri, options);
+    } catch (error) {
+      // cancelled while hashing, or refused: the downloaded file goes too, unless it was already registered
+      if (!this.repository.list().some((model) => model.path === downloadedPath)) await rm(downloadedPath, { force: true });
+      throw error;
+    }
+  }
+}
+
+/**
+ * Moves a finished download to `target`. A file already there with the same bytes is kept (the
+ * download is dropped); one with other bytes is never overwritten: the download gets the next
+ * free name (`name-2.gguf`, …).
+ */
+async function placeDownload(partialPath: string, target: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const candidate = attempt === 1 ? target : target.replace(/(\.gguf)?$/i, (extension) => `-${attempt}${extension}`);
+    const existing = await stat(candidate).catch(() => undefined);
+    if (existing === undefined) {
+      await rename(partialPath, candidate);
+      return candidate;
+    }
+    if (existing.isFile() && existing.size === (await stat(partialPath)).size && (await sha256File(candidate)) === (await sha256File(partialPath))) {
+      await rm(partialPath, { force: true });
+      return candidate;
+    }
   }
 }
 

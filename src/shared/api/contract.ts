@@ -71,6 +71,18 @@ export const methodSchemas = {
       learningRate: z.number().positive().max(1).default(1e-3),
       batchTokens: z.number().int().min(16).max(1 << 20).default(4096),
       kAnnealFrom: z.number().int().min(1).optional(),
+      /** The rest of the CLI's options (`facet sae train`), so it runs the same job. */
+      kAnnealSteps: z.number().int().min(1).optional(),
+      validationFraction: z.number().min(0).lt(0.5).optional(),
+      seed: z.number().int().min(0).optional(),
+      maxTokens: z.number().int().min(2).max(1 << 16).optional(),
+      template: z.boolean().optional(),
+      threads: z.number().int().min(1).max(1024).optional(),
+      device: z.enum(['auto', 'cpu', 'cuda']).optional(),
+      cpuModel: z.boolean().optional(),
+      fresh: z.boolean().optional(),
+      checkpointEverySeconds: z.number().positive().optional(),
+      exportPth: z.string().min(1).optional(),
     })
     .strict(),
   'features.spaces': z.object({}).strict(),
@@ -133,6 +145,15 @@ export const methodSchemas = {
       layer: z.number().int().min(0).optional(),
       /** Count only the features judged relevant to this task (built-in name or rubric task name). */
       task: z.string().min(1).max(200).optional(),
+      /** The rest of the CLI's options (`facet coverage`), so it runs the same job. */
+      features: z.array(z.number().int().min(0)).max(1 << 20).optional(),
+      kv: z.enum(['f16', 'f32']).optional(),
+      maxTokens: z.number().int().min(2).max(1 << 16).optional(),
+      minActivation: z.number().min(0).optional(),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().optional(),
+      topMissing: z.number().int().min(1).max(1000).optional(),
+      spansPerFeature: z.number().int().min(1).max(50).optional(),
     })
     .strict(),
   'evaluate.report': z

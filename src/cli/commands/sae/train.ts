@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../../shared/FacetError.ts';
-import { runSaeTraining } from '../../../core/sae/training/runSaeTraining.ts';
+import type { SaeTrainingParams, SaeTrainingSummary } from '../../../core/sae/training/runSaeTraining.ts';
 import type { TrainingDevice } from '../../../core/sae/training/TiedTopKStepSession.ts';
 import type { CliContext } from '../../CliContext.ts';
+import { openCliEngine } from '../../openCliEngine.ts';
+import { followJob } from '../../runEngineJob.ts';
 import { parseLayer, parsePositiveInteger, recordSummary } from './saeCliSupport.ts';
 
 export const usage = `facet sae train --model M --layer L --dataset D [--name N] [--features 65536] [--k 20] [--tied]
@@ -15,7 +19,9 @@ Trains a tied TopK SAE with the paper's recipe (W_dec = W_encᵀ, b_dec initiali
 loss mean ‖x − x̂‖²/‖x‖², Adam, optional K annealing from K0 down to K) on the residual stream
 l_out-L (llama.cpp 0-based block index) of model M over dataset D (a registered dataset or a file;
 each sample in the chat template, tokens after the template prefix, at most --max-tokens each).
-Activations stream from the model and are never all held in memory. Checkpoints go to the
+Activations stream from the model and are never all held in memory. Runs as a 'sae.train' job
+of the workspace, the job the Models page starts ('facet jobs list' and the Jobs page of a 'facet
+serve' on the same workspace show it live; Ctrl-C cancels it). Checkpoints go to the
 workspace every --checkpoint-every seconds and on Ctrl-C; running the same command again resumes
 (--fresh starts over). The trained SAE is registered like an imported one (facet sae info N);
 --pth also writes it as the paper's checkpoint (torch.save format; name it _l<L+1> so the paper's
@@ -72,46 +78,41 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new FacetError('INVALID_ARGUMENT', `--seed must be an integer ≥ 0, got '${values.seed}'.`);
 
-  ctx.progress.start('training SAE (tokens)');
-  let lastLoss = NaN;
-  const summary = await runSaeTraining(
-    ctx.openStore(),
-    ctx.home,
-    {
-      model: values.model,
-      layer: parseLayer(values.layer),
-      dataset: values.dataset,
-      ...(values.name !== undefined ? { name: values.name } : {}),
-      features: parsePositiveInteger(values.features, 'features', 65_536),
-      k,
-      kAnnealFrom: parsePositiveInteger(values['k-anneal-from'], 'k-anneal-from', k),
-      kAnnealSteps: parsePositiveInteger(values['k-anneal-steps'], 'k-anneal-steps', 625),
-      epochs: parsePositiveInteger(values.epochs, 'epochs', 3),
-      learningRate: positiveNumber(values.lr, 'lr', 1e-3),
-      batchTokens: parsePositiveInteger(values['batch-tokens'], 'batch-tokens', 4096),
-      ...(validationFraction !== undefined ? { validationFraction } : {}),
-      seed,
-      maxTokens: parsePositiveInteger(values['max-tokens'], 'max-tokens', 512),
-      template: !values['no-template'],
-      ...(values.threads !== undefined ? { threads: parsePositiveInteger(values.threads, 'threads', 1) } : {}),
-      device,
-      cpuModel: values['cpu-model'],
-      fresh: values.fresh,
-      checkpointEverySeconds: positiveNumber(values['checkpoint-every'], 'checkpoint-every', 300),
-      ...(values.pth !== undefined ? { exportPth: values.pth } : {}),
-    },
-    {
-      signal: ctx.signal,
-      onProgress: (progress) => {
-        if (progress.phase === 'train') lastLoss = progress.loss;
-        ctx.progress.update(progress.tokens, progress.totalTokens ?? undefined);
-      },
-      onNote: (line) => {
-        if (!ctx.json) ctx.err(line);
-      },
-    },
-  );
-  ctx.progress.finish();
+  const params: SaeTrainingParams & { features: number; k: number } = {
+    model: values.model,
+    layer: parseLayer(values.layer),
+    dataset: values.dataset,
+    ...(values.name !== undefined ? { name: values.name } : {}),
+    features: parsePositiveInteger(values.features, 'features', 65_536),
+    k,
+    kAnnealFrom: parsePositiveInteger(values['k-anneal-from'], 'k-anneal-from', k),
+    kAnnealSteps: parsePositiveInteger(values['k-anneal-steps'], 'k-anneal-steps', 625),
+    epochs: parsePositiveInteger(values.epochs, 'epochs', 3),
+    learningRate: positiveNumber(values.lr, 'lr', 1e-3),
+    batchTokens: parsePositiveInteger(values['batch-tokens'], 'batch-tokens', 4096),
+    ...(validationFraction !== undefined ? { validationFraction } : {}),
+    seed,
+    maxTokens: parsePositiveInteger(values['max-tokens'], 'max-tokens', 512),
+    template: !values['no-template'],
+    ...(values.threads !== undefined ? { threads: parsePositiveInteger(values.threads, 'threads', 1) } : {}),
+    device,
+    cpuModel: values['cpu-model'],
+    fresh: values.fresh,
+    checkpointEverySeconds: positiveNumber(values['checkpoint-every'], 'checkpoint-every', 300),
+    ...(values.pth !== undefined ? { exportPth: resolve(values.pth) } : {}),
+  };
+  const engine = openCliEngine(ctx);
+  let summary: SaeTrainingSummary;
+  try {
+    // A registered dataset goes through the engine method the Models page calls (names checked
+    // before the job starts); a dataset file, which only the CLI offers, is the same job kind.
+    const registered = (await engine.call('datasets.list', {})).some((dataset) => dataset.name === params.dataset || String(dataset.id) === params.dataset);
+    const job = registered || !existsSync(params.dataset) ? await engine.call('saes.train', params) : engine.jobs.submit('sae.train', params);
+    summary = (await followJob(engine, ctx, job, 'training SAE (tokens)')).result as SaeTrainingSummary;
+  } finally {
+    await engine.close();
+  }
+  const lastLoss = summary.history.at(-1)?.trainNormalisedMse ?? NaN;
   if (ctx.json) {
     ctx.printJson({ sae: recordSummary(summary.sae), pth: summary.pthPath, steps: summary.steps, tokens: summary.tokens, resumedFromStep: summary.resumedFromStep, tokensPerSecond: summary.tokensPerSecond, device: summary.device, history: summary.history });
     return 0;
@@ -120,7 +121,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   ctx.out(
     [
       `Registered SAE '${summary.sae.name}' (tied TopK K=${summary.sae.k}, ${summary.sae.dIn}→${summary.sae.dSae}, l_out-${summary.sae.layer}).`,
-      `  ${summary.steps} steps, ${summary.tokens} tokens, ${summary.tokensPerSecond.toFixed(1)} tokens/s on ${summary.device}${summary.resumedFromStep > 0 ? `, resumed from step ${summary.resumedFromStep}` : ''}; last batch loss ${Number.isNaN(lastLoss) ? 'n/a' : lastLoss.toFixed(4)}`,
+      `  ${summary.steps} steps, ${summary.tokens} tokens, ${summary.tokensPerSecond.toFixed(1)} tokens/s on ${summary.device}${summary.resumedFromStep > 0 ? `, resumed from step ${summary.resumedFromStep}` : ''}; last epoch's train normalised MSE ${Number.isNaN(lastLoss) ? 'n/a' : lastLoss.toFixed(4)}`,
       ...summary.history.map(
         (epoch) =>
           `  epoch ${epoch.epoch + 1}: train normalised MSE ${epoch.trainNormalisedMse.toFixed(4)}, dead features ${epoch.deadFeatures}` +

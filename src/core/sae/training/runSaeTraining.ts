@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FacetError } from '../../../shared/FacetError.ts';
+import { JobMetricsRepository } from '../../jobs/JobMetricsRepository.ts';
 import type { JobDefinition } from '../../jobs/JobRunner.ts';
 import { ProbeModel } from '../../llama/ProbeModel.ts';
 import { resolveModel } from '../../models/ModelService.ts';
@@ -194,16 +195,45 @@ export async function runSaeTraining(
 
 /**
  * `sae.train` as a job: progress in tokens (total known after the first epoch). Resume needs no
- * job checkpoint: the trainer's own checkpoint files are found again from the same params.
+ * job checkpoint: the trainer's own checkpoint files are found again from the same params. Each
+ * training step's normalised MSE, L0 and dead features go to the job's metric series
+ * (`job_metrics`, read by `jobs.metrics`): every step for the first 200, then at most four a
+ * second.
  */
 export function createSaeTrainingJob(store: Store, home: string): JobDefinition<SaeTrainingParams, { step: number }, SaeTrainingSummary> {
+  const metrics = new JobMetricsRepository(store.db);
   return {
     kind: 'sae.train',
     title: (params) => `Train SAE on ${params.model} l_out-${params.layer} over ${params.dataset}`,
-    run: (params, ctx) =>
-      runSaeTraining(store, home, params, {
+    run: (params, ctx) => {
+      let lastWrite = 0;
+      return runSaeTraining(store, home, params, {
         signal: ctx.signal,
-        onProgress: (progress) => ctx.progress(progress.tokens, progress.totalTokens, { step: progress.step }),
-      }),
+        onProgress: (progress) => {
+          const now = Date.now();
+          if (progress.phase === 'train' && (progress.step <= 200 || now - lastWrite >= 250)) {
+            lastWrite = now;
+            metrics.append(ctx.id, progress.tokens, trainingMetricValues(progress));
+          }
+          ctx.progress(progress.tokens, progress.totalTokens, { step: progress.step });
+        },
+      });
+    },
+  };
+}
+
+/** The values one training step adds to the job's metric series. */
+export function trainingMetricValues(progress: SaeTrainingProgress): Record<string, number> {
+  return {
+    step: progress.step,
+    epoch: progress.epoch,
+    epochs: progress.epochs,
+    normalisedMse: progress.loss,
+    l0: progress.l0,
+    k: progress.k,
+    deadFeatures: progress.deadFeatures,
+    deadWindowTokens: progress.deadWindowTokens,
+    features: progress.features,
+    tokensPerSecond: progress.tokensPerSecond,
   };
 }

@@ -62,6 +62,14 @@ export interface SaeTrainingProgress {
   /** Normalised MSE of the last batch. */
   loss: number;
   tokensPerSecond: number;
+  /** Mean number of non-zero codes per row of the last batch (≤ K). */
+  l0: number;
+  /** Features that fired on none of the last {@link deadWindowTokens} training rows (fewer at the start of a run). */
+  deadFeatures: number;
+  /** Rows the dead-feature count looks back over: {@link deadFeatureWindow}, or the rows trained in this call while fewer. */
+  deadWindowTokens: number;
+  /** Number of features (d_sae). */
+  features: number;
 }
 
 export interface SaeValidationSummary {
@@ -159,6 +167,10 @@ export async function trainTiedTopKSae(
   const gradient = zerosLike(parameters);
   const batch = new Float32Array(batchTokens * dIn);
   const resumedFromStep = state.step;
+  // Dead features: rows since each feature last fired, seen through the per-epoch fire counts.
+  const deadWindow = deadFeatureWindow(batchTokens);
+  const firesSeen = Float64Array.from(featureFires);
+  const lastFiredAt = new Float64Array(dSae).fill(state.tokens);
 
   const session = await TiedTopKStepSession.create({
     dIn,
@@ -237,6 +249,13 @@ export async function trainTiedTopKSae(
           tokensThisCall += rows;
           stepsThisCall += 1;
           stepsSinceCheckpoint += 1;
+          let dead = 0;
+          for (let f = 0; f < dSae; f++) {
+            if (featureFires[f] !== firesSeen[f]) {
+              firesSeen[f] = featureFires[f]!;
+              lastFiredAt[f] = state.tokens;
+            } else if (state.tokens - lastFiredAt[f]! >= Math.min(deadWindow, tokensThisCall)) dead += 1;
+          }
           control.onProgress?.({
             phase: 'train',
             step,
@@ -247,6 +266,10 @@ export async function trainTiedTopKSae(
             k: currentK,
             loss,
             tokensPerSecond: tokensThisCall / stepSeconds,
+            l0: stats.activeSum / stats.rows,
+            deadFeatures: dead,
+            deadWindowTokens: Math.min(deadWindow, tokensThisCall),
+            features: dSae,
           });
           if (options.maxSteps !== undefined && stepsThisCall >= options.maxSteps) {
             await maybeCheckpoint(true);
@@ -261,7 +284,7 @@ export async function trainTiedTopKSae(
       if (state.epochTokens === 0) {
         throw new FacetError('DATASET_EMPTY', 'The activation source yielded no training rows; check that the dataset has samples with tokens after the chat-template prefix, or lower --validation-fraction.', { epoch: state.epoch });
       }
-      control.onProgress?.({ phase: 'validate', step: state.step, epoch: state.epoch, epochs, tokens: state.tokens, totalTokens: (state.tokensPerEpoch ?? state.epochTokens) * epochs, k, loss: NaN, tokensPerSecond: tokensThisCall / Math.max(stepSeconds, 1e-9) });
+      control.onProgress?.({ phase: 'validate', step: state.step, epoch: state.epoch, epochs, tokens: state.tokens, totalTokens: (state.tokensPerEpoch ?? state.epochTokens) * epochs, k, loss: NaN, tokensPerSecond: tokensThisCall / Math.max(stepSeconds, 1e-9), l0: NaN, deadFeatures: NaN, deadWindowTokens: Math.min(deadWindow, tokensThisCall), features: dSae });
       const summary: SaeEpochSummary = {
         epoch: state.epoch,
         steps: state.step,
@@ -280,6 +303,7 @@ export async function trainTiedTopKSae(
         epochNormalisedErrorSum: 0,
       };
       featureFires.fill(0);
+      firesSeen.fill(0);
       stepsSinceCheckpoint += 1;
       await maybeCheckpoint(true);
     }
@@ -304,6 +328,14 @@ export async function trainTiedTopKSae(
     device: session.device,
     resumedFromStep,
   };
+}
+
+/**
+ * Rows a feature may go without firing before it counts as dead in the progress: 100 batches,
+ * at least 100,000 rows (SAELens looks back 1,000 steps; this is shorter so small runs show it).
+ */
+export function deadFeatureWindow(batchTokens: number): number {
+  return Math.max(100 * batchTokens, 100_000);
 }
 
 /** Held-out statistics for trained parameters (forward graph only). */
