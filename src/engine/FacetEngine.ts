@@ -36,9 +36,16 @@ import { InterpretationRepository } from '../core/interpret/InterpretationReposi
 import { prepareExplainRequest, prepareJudgeRequest } from '../core/interpret/interpretationRequests.ts';
 import { createJudgeJob, JUDGE_JOB } from '../core/interpret/judgeFeatures.ts';
 import { createModelAddJob } from '../core/models/modelAddJob.ts';
+import { createModelPullJob } from '../core/models/modelPullJob.ts';
+import { estimateModelLoad } from '../core/models/estimateModelLoad.ts';
+import { requireModelLayer } from '../core/models/requireModelLayer.ts';
+import { JobMetricsRepository } from '../core/jobs/JobMetricsRepository.ts';
+import { completePath } from '../core/workspace/completePath.ts';
+import { setDatasetRole } from '../core/datasets/setDatasetRole.ts';
 import { ModelService } from '../core/models/ModelService.ts';
 import { toModelSummary } from '../core/models/toModelSummary.ts';
 import { SaeRegistry } from '../core/sae/SaeRegistry.ts';
+import { SAE_FORMATS, type SaeFormat } from '../core/sae/SaeConfig.ts';
 import { createSaeTrainingJob } from '../core/sae/training/runSaeTraining.ts';
 import { resolveModel } from '../core/models/ModelService.ts';
 import { toSaeSummary } from '../core/sae/toSaeSummary.ts';
@@ -104,6 +111,7 @@ export class FacetEngine {
     this.saes = new SaeRegistry(this.store, this.home);
     this.jobs.register(createDatasetImportJob(this.store));
     this.jobs.register(createModelAddJob(this.store));
+    this.jobs.register(createModelPullJob(this.store));
     this.jobs.register(createSaeTrainingJob(this.store, this.home));
     this.jobs.register(createFeatureIndexJob(this.store, this.home));
     this.jobs.register(createCoverageJob(this.store, this.home));
@@ -121,6 +129,7 @@ export class FacetEngine {
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
       if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
+      if (finished && job.kind === 'model.pull') this.emit({ event: 'models.changed', payload: {} });
       if (finished && job.kind === SYNTHESIS_JOB) {
         this.emit({ event: 'datasets.changed', payload: {} });
         this.emit({ event: 'features.changed', payload: {} });
@@ -197,6 +206,15 @@ export class FacetEngine {
         });
         return this.jobs.submit('dataset.import', validated);
       },
+      'datasets.setRole': ({ id, role }) => {
+        const dataset = setDatasetRole(this.store, id, role);
+        this.emit({ event: 'datasets.changed', payload: {} });
+        return dataset;
+      },
+      'datasets.search': ({ id, query, offset, limit }) => {
+        this.requireDataset(id);
+        return { offset, ...this.datasets.search(id, query, offset, limit) };
+      },
       'datasets.remove': ({ id }) => {
         this.requireDataset(id);
         const removed = this.datasets.remove(id);
@@ -205,6 +223,24 @@ export class FacetEngine {
       },
       'models.list': () => this.models.list().map(toModelSummary),
       'models.add': (params) => this.jobs.submit('model.add', params),
+      'files.complete': ({ prefix, extensions }) => completePath(prefix, extensions),
+      'models.estimate': ({ model, contextSize, kv, cpu }) => estimateModelLoad(this.store, model, { ...(contextSize !== undefined ? { contextSize } : {}), kvType: kv, ...(cpu ? { gpu: false as const } : {}) }),
+      'models.pull': (params) => this.jobs.submit('model.pull', params),
+      'saes.import': async ({ path, name, layer, model, format }) => {
+        if (format !== undefined && !(SAE_FORMATS as readonly string[]).includes(format)) throw new FacetError('INVALID_ARGUMENT', `Unknown SAE format '${format}'. Use ${SAE_FORMATS.join(', ')}, or leave it out to detect.`, { param: 'format', format });
+        const record = await this.saes.importSae(path, { ...(name !== undefined ? { name } : {}), ...(layer !== undefined ? { layer } : {}), ...(model !== undefined ? { modelFamily: model } : {}), ...(format !== undefined ? { format: format as SaeFormat } : {}) });
+        this.emit({ event: 'models.changed', payload: {} });
+        return toSaeSummary(record);
+      },
+      'saes.remove': async ({ name }) => {
+        const record = await this.saes.remove(name);
+        this.emit({ event: 'models.changed', payload: {} });
+        return { removed: record.name };
+      },
+      'jobs.metrics': ({ id, afterSeq, limit }) => {
+        this.jobs.get(id);
+        return new JobMetricsRepository(this.store.db).after(id, afterSeq, limit);
+      },
       'models.remove': ({ name }) => {
         const removed = this.models.remove(name);
         this.emit({ event: 'models.changed', payload: {} });
@@ -214,6 +250,8 @@ export class FacetEngine {
       'saes.train': async (params) => {
         // Names are checked now so a typo fails at once rather than inside the job.
         await resolveModel(this.store, params.model);
+        await requireModelLayer(this.store, params.model, params.layer);
+        if (params.k > params.features) throw new FacetError('INVALID_ARGUMENT', `K (${params.k}) cannot exceed the number of features (${params.features}).`, { param: 'k', k: params.k, features: params.features });
         resolveIndexDataset(this.store, params.dataset);
         const { kAnnealFrom, ...rest } = params;
         return this.jobs.submit('sae.train', { ...rest, ...(kAnnealFrom !== undefined ? { kAnnealFrom } : {}) });

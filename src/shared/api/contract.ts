@@ -5,7 +5,7 @@ import type { CompareRunView, PairTokenView, TransferResult } from '../compareTy
 import { coverageExportFormats, type CoverageCheck, type CoverageComparison, type CoverageExport, type CoverageMissingPage, type CoverageRunDetail, type CoverageScatter } from '../coverageTypes.ts';
 import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
-import type { ModelSummary, SaeSummary } from '../registryTypes.ts';
+import type { JobMetricPoint, ModelLoadEstimate, ModelSummary, PathCompletion, SaeSummary } from '../registryTypes.ts';
 import { exportFormats, synthesisTasks, type DatasetExportView, type SynthesisCandidateView, type SynthesisRunView } from '../synthesisTypes.ts';
 
 /**
@@ -54,9 +54,33 @@ export const methodSchemas = {
     })
     .strict(),
   'datasets.remove': z.object({ id: z.number().int().positive() }).strict(),
+  /** Changes a dataset's role (seed, anchor, eval); `synthetic` is only for sets FAC Synthesis wrote. */
+  'datasets.setRole': z.object({ id: z.number().int().positive(), role: z.enum(datasetRoles) }).strict(),
+  /** Samples whose text contains `query` (case-insensitive for ASCII), in file order, paged. */
+  'datasets.search': z.object({ id: z.number().int().positive(), query: z.string().min(1).max(500), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(50) }).strict(),
   'models.list': z.object({}).strict(),
   'models.add': z.object({ path: z.string().min(1), name: z.string().min(1).max(200).optional() }).strict(),
   'models.remove': z.object({ name: z.string().min(1) }).strict(),
+  /** Folders and files (with one of `extensions`) on the engine's machine that complete a typed path. */
+  'files.complete': z.object({ prefix: z.string().max(4096), extensions: z.array(z.string().min(1).max(32)).max(20).default(['.gguf']) }).strict(),
+  /** Parameter count, weights, KV cache at a context size, and the RAM/VRAM free, before loading a model. */
+  'models.estimate': z.object({ model: z.string().min(1), contextSize: z.number().int().min(1).max(1 << 22).optional(), kv: z.enum(['f16', 'f32']).default('f16'), cpu: z.boolean().default(false) }).strict(),
+  /** Downloads a model (hf: URI or http(s) URL) into the workspace and registers it, as a job with byte progress. */
+  'models.pull': z.object({ uri: z.string().min(1).max(4096), name: z.string().min(1).max(200).optional(), stallTimeoutSeconds: z.number().positive().max(3600).optional() }).strict(),
+  /** Validates an SAE (folder or file on the engine's machine), copies it into the workspace and registers it. */
+  'saes.import': z
+    .object({
+      path: z.string().min(1).max(4096),
+      name: z.string().min(1).max(128).optional(),
+      layer: z.number().int().min(0).optional(),
+      model: z.string().min(1).max(200).optional(),
+      format: z.string().min(1).max(64).optional(),
+    })
+    .strict(),
+  /** Forgets an SAE and deletes its copy in the workspace. */
+  'saes.remove': z.object({ name: z.string().min(1) }).strict(),
+  /** A job's metric series (SAE training: normalised MSE, L0, dead features per step) after `afterSeq`. */
+  'jobs.metrics': z.object({ id: z.string().min(1), afterSeq: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(20_000).default(5000) }).strict(),
   'saes.list': z.object({}).strict(),
   'saes.train': z
     .object({
@@ -331,9 +355,17 @@ export interface MethodResults {
   'datasets.samples': { total: number; offset: number; samples: SampleRow[] };
   'datasets.import': JobSnapshot;
   'datasets.remove': { removed: boolean };
+  'datasets.setRole': DatasetSummary;
+  'datasets.search': { total: number; offset: number; samples: SampleRow[] };
   'models.list': ModelSummary[];
   'models.add': JobSnapshot;
   'models.remove': { removed: string };
+  'files.complete': PathCompletion;
+  'models.estimate': ModelLoadEstimate;
+  'models.pull': JobSnapshot;
+  'saes.import': SaeSummary;
+  'saes.remove': { removed: string };
+  'jobs.metrics': JobMetricPoint[];
   'saes.list': SaeSummary[];
   'saes.train': JobSnapshot;
   'features.spaces': FeatureSpaceView[];
