@@ -31,5 +31,9 @@ describe('facet demo', () => {
     // anchor, seed and the synthetic set of step 5, each once
     const datasets = JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout) as { name: string; role: string }[];
     expect(datasets.map((dataset) => dataset.role).sort()).toEqual(['anchor', 'seed', 'synthetic']);
+    // every long step ran as a job of the workspace, so a Jobs page on it showed them live
+    const jobs = JSON.parse((await runFacet(['jobs', 'list', '--json'], home.path)).stdout) as { kind: string; state: string }[];
+    for (const kind of ['model.add', 'dataset.import', 'sae.train', 'coverage.measure', 'synthesis.run']) expect(jobs.filter((job) => job.kind === kind && job.state === 'done').length, kind).toBeGreaterThan(0);
+    expect(jobs.every((job) => job.state === 'done')).toBe(true);
   });
 });

@@ -5,13 +5,10 @@ import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { DatasetRole } from '../../shared/datasetTypes.ts';
 import type { SynthesisReport } from '../../shared/synthesisTypes.ts';
-import { measureCoverage, type CoverageReport } from '../../core/coverage/measureCoverage.ts';
-import { directFeatureIndexer } from '../../core/features/featureIndexJob.ts';
+import type { ModelSummary } from '../../shared/registryTypes.ts';
+import type { CoverageReport } from '../../core/coverage/measureCoverage.ts';
 import { forgeModel } from '../../core/forge/forgeModel.ts';
-import { ModelService } from '../../core/models/ModelService.ts';
-import { SaeRegistry } from '../../core/sae/SaeRegistry.ts';
 import { SynthesisRepository } from '../../core/synthesis/SynthesisRepository.ts';
-import { runSaeTraining } from '../../core/sae/training/runSaeTraining.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
@@ -30,6 +27,8 @@ The headless main job on built-in defaults, end to end:
   5. FAC Synthesis for the --synthesize N (default 3; 0 skips) most frequent missing features
      (instruction-following samples written by the same model, each verified), and FAC of the
      seed and of seed ∪ synthetic side by side (an earlier demo's synthetic set is reused).
+Each long step runs as a job of the workspace ('facet jobs list', the Jobs page of a 'facet serve'
+on the same workspace shows it live; Ctrl-C cancels it).
 A forged model has random weights, so its features mean nothing; pass --model with a real
 instruct GGUF (and an SAE of your own via facet coverage) for meaningful features.`;
 
@@ -63,13 +62,17 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const engine = openCliEngine(ctx);
   try {
     const store = engine.store;
-    // 1. The model.
-    const models = new ModelService(store);
+    // 1. The model (registered through the same model.add job as the Models page).
+    const registerModel = async (path: string, name?: string): Promise<ModelSummary> => {
+      const job = await engine.call('models.add', { path, ...(name !== undefined ? { name } : {}) });
+      return (await followJob(engine, ctx, job, `Registering ${name ?? path}`)).result as ModelSummary;
+    };
+    const models = await engine.call('models.list', {});
     let modelName = values.model;
     let blockCount: number;
     if (modelName === undefined) {
       modelName = 'demo-llama3';
-      const existing = models.list().find((model) => model.name === modelName);
+      const existing = models.find((model) => model.name === modelName);
       if (existing === undefined) {
         const path = join(ctx.home, 'models', 'demo-llama3.gguf');
         if (!existsSync(path)) {
@@ -77,13 +80,13 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
           note('1/5 forging a 4-block LLaMA-3-style model (real Llama-3 tokenizer, seeded weights)…');
           await forgeModel({ family: 'llama3', layers: 4, dim: 128, seed: 2602, out: path }, { signal: ctx.signal });
         }
-        await models.add(path, { name: modelName, signal: ctx.signal });
+        await registerModel(path, modelName);
       }
       blockCount = 4;
     } else {
-      const found = models.list().find((model) => model.name === modelName);
+      const found = models.find((model) => model.name === modelName);
       if (found === undefined && !existsSync(modelName)) throw new FacetError('MODEL_NOT_FOUND', `No registered model or file '${modelName}'. See 'facet models list'.`, { model: modelName });
-      const registered = found ?? (await models.add(modelName, { signal: ctx.signal })).model;
+      const registered = found ?? (await registerModel(modelName));
       modelName = registered.name;
       blockCount = registered.blockCount ?? 2;
     }
@@ -101,31 +104,18 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       await followJob(engine, ctx, job, `Importing ${sample.file}`);
     }
 
-    // 3. The SAE.
+    // 3. The SAE (the sae.train job the Models page starts).
     const saeName = `demo-sae-${modelName}-L${layer}`;
-    const saes = new SaeRegistry(store, ctx.home);
-    if (!saes.list().some((sae) => sae.name === saeName)) {
+    if (!(await engine.call('saes.list', {})).some((sae) => sae.name === saeName)) {
       note(`3/5 training a tied TopK SAE (${demoSae.features} features, K=${demoSae.k}) on l_out-${layer} over demo-anchor…`);
-      ctx.progress.start('training SAE (tokens)');
-      await runSaeTraining(
-        store,
-        ctx.home,
-        { model: modelName, layer, dataset: 'demo-anchor', name: saeName, features: demoSae.features, k: demoSae.k, kAnnealFrom: 32, kAnnealSteps: 4, epochs: demoSae.epochs, batchTokens: 256, validationFraction: 0.1, seed: 1, ...(threads !== undefined ? { threads } : {}) },
-        { signal: ctx.signal, onProgress: (progress) => ctx.progress.update(progress.tokens, progress.totalTokens ?? undefined), onNote: note },
-      );
-      ctx.progress.finish();
+      const job = await engine.call('saes.train', { model: modelName, layer, dataset: 'demo-anchor', name: saeName, features: demoSae.features, k: demoSae.k, kAnnealFrom: 32, kAnnealSteps: 4, epochs: demoSae.epochs, batchTokens: 256, validationFraction: 0.1, seed: 1, ...(threads !== undefined ? { threads } : {}) });
+      await followJob(engine, ctx, job, 'training SAE (tokens)');
     }
 
-    // 4. Index both sets and measure coverage.
+    // 4. Index both sets and measure coverage (the coverage.measure job of the Coverage page).
     note('4/5 indexing features of demo-anchor and demo-seed and measuring coverage…');
-    ctx.progress.start('indexing (samples)');
-    const report: CoverageReport = await measureCoverage(
-      store,
-      ctx.home,
-      { model: modelName, sae: saeName, anchor: 'demo-anchor', seed: 'demo-seed', thresholds: [0, 1, 2], topMissing: 5, spansPerFeature: 2, ...(threads !== undefined ? { threads } : {}) },
-      { signal: ctx.signal, indexer: directFeatureIndexer(store, ctx.home), onProgress: (progress) => ctx.progress.update(progress.overallDone, progress.overallTotal) },
-    );
-    ctx.progress.finish();
+    const coverageJob = await engine.call('coverage.run', { model: modelName, sae: saeName, anchor: 'demo-anchor', seed: 'demo-seed', thresholds: [0, 1, 2], topMissing: 5, spansPerFeature: 2, ...(threads !== undefined ? { threads } : {}) });
+    const report = (await followJob(engine, ctx, coverageJob, 'indexing (samples)')).result as CoverageReport;
 
     // 5. Synthesize for a few missing features (once per workspace: an earlier run is reused).
     let synthesis: SynthesisReport | null = null;
