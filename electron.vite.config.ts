@@ -6,8 +6,15 @@ export default defineConfig({
   main: {
     build: {
       rollupOptions: {
-        // The engine runs in its own utilityProcess; main only forks it.
-        input: { index: resolve('src/main/index.ts'), engine: resolve('src/engine/utilityProcessEntry.ts') },
+        // The engine runs in its own utilityProcess; main only forks it. The engine in turn forks
+        // a process per model-loading job (jobProcess) and per model (modelProcess), so a native
+        // abort costs that job or request instead of the engine (src/engine/jobProcessLauncher.ts).
+        input: {
+          index: resolve('src/main/index.ts'),
+          engine: resolve('src/engine/utilityProcessEntry.ts'),
+          jobProcess: resolve('src/engine/jobProcessEntry.ts'),
+          modelProcess: resolve('src/engine/modelProcessEntry.ts'),
+        },
       },
     },
   },

@@ -15,11 +15,12 @@ import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder
 import { JobRunner } from '../core/jobs/JobRunner.ts';
 import { JobTableWatcher } from '../core/jobs/JobTableWatcher.ts';
 import { jobProcessLauncher } from './jobProcessLauncher.ts';
+import { InProcessModelCalls, type ModelCalls } from './modelProcessCalls.ts';
+import { ModelProcessHost } from './modelProcessHost.ts';
 import { createCompareJob, COMPARE_JOB } from '../core/compare/compareJob.ts';
 import { compareReportOf } from '../core/compare/compareSpaces.ts';
 import { CompareRepository } from '../core/compare/CompareRepository.ts';
 import { transferFeatures } from '../core/compare/transferFeatures.ts';
-import { pairTokenView } from '../core/compare/pairTokenView.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { coverageRunDetail, deleteCoverageRun, getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { checkCoverageDatasets, requireCoverageDatasets } from '../core/coverage/checkCoverageDatasets.ts';
@@ -53,7 +54,6 @@ import { Store } from '../core/store/Store.ts';
 import { databasePath } from '../core/workspace/resolveFacetHome.ts';
 import { join } from 'node:path';
 import { exportDataset } from '../core/datasets/exportDataset.ts';
-import { editSyntheticSample } from '../core/synthesis/editSyntheticSample.ts';
 import { listSynthesisCandidates } from '../core/synthesis/listSynthesisCandidates.ts';
 import { createSynthesisJob, SYNTHESIS_JOB } from '../core/synthesis/synthesisJob.ts';
 import { SynthesisRepository } from '../core/synthesis/SynthesisRepository.ts';
@@ -73,10 +73,15 @@ export interface FacetEngineOptions {
   /**
    * Run jobs that load models in processes of their own ({@link jobProcessLauncher}), so a native
    * crash fails that job (MODEL_PROCESS_CRASHED) instead of taking the engine down. Defaults to
-   * true for `serve`, false otherwise (the CLI is itself one job's process; the desktop bundle
-   * has no TypeScript sources to start).
+   * true for `serve` and `electron` (whose bundle has the entries as out/main/jobProcess.js and
+   * modelProcess.js), false for the CLI (it is itself one command's process).
    */
   isolateJobs?: boolean;
+  /**
+   * Run model work outside jobs (chat completions, a feature's token context, editing a synthetic
+   * sample, the token view of a compared pair) in model processes ({@link ModelProcessHost}). Defaults to `isolateJobs`.
+   */
+  isolateModels?: boolean;
   /**
    * Publish `job.updated` for jobs other processes (a CLI in the same workspace) create and
    * update ({@link JobTableWatcher}). Defaults to true for `serve` and `electron`.
@@ -92,6 +97,8 @@ export class FacetEngine {
   readonly store: Store;
   readonly jobs: JobRunner;
   readonly home: string;
+  /** Model work outside jobs: in model processes (serve, desktop) or in this process (CLI). */
+  readonly modelCalls: ModelCalls;
   private readonly shell: FacetEngineOptions['shell'];
   private readonly datasets: DatasetRepository;
   private readonly models: ModelService;
@@ -106,7 +113,9 @@ export class FacetEngine {
     requireWorkspaceFolder(options.home);
     this.store = Store.open(databasePath(options.home));
     this.datasets = new DatasetRepository(this.store.db);
-    this.jobs = new JobRunner(this.store, (options.isolateJobs ?? options.shell === 'serve') ? { processes: jobProcessLauncher(options.home) } : {});
+    const isolate = options.isolateJobs ?? options.shell !== 'cli';
+    this.jobs = new JobRunner(this.store, isolate ? { processes: jobProcessLauncher(options.home) } : {});
+    this.modelCalls = (options.isolateModels ?? isolate) ? new ModelProcessHost(options.home, this.store) : new InProcessModelCalls(this.store, options.home);
     this.models = new ModelService(this.store);
     this.saes = new SaeRegistry(this.store, this.home);
     this.jobs.register(createDatasetImportJob(this.store));
@@ -174,6 +183,7 @@ export class FacetEngine {
   async close(): Promise<void> {
     this.jobWatcher?.close();
     await this.jobs.close();
+    await this.modelCalls.close();
     this.store.close();
   }
 
@@ -308,7 +318,7 @@ export class FacetEngine {
         return rest;
       },
       'compare.transfer': (params) => transferFeatures(this.store, params),
-      'compare.tokens': (params) => pairTokenView(this.store, this.home, params),
+      'compare.tokens': (params) => this.modelCalls.run('compare.tokens', params),
       'evaluate.probe': async (params) => {
         await resolveModel(this.store, params.model);
         for (const dataset of [...params.train.flat(), params.eval]) resolveIndexDataset(this.store, dataset);
@@ -353,9 +363,9 @@ export class FacetEngine {
       'synthesis.runs': ({ limit }) => new SynthesisRepository(this.store.db).listRuns(limit),
       'synthesis.candidates': ({ runId, afterId, limit }) => listSynthesisCandidates(this.store, runId, afterId, limit),
       'synthesis.editSample': async ({ sampleId, text, turn }) => {
-        const record = await editSyntheticSample(this.store, this.home, sampleId, text, turn);
+        const result = await this.modelCalls.run('synthesis.editSample', { sampleId, text, turn });
         this.emit({ event: 'datasets.changed', payload: {} });
-        return { sampleId, activation: record.activation };
+        return result;
       },
       'synthesis.dropSample': ({ sampleId }) => {
         dropSyntheticSample(this.store, sampleId);

@@ -80,7 +80,7 @@ export class FacetServer {
     }
     this.engine = engine;
     this.options = options;
-    this.openAi = new OpenAiCompatibleApi(engine.store);
+    this.openAi = new OpenAiCompatibleApi(engine.store, engine.modelCalls);
     this.token = options.token ?? randomBytes(24).toString('base64url');
     this.maxUploadBytes = options.maxUploadBytes ?? serverLimits.maxUploadBytes;
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? serverLimits.maxMessageBytes });

@@ -4,10 +4,9 @@ import { z } from 'zod';
 import { FacetError, toWireError } from '../shared/FacetError.ts';
 import type { ChatTurn } from '../shared/datasetTypes.ts';
 import type { ChatSampling } from '../core/generation/ChatGenerator.ts';
-import { openChatGenerator } from '../core/generation/openChatGenerator.ts';
-import type { LocalChatGenerator } from '../core/generation/LocalChatGenerator.ts';
 import { ModelService } from '../core/models/ModelService.ts';
 import type { Store } from '../core/store/Store.ts';
+import type { ModelCalls } from './modelProcessCalls.ts';
 
 /** Largest request body accepted by /v1/chat/completions. */
 const maxBodyBytes = 4 * 1024 * 1024;
@@ -36,17 +35,20 @@ const chatRequestSchema = z
 
 /**
  * OpenAI-compatible chat completions over Facet's registered local models, served by `facet serve`
- * under /v1 with the same token as the rest of the API (`Authorization: Bearer <token>`). One
- * model is loaded at a time; requests run one after another, each decoding its `n` choices as
- * parallel sequences. Streaming is not offered.
+ * under /v1 with the same token as the rest of the API (`Authorization: Bearer <token>`). The
+ * model is loaded and run in the engine's model process for that model ({@link ModelCalls},
+ * `chat.complete`), which keeps it loaded for the next request; a native crash there fails the
+ * request with MODEL_PROCESS_CRASHED (HTTP 500) and the next request starts a fresh process.
+ * Requests run one after another, each decoding its `n` choices as parallel sequences.
+ * Streaming is not offered.
  */
 export class OpenAiCompatibleApi {
   private readonly store: Store;
-  private generator: { name: string; instance: LocalChatGenerator } | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly calls: ModelCalls;
 
-  constructor(store: Store) {
+  constructor(store: Store, calls: ModelCalls) {
     this.store = store;
+    this.calls = calls;
   }
 
   /** Answers /v1/models and /v1/chat/completions; false for any other path. */
@@ -65,11 +67,10 @@ export class OpenAiCompatibleApi {
           throw new FacetError('INVALID_ARGUMENT', `Invalid chat completion request: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid'}.`);
         }
         if (parsed.data.stream === true) throw new FacetError('INVALID_ARGUMENT', 'Streaming is not offered by facet serve; send the request without "stream": true.');
-        const result = await this.serialize(() => this.complete(parsed.data));
-        send(response, 200, result);
+        send(response, 200, await this.complete(parsed.data));
       } catch (error) {
         const wire = toWireError(error);
-        const status = wire.code === 'MODEL_NOT_FOUND' || wire.code === 'MODEL_FILE_NOT_FOUND' ? 404 : wire.code === 'PAYLOAD_TOO_LARGE' ? 413 : error instanceof FacetError ? 400 : 500;
+        const status = wire.code === 'MODEL_NOT_FOUND' || wire.code === 'MODEL_FILE_NOT_FOUND' ? 404 : wire.code === 'PAYLOAD_TOO_LARGE' ? 413 : wire.code === 'MODEL_PROCESS_CRASHED' ? 500 : error instanceof FacetError ? 400 : 500;
         send(response, status, { error: { message: wire.message, type: status === 500 ? 'server_error' : 'invalid_request_error', code: wire.code } });
       }
       return true;
@@ -77,24 +78,10 @@ export class OpenAiCompatibleApi {
     return false;
   }
 
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   private async complete(body: z.infer<typeof chatRequestSchema>): Promise<unknown> {
     const known = new ModelService(this.store).list().some((model) => model.name === body.model);
     if (!known) throw new FacetError('MODEL_NOT_FOUND', `No registered model is named '${body.model}'. GET /v1/models lists them; 'facet models add <file.gguf>' registers one.`, { model: body.model });
-    if (this.generator?.name !== body.model) {
-      await this.generator?.instance.dispose();
-      this.generator = undefined;
-      const instance = (await openChatGenerator(this.store, { model: body.model, parallel: 4 }, body.model)) as LocalChatGenerator;
-      this.generator = { name: body.model, instance };
-    }
-    const generator = this.generator.instance;
     const turns: ChatTurn[] = body.messages.map((message) => ({ role: message.role, content: message.content }));
-    const n = body.n ?? 1;
     const format = body.response_format;
     const sampling: ChatSampling = {
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? 256,
@@ -104,24 +91,19 @@ export class OpenAiCompatibleApi {
       ...(body.stop === undefined ? {} : { stop: typeof body.stop === 'string' ? [body.stop] : body.stop }),
       ...(format?.type === 'json_schema' ? { jsonSchema: format.json_schema.schema } : format?.type === 'json_object' ? { jsonSchema: { type: 'object' } } : {}),
     };
-    const completions = await generator.complete(Array.from({ length: n }, () => turns), sampling);
-    const promptTokens = generator.model.chatPrompt(turns).length;
-    const completionTokens = completions.reduce((sum, completion) => sum + generator.model.tokenize(completion.text, { addSpecial: false }).length, 0);
+    const completion = await this.calls.run('chat.complete', { model: body.model, turns, n: body.n ?? 1, sampling });
     return {
       id: `chatcmpl-${randomUUID()}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: body.model,
-      choices: completions.map((completion, index) => ({ index, message: { role: 'assistant', content: completion.text }, finish_reason: completion.finish === 'length' ? 'length' : 'stop' })),
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      choices: completion.choices.map((choice, index) => ({ index, message: { role: 'assistant', content: choice.text }, finish_reason: choice.finish === 'length' ? 'length' : 'stop' })),
+      usage: { prompt_tokens: completion.promptTokens, completion_tokens: completion.completionTokens, total_tokens: completion.promptTokens + completion.completionTokens },
     };
   }
 
-  async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
-    await this.generator?.instance.dispose();
-    this.generator = undefined;
-  }
+  /** Nothing of its own to free: the model processes belong to the engine ({@link FacetEngine.close}). */
+  async close(): Promise<void> {}
 }
 
 async function readJsonBody(request: IncomingMessage): Promise<unknown> {
