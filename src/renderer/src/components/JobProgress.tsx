@@ -1,60 +1,98 @@
+import { useState } from 'react';
+import { formatCount, formatDuration, formatRate } from '../../../shared/formatNumber.ts';
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
-import { api } from '../api/connection.ts';
+import { isActive, isFinished, jobDurationMs, jobResultLink, jobStatus, jobUnit, resumeKind } from '../../../shared/jobTypes.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
+import { useNavigationStore } from '../stores/useNavigationStore.ts';
 
-function formatEta(seconds: number | null): string {
-  if (seconds === null) return '';
-  if (seconds < 60) return `ETA ${Math.ceil(seconds)}s`;
-  return `ETA ${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
-}
+const statusLabels: Record<ReturnType<typeof jobStatus>, string> = {
+  queued: 'queued',
+  running: 'running',
+  done: 'done',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  cancelling: 'cancelling…',
+  interrupted: 'interrupted',
+};
 
-function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-/** One job's live state: kind, start and duration, progress bar, rate, ETA, error, and Cancel while it can be cancelled. */
-export function JobProgress({ job }: { job: JobSnapshot }) {
-  const cancel = useJobsStore((state) => state.cancel);
+/**
+ * One job's live state: kind, start and duration, progress bar with units, rate and ETA, error;
+ * Cancel while it runs (disabled, "Cancelling…", once asked), Resume / Retry when it stopped
+ * early, Dismiss when it finished, and a link to what it produced.
+ */
+export function JobProgress({ job, selected = false }: { job: JobSnapshot; selected?: boolean }) {
+  const { cancel, resume, dismiss } = useJobsStore.getState();
+  const go = useNavigationStore((state) => state.go);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const status = jobStatus(job);
+  const active = isActive(job);
+  const cancelling = status === 'cancelling';
+  const unit = jobUnit(job.kind);
   const share = job.total ? Math.min(1, job.done / job.total) : job.state === 'done' ? 1 : 0;
-  const active = (job.state === 'queued' || job.state === 'running') && !job.interrupted;
+  const link = jobResultLink(job);
+  const again = resumeKind(job);
+  const act = (action: () => Promise<void>) => () => {
+    setActionError(null);
+    action().catch((error: unknown) => setActionError(error instanceof Error ? error.message : String(error)));
+  };
   return (
-    <div className={`job job-${job.state}`} data-testid="job" data-job-id={job.id} data-state={job.state}>
+    <div className={`job job-${job.state} job-status-${status}${selected ? ' job-selected' : ''}`} data-testid="job" data-job-id={job.id} data-state={job.state} data-status={status}>
       <div className="job-head">
         <span className="job-title">{job.title}</span>
         <span className="job-state" data-testid="job-state">
-          {job.interrupted ? `${job.state}, interrupted` : job.state}
+          {statusLabels[status]}
+          {job.dismissedAt !== null ? ' · dismissed' : ''}
         </span>
       </div>
       <div className="job-when muted" data-testid="job-when">
-        {job.kind} · started {new Date(job.createdAt).toLocaleString()} · {active ? 'running for' : 'took'} {formatDuration((active ? Date.now() : Date.parse(job.updatedAt)) - Date.parse(job.createdAt))}
+        {job.kind} · started {new Date(job.createdAt).toLocaleString()} · {active ? 'running for' : 'took'} {formatDuration(jobDurationMs(job, Date.now()))}
       </div>
-      <div className="progress" aria-label="progress">
+      <div className="progress" role="progressbar" aria-label="progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
         <div className="progress-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
       </div>
       <div className="job-meta">
-        <span>
-          {job.done.toLocaleString()}
-          {job.total !== null ? ` / ${job.total.toLocaleString()}` : ''}
+        <span data-testid="job-done">
+          {formatCount(job.done)}
+          {job.total !== null ? ` / ${formatCount(job.total)}` : ''} {unit}
         </span>
-        {job.rate !== null && active ? <span>{Math.round(job.rate).toLocaleString()}/s</span> : null}
-        {active ? <span>{formatEta(job.etaSeconds)}</span> : null}
-        {active || job.interrupted ? (
-          <button type="button" className="danger" data-testid="job-cancel" onClick={() => void cancel(job.id)}>
-            Cancel
-          </button>
-        ) : null}
-        {job.interrupted ? (
-          <button type="button" data-testid="job-resume" onClick={() => void api.call('jobs.resume', { id: job.id })}>
-            Resume
-          </button>
-        ) : null}
+        {job.rate !== null && active ? <span>{formatRate(job.rate, unit)}</span> : null}
+        {active && job.etaSeconds !== null ? <span>{formatDuration(job.etaSeconds * 1000)} left</span> : null}
+        <span className="job-actions">
+          {link !== null ? (
+            <a className="job-result" data-testid="job-result" href={`#/${link.page}?${new URLSearchParams(link.params).toString()}`} onClick={(event) => { event.preventDefault(); go(link.page, link.params); }}>
+              Open {link.label}
+            </a>
+          ) : null}
+          {active || job.interrupted ? (
+            <button type="button" className="danger" data-testid="job-cancel" disabled={cancelling} title={cancelling ? 'Cancel was asked for; the job stops at its next check.' : undefined} onClick={act(() => cancel(job.id))}>
+              {cancelling ? 'Cancelling…' : 'Cancel'}
+            </button>
+          ) : null}
+          {again !== null ? (
+            <button
+              type="button"
+              data-testid="job-resume"
+              title={again === 'resume' ? 'Continue from its last checkpoint' : 'Run it again with the same settings (training and indexing continue from their checkpoints)'}
+              onClick={act(() => resume(job.id))}
+            >
+              {job.state === 'failed' ? 'Retry' : 'Resume'}
+            </button>
+          ) : null}
+          {isFinished(job.state) && job.dismissedAt === null ? (
+            <button type="button" data-testid="job-dismiss" onClick={act(() => dismiss(job.id))}>
+              Dismiss
+            </button>
+          ) : null}
+        </span>
       </div>
       {job.error !== null ? (
         <div className="error" data-testid="job-error">
           [{job.error.code}] {job.error.message}
+        </div>
+      ) : null}
+      {actionError !== null ? (
+        <div className="error" data-testid="job-action-error">
+          {actionError}
         </div>
       ) : null}
     </div>

@@ -8,10 +8,19 @@ interface JobsState {
   load(): Promise<void>;
   apply(job: JobSnapshot): void;
   cancel(id: string): Promise<void>;
+  /** Continues an interrupted or crash-failed job, or runs a cancelled or failed one again. */
+  resume(id: string): Promise<void>;
+  /** Hides a finished job in every shell of the workspace (persisted). */
+  dismiss(id: string): Promise<void>;
+  /** Dismisses every finished job. */
+  dismissFinished(): Promise<void>;
 }
 
-/** Mirror of the engine's jobs: a snapshot on load, then pushed `job.updated` events. */
-export const useJobsStore = create<JobsState>((set) => ({
+/**
+ * Mirror of the engine's jobs, whichever process runs them (a CLI in the same workspace too):
+ * a snapshot on load, then pushed `job.updated` events.
+ */
+export const useJobsStore = create<JobsState>((set, get) => ({
   jobs: {},
   loaded: false,
   async load() {
@@ -22,8 +31,16 @@ export const useJobsStore = create<JobsState>((set) => ({
     set((state) => ({ jobs: { ...state.jobs, [job.id]: job } }));
   },
   async cancel(id) {
-    const job = await api.call('jobs.cancel', { id });
-    set((state) => ({ jobs: { ...state.jobs, [job.id]: job } }));
+    get().apply(await api.call('jobs.cancel', { id }));
+  },
+  async resume(id) {
+    get().apply(await api.call('jobs.resume', { id }));
+  },
+  async dismiss(id) {
+    for (const job of await api.call('jobs.dismiss', { id })) get().apply(job);
+  },
+  async dismissFinished() {
+    for (const job of await api.call('jobs.dismiss', {})) get().apply(job);
   },
 }));
 
