@@ -1,29 +1,38 @@
-/** Histogram of g_i over samples: bars over linear bins (edges[b], edges[b + 1]]. */
-export function FeatureHistogram({ edges, counts }: { edges: number[]; counts: number[] }) {
-  const width = 320;
-  const height = 90;
-  const top = Math.max(1, ...counts);
-  const barWidth = counts.length === 0 ? 0 : width / counts.length;
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatCount, formatDecimal } from '../../../shared/formatNumber.ts';
+import { chartTheme, seriesColor } from '../charts/chartTheme.ts';
+
+export interface HistogramSeries {
+  name: string;
+  counts: number[];
+}
+
+/**
+ * Histogram of g_i over the samples a feature is active in: linear bins (edges[b], edges[b + 1]],
+ * stacked per dataset, with both axes labelled.
+ */
+export function FeatureHistogram({ edges, series }: { edges: number[]; series: HistogramSeries[] }) {
+  const bins = Math.max(0, edges.length - 1);
+  const data = Array.from({ length: bins }, (_, b) => {
+    const row: Record<string, number | string> = { middle: (edges[b]! + edges[b + 1]!) / 2, range: `(${formatDecimal(edges[b], 2)}, ${formatDecimal(edges[b + 1], 2)}]` };
+    for (const { name, counts } of series) row[name] = counts[b] ?? 0;
+    return row;
+  });
   return (
-    <figure className="histogram" data-testid="feature-histogram">
-      <svg width={width} height={height + 16} role="img" aria-label="activation histogram">
-        {counts.map((count, i) => {
-          const barHeight = (count / top) * height;
-          return (
-            <rect key={i} x={i * barWidth + 1} y={height - barHeight} width={Math.max(1, barWidth - 2)} height={barHeight} className="bar">
-              <title>
-                ({edges[i]?.toFixed(3)}, {edges[i + 1]?.toFixed(3)}]: {count}
-              </title>
-            </rect>
-          );
-        })}
-        <text x={0} y={height + 13} className="axis">
-          {edges[0]?.toFixed(2)}
-        </text>
-        <text x={width} y={height + 13} textAnchor="end" className="axis">
-          {edges[edges.length - 1]?.toFixed(2)}
-        </text>
-      </svg>
+    <figure className="chart histogram" data-testid="feature-histogram">
+      <figcaption className="chart-title">Samples by activation g (where the feature is active)</figcaption>
+      <ResponsiveContainer width="100%" height={180}>
+        <BarChart data={data} margin={{ top: 4, right: 8, bottom: 18, left: 4 }} barCategoryGap={1}>
+          <CartesianGrid stroke={chartTheme.grid} vertical={false} />
+          <XAxis dataKey="middle" type="number" domain={[edges[0] ?? 0, edges[bins] ?? 1]} tick={chartTheme.tick} tickFormatter={(value: number) => formatDecimal(value, 1)} label={{ value: 'g (max activation in a sample)', position: 'insideBottom', offset: -10, ...chartTheme.tick }} />
+          <YAxis allowDecimals={false} tick={chartTheme.tick} width={40} tickFormatter={(value: number) => formatCount(value)} label={{ value: 'samples', angle: -90, position: 'insideLeft', offset: 12, ...chartTheme.tick }} />
+          <Tooltip {...chartTheme.tooltip} labelFormatter={(_, payload) => `g in ${String(payload[0]?.payload?.range ?? '')}`} formatter={(value) => formatCount(Number(value))} />
+          {series.length > 1 ? <Legend wrapperStyle={{ fontSize: 11 }} verticalAlign="top" height={20} /> : null}
+          {series.map((entry, i) => (
+            <Bar key={entry.name} dataKey={entry.name} stackId="g" fill={seriesColor(i)} isAnimationActive={false} />
+          ))}
+        </BarChart>
+      </ResponsiveContainer>
     </figure>
   );
 }

@@ -1,14 +1,27 @@
 import { useEffect, useState } from 'react';
-import type { FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../../../shared/featureTypes.ts';
+import type { FeatureDetail, FeatureSpaceView, FeatureSpanContext, FeatureTablePage } from '../../../shared/featureTypes.ts';
+import { formatCount, formatDecimal, formatPercent } from '../../../shared/formatNumber.ts';
 import type { FeatureExplanationView, FeatureVerdictView, RelevanceVerdict } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
 import { FeatureHistogram } from '../components/FeatureHistogram.tsx';
 import { FeatureInterpretation } from '../components/FeatureInterpretation.tsx';
-import { FeatureSpans } from '../components/FeatureSpans.tsx';
+import { contextKey, FeatureSpans } from '../components/FeatureSpans.tsx';
 import { InterpretPanel } from '../components/InterpretPanel.tsx';
 import { useFeaturesStore } from '../stores/useFeaturesStore.ts';
+import { useNavigationStore } from '../stores/useNavigationStore.ts';
 
 type SortKey = 'feature' | 'count' | 'mean' | 'max';
+const sortKeys: readonly SortKey[] = ['feature', 'count', 'mean', 'max'];
+
+/** A positive integer URL parameter, or undefined. */
+function idParam(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return value !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function datasetLabel(dataset: { name: string | null; datasetId: number; role?: string | null }): string {
+  return `${dataset.name ?? `dataset ${dataset.datasetId}`}${dataset.role ? ` (${dataset.role})` : ''}`;
+}
 type VerdictFilter = 'all' | 'relevant' | RelevanceVerdict | 'unjudged';
 const pageSize = 100;
 
@@ -33,9 +46,18 @@ export function spaceLabel(space: FeatureSpaceView): string {
 /** Sortable feature table of one feature space, with a feature's histogram and top spans. */
 export function FeaturesPage() {
   const { spaces, runs, spaceId, feature, open } = useFeaturesStore();
-  const [sort, setSort] = useState<SortKey>('count');
-  const [descending, setDescending] = useState(true);
-  const [offset, setOffset] = useState(0);
+  // what the table shows lives in the URL: reload, Back/Forward and shared links keep it
+  const params = useNavigationStore((state) => state.params);
+  const setParams = useNavigationStore((state) => state.setParams);
+  const sort: SortKey = sortKeys.includes(params['sort'] as SortKey) ? (params['sort'] as SortKey) : 'count';
+  const descending = params['desc'] === undefined ? sort !== 'feature' : params['desc'] === '1';
+  const scope = idParam(params['dataset']);
+  const activeIn = idParam(params['activeIn']);
+  const absentIn = idParam(params['absentIn']);
+  const offset = Math.max(0, Number.parseInt(params['from'] ?? '0', 10) || 0);
+  const [contexts, setContexts] = useState<Map<string, FeatureSpanContext>>(new Map());
+  const [contextState, setContextState] = useState<string | null>(null);
+  const [goto, setGoto] = useState('');
   const [page, setPage] = useState<FeatureTablePage | null>(null);
   const [detail, setDetail] = useState<FeatureDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -60,8 +82,23 @@ export function FeaturesPage() {
   useEffect(() => {
     if (spaceId === null) return;
     const filter = subset(searchHits, taskVerdicts, task === '' ? 'all' : verdictFilter);
-    api.call('features.table', { spaceId, sort, descending, offset, limit: pageSize, ...filter }).then(setPage, (caught: Error) => setError(caught.message));
-  }, [spaceId, sort, descending, offset, spaces, searchHits, taskVerdicts, verdictFilter, task]);
+    const datasets = { ...(scope !== undefined ? { dataset: scope } : {}), ...(activeIn !== undefined && absentIn !== undefined ? { activeIn, absentIn } : {}) };
+    api.call('features.table', { spaceId, sort, descending, offset, limit: pageSize, ...filter, ...datasets }).then(
+      (result) => {
+        setPage(result);
+        setError(null);
+      },
+      (caught: Error) => setError(caught.message),
+    );
+  }, [spaceId, sort, descending, offset, spaces, searchHits, taskVerdicts, verdictFilter, task, scope, activeIn, absentIn]);
+
+  /** Changes table parameters in the URL (a history entry), back to the first page. */
+  function setTable(changes: Record<string, string | undefined>): void {
+    const next: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...params, from: undefined, ...changes })) if (value !== undefined && value !== '') next[key] = value;
+    setParams(next);
+  }
+  const setOffset = (value: number): void => setTable({ from: value > 0 ? String(value) : undefined });
 
   // Explanations and verdicts of the rows on screen.
   useEffect(() => {
@@ -83,6 +120,7 @@ export function FeaturesPage() {
 
   async function search(): Promise<void> {
     setOffset(0);
+    setError(null);
     const words = queryText.trim();
     if (words === '' || spaceId === null) {
       setSearchHits(null);
@@ -103,17 +141,52 @@ export function FeaturesPage() {
       setDetail(null);
       return;
     }
-    api.call('features.detail', { spaceId, feature }).then(setDetail, (caught: Error) => setError(caught.message));
-  }, [spaceId, feature, spaces]);
+    api.call('features.detail', { spaceId, feature, ...(scope !== undefined ? { dataset: scope } : {}) }).then(setDetail, (caught: Error) => setError(caught.message));
+  }, [spaceId, feature, spaces, scope]);
+
+  // tokens on both sides of each span's peak with the feature's code at each: the engine runs the
+  // model and SAE on those samples once (then answers from its cache)
+  useEffect(() => {
+    setContexts(new Map());
+    if (detail === null || spaceId === null || detail.spans.length === 0) {
+      setContextState(null);
+      return;
+    }
+    let current = true;
+    setContextState('Recomputing the activation of every token around the peaks…');
+    api.call('features.context', { spaceId, feature: detail.feature, samples: detail.spans.map((span) => ({ datasetId: span.datasetId, ordinal: span.ordinal })) }).then(
+      (result) => {
+        if (!current) return;
+        setContexts(new Map(result.contexts.map((context) => [contextKey(context.datasetId, context.ordinal), context])));
+        setContextState(null);
+      },
+      (caught: Error) => {
+        if (current) setContextState(`Showing the stored text up to the peak only: the token view needs the space's model (${caught.message})`);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [detail, spaceId]);
 
   function sortBy(key: SortKey): void {
-    if (key === sort) setDescending(!descending);
-    else {
-      setSort(key);
-      setDescending(key !== 'feature');
-    }
-    setOffset(0);
+    if (key === sort) setTable({ sort: key, desc: descending ? '0' : '1' });
+    else setTable({ sort: key, desc: undefined });
   }
+
+  function goToFeature(): void {
+    if (space === null) return;
+    const n = Number(goto.trim());
+    if (goto.trim() === '' || !Number.isInteger(n) || n < 0 || n >= space.dSae) {
+      setError(`'Go to feature' takes a feature id from 0 to ${formatCount(space.dSae - 1)} in this space, not '${goto}'.`);
+      return;
+    }
+    setError(null);
+    open(space.id, n);
+  }
+
+  const readyIndexes = space?.indexes.filter((index) => index.state === 'ready') ?? [];
+  const columns = page?.datasets ?? [];
 
   const header = (key: SortKey, label: string) => (
     <th className="sortable" tabIndex={0} onClick={() => sortBy(key)} onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && sortBy(key)} aria-sort={sort === key ? (descending ? 'descending' : 'ascending') : 'none'} data-testid={`sort-${key}`}>
@@ -148,9 +221,62 @@ export function FeaturesPage() {
         </div>
         {space !== null ? (
           <p className="muted">
-            {space.dSae.toLocaleString()} features · indexed: {space.indexes.map((index) => `${index.datasetName ?? index.datasetId} (${index.indexedCount}/${index.sampleCount}${index.state === 'ready' ? '' : ', indexing'})`).join(', ')}
+            {formatCount(space.dSae)} features · indexed: {space.indexes.map((index) => `${datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}: ${formatCount(index.indexedCount)}${index.state === 'ready' ? '' : ` of ${formatCount(index.sampleCount)}, indexing`} samples`).join(' · ')}
           </p>
         ) : null}
+        <div className="form-row">
+          <label title="Count, mean and max over one dataset's samples (and sort by them), or over every indexed dataset">
+            Counts over
+            <select value={scope ?? ''} onChange={(event) => setTable({ dataset: event.target.value || undefined })} data-testid="dataset-scope">
+              <option value="">all indexed datasets</option>
+              {readyIndexes.map((index) => (
+                <option key={index.datasetId} value={index.datasetId}>
+                  {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label title="Only features some sample of the first dataset activates and no sample of the second does">
+            Active in
+            <select value={activeIn ?? ''} onChange={(event) => setTable({ activeIn: event.target.value || undefined, ...(event.target.value === '' ? { absentIn: undefined } : absentIn === undefined ? { absentIn: String(readyIndexes.find((index) => String(index.datasetId) !== event.target.value)?.datasetId ?? '') } : {}) })} data-testid="active-in">
+              <option value="">(any)</option>
+              {readyIndexes.map((index) => (
+                <option key={index.datasetId} value={index.datasetId}>
+                  {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            absent in
+            <select value={absentIn ?? ''} onChange={(event) => setTable({ absentIn: event.target.value || undefined, ...(event.target.value === '' ? { activeIn: undefined } : {}) })} disabled={activeIn === undefined} data-testid="absent-in">
+              <option value="">(any)</option>
+              {readyIndexes
+                .filter((index) => index.datasetId !== activeIn)
+                .map((index) => (
+                  <option key={index.datasetId} value={index.datasetId}>
+                    {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
+                  </option>
+                ))}
+            </select>
+          </label>
+          <form
+            className="inline-form"
+            noValidate
+            onSubmit={(event) => {
+              event.preventDefault();
+              goToFeature();
+            }}
+          >
+            <label>
+              Go to feature
+              <input type="number" min={0} max={space !== null ? space.dSae - 1 : undefined} value={goto} onChange={(event) => setGoto(event.target.value)} className="short" placeholder="id" data-testid="goto-feature" />
+            </label>
+            <button type="submit" data-testid="goto-feature-go">
+              Go
+            </button>
+          </form>
+        </div>
         <div className="form-row">
           <input
             type="search"
@@ -213,6 +339,20 @@ export function FeaturesPage() {
                     {header('count', 'samples active')}
                     {header('mean', 'mean g')}
                     {header('max', 'max g')}
+                    {columns.map((dataset) => (
+                      <th
+                        key={dataset.datasetId}
+                        className={`sortable dataset-column${scope === dataset.datasetId ? ' scoped' : ''}`}
+                        tabIndex={0}
+                        title={`Samples of ${dataset.name ?? dataset.datasetId} activating the feature (of ${formatCount(dataset.samples)}), their mean and max g. Click to count and sort over this dataset.`}
+                        onClick={() => setTable({ dataset: String(dataset.datasetId), sort: 'count', desc: undefined })}
+                        onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && setTable({ dataset: String(dataset.datasetId), sort: 'count', desc: undefined })}
+                        data-testid="dataset-column"
+                      >
+                        {dataset.name ?? `dataset ${dataset.datasetId}`}
+                        {dataset.role ? <span className="column-role">{dataset.role}</span> : null}
+                      </th>
+                    ))}
                     <th>explanation (detection score)</th>
                     <th>{task === '' ? 'verdict' : `verdict: ${task}`}</th>
                   </tr>
@@ -228,9 +368,19 @@ export function FeaturesPage() {
                       data-testid="feature-row"
                     >
                       <td>{row.feature}</td>
-                      <td>{row.count}</td>
-                      <td>{row.mean.toFixed(3)}</td>
-                      <td>{row.max.toFixed(3)}</td>
+                      <td className="number">{formatCount(row.count)}</td>
+                      <td className="number">{formatDecimal(row.mean)}</td>
+                      <td className="number">{formatDecimal(row.max)}</td>
+                      {(row.byDataset ?? []).map((stats, i) => (
+                        <td key={columns[i]?.datasetId ?? i} className={`dataset-cell${stats.count === 0 ? ' absent' : ''}`} data-testid="dataset-cell">
+                          <span className="dataset-count">{stats.count === 0 ? '—' : formatCount(stats.count)}</span>
+                          {stats.count > 0 ? (
+                            <span className="dataset-stats">
+                              μ {formatDecimal(stats.mean, 2)} · max {formatDecimal(stats.max, 2)}
+                            </span>
+                          ) : null}
+                        </td>
+                      ))}
                       <td className="explanation-cell" data-testid="feature-explanation">
                         {(() => {
                           const explanation = explanations.get(row.feature);
@@ -253,7 +403,11 @@ export function FeaturesPage() {
                   Previous
                 </button>
                 <span className="muted">
-                  {page.total === 0 ? 0 : offset + 1}–{Math.min(offset + pageSize, page.total)} of {page.total.toLocaleString()} active features · {page.samples} samples
+                  {page.total === 0 ? 0 : formatCount(offset + 1)}–{formatCount(Math.min(offset + pageSize, page.total))} of {formatCount(page.total)} features
+                  {activeIn !== undefined && absentIn !== undefined
+                    ? ` active in ${datasetLabel(columns.find((d) => d.datasetId === activeIn) ?? { name: null, datasetId: activeIn })} and absent in ${datasetLabel(columns.find((d) => d.datasetId === absentIn) ?? { name: null, datasetId: absentIn })}`
+                    : ' active'}
+                  {scope !== undefined ? ` · counts over ${formatCount(page.samples)} samples of ${columns.find((d) => d.datasetId === scope)?.name ?? scope}` : ` · ${formatCount(page.samples)} samples`}
                 </span>
                 <button type="button" disabled={offset + pageSize >= page.total} onClick={() => setOffset(offset + pageSize)}>
                   Next
@@ -267,13 +421,47 @@ export function FeaturesPage() {
         {detail !== null ? (
           <aside className="panel feature-detail" data-testid="feature-detail">
             <h2>Feature {detail.feature}</h2>
-            <p>
-              active in {detail.count} of {detail.samples} samples · mean {detail.mean.toFixed(3)} · max {detail.max.toFixed(3)}
+            <p data-testid="feature-summary">
+              active in {formatCount(detail.count)} of {formatCount(detail.samples)} samples{scope !== undefined ? ` of ${(detail.datasets ?? []).find((d) => d.datasetId === scope)?.name ?? scope}` : ''} ({formatPercent(detail.samples > 0 ? detail.count / detail.samples : null)}) · mean g {formatDecimal(detail.mean)} · max g {formatDecimal(detail.max)}
             </p>
-            <FeatureHistogram edges={detail.histogram.edges} counts={detail.histogram.counts} />
+            <table className="grid compact" data-testid="feature-datasets">
+              <thead>
+                <tr>
+                  <th>dataset</th>
+                  <th className="number">active in</th>
+                  <th className="number">share</th>
+                  <th className="number">mean g</th>
+                  <th className="number">max g</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(detail.datasets ?? []).map((dataset) => (
+                  <tr
+                    key={dataset.datasetId}
+                    className={`${scope === dataset.datasetId ? 'selected' : ''}${dataset.count === 0 ? ' absent' : ''}`}
+                    tabIndex={0}
+                    title="Show the numbers, histogram and spans of this dataset only (click again for all)"
+                    onClick={() => setTable({ dataset: scope === dataset.datasetId ? undefined : String(dataset.datasetId) })}
+                    onKeyDown={(event) => event.key === 'Enter' && setTable({ dataset: scope === dataset.datasetId ? undefined : String(dataset.datasetId) })}
+                  >
+                    <td>{datasetLabel(dataset)}</td>
+                    <td className="number">
+                      {formatCount(dataset.count)} / {formatCount(dataset.samples)}
+                    </td>
+                    <td className="number">{formatPercent(dataset.samples > 0 ? dataset.count / dataset.samples : null)}</td>
+                    <td className="number">{dataset.count > 0 ? formatDecimal(dataset.mean) : '—'}</td>
+                    <td className="number">{dataset.count > 0 ? formatDecimal(dataset.max) : '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <FeatureHistogram
+              edges={detail.histogram.edges}
+              series={(detail.histogram.byDataset ?? [{ datasetId: 0, counts: detail.histogram.counts }]).map((entry) => ({ name: (detail.datasets ?? []).find((d) => d.datasetId === entry.datasetId)?.name ?? 'samples', counts: entry.counts }))}
+            />
             {spaceId !== null ? <FeatureInterpretation spaceId={spaceId} feature={detail.feature} refresh={spaces} /> : null}
-            <h3>Top spans</h3>
-            <FeatureSpans spans={detail.spans} />
+            <h3>Top spans{scope !== undefined ? ` in ${(detail.datasets ?? []).find((d) => d.datasetId === scope)?.name ?? scope}` : ''}</h3>
+            <FeatureSpans spans={detail.spans} contexts={contexts} contextState={contextState} />
           </aside>
         ) : null}
       </div>

@@ -12,6 +12,9 @@ function fromUrl(): { spaceId: number | null; feature: number | null } {
   return { spaceId: Number.isInteger(space) && space > 0 ? space : null, feature: params['feature'] !== undefined && Number.isInteger(feature) && feature >= 0 ? feature : null };
 }
 
+/** URL parameters of the Features table that name datasets of one space (dropped when the space changes). */
+const datasetParams = ['dataset', 'activeIn', 'absentIn'];
+
 interface FeaturesState {
   spaces: FeatureSpaceView[];
   runs: CoverageRunView[];
@@ -19,6 +22,7 @@ interface FeaturesState {
   spaceId: number | null;
   feature: number | null;
   load(): Promise<void>;
+  /** Opens a feature (or just a space): on the Features page the table's filters and sort stay. */
   open(spaceId: number, feature: number | null): void;
 }
 
@@ -33,9 +37,15 @@ export const useFeaturesStore = create<FeaturesState>((set, get) => ({
     set({ spaces, runs, spaceId: current !== null && spaces.some((space) => space.id === current) ? current : (spaces[0]?.id ?? null) });
   },
   open(spaceId, feature) {
-    set({ spaceId, feature });
     const navigation = useNavigationStore.getState();
-    const params = { space: String(spaceId), ...(feature !== null ? { feature: String(feature) } : {}) };
+    const shown = navigation.params['space'] ?? (get().spaceId !== null ? String(get().spaceId) : undefined);
+    const sameSpace = navigation.page === 'Features' && shown === String(spaceId);
+    set({ spaceId, feature });
+    const kept: Record<string, string> = {};
+    if (navigation.page === 'Features') {
+      for (const [key, value] of Object.entries(navigation.params)) if (key !== 'space' && key !== 'feature' && (sameSpace || !datasetParams.includes(key))) kept[key] = value;
+    }
+    const params = { space: String(spaceId), ...(feature !== null ? { feature: String(feature) } : {}), ...kept };
     if (navigation.page === 'Features') navigation.setParams(params);
     else navigation.go('Features', params);
   },
