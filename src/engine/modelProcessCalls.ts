@@ -6,6 +6,9 @@ import { CompareRepository } from '../core/compare/CompareRepository.ts';
 import { pairTokenView, type PairTokenRequest } from '../core/compare/pairTokenView.ts';
 import { FeatureIndexRepository } from '../core/features/FeatureIndexRepository.ts';
 import { featureSpanContexts, type FeatureSpanContextRequest } from '../core/features/featureSpanContexts.ts';
+import type { ProbeContext, ProbeContextOptions } from '../core/llama/ProbeContext.ts';
+import { ProbeModel } from '../core/llama/ProbeModel.ts';
+import { resolveModel } from '../core/models/ModelService.ts';
 import type { Store } from '../core/store/Store.ts';
 import { editSyntheticSample } from '../core/synthesis/editSyntheticSample.ts';
 import { SynthesisRepository } from '../core/synthesis/SynthesisRepository.ts';
@@ -14,8 +17,17 @@ import { SynthesisRepository } from '../core/synthesis/SynthesisRepository.ts';
 export interface ModelCallContext {
   store: Store;
   home: string;
-  /** The chat model kept loaded for the next chat.complete (one at a time). */
-  state: { generator?: { name: string; instance: LocalChatGenerator } };
+  /** The chat model kept loaded for the next chat.complete, and the capture model and context for the next activations.capture (one of each at a time). */
+  state: { generator?: { name: string; instance: LocalChatGenerator }; capture?: { key: string; model: ProbeModel; context: ProbeContext } };
+}
+
+export interface CaptureArgs {
+  /** Registered model name or .gguf path. */
+  model: string;
+  samples: Int32Array[];
+  layer: number;
+  earlyStop?: boolean;
+  context: Pick<ProbeContextOptions, 'contextSize' | 'batchSize' | 'sequences' | 'threads'>;
 }
 
 export interface ChatCompleteArgs {
@@ -61,6 +73,26 @@ export const modelProcessCalls = {
   },
   /** features.context: the tokens around a feature's peak, re-run through model and SAE (kept in this process's cache). */
   'features.context': (ctx: ModelCallContext, args: Omit<FeatureSpanContextRequest, 'signal'>) => featureSpanContexts(ctx.store, ctx.home, args),
+  /**
+   * Residual activations at one layer for token sequences (CPU), with the model and context kept
+   * for the next call: the capture `bench:capture` times in-process and through the boundary.
+   */
+  'activations.capture': async (ctx: ModelCallContext, args: CaptureArgs): Promise<{ nEmbd: number; lengths: number[]; activations: Float32Array }> => {
+    const key = JSON.stringify([args.model, args.context]);
+    if (ctx.state.capture?.key !== key) {
+      disposeCapture(ctx.state);
+      const { path } = await resolveModel(ctx.store, args.model);
+      const model = await ProbeModel.load(path, { gpu: false });
+      try {
+        ctx.state.capture = { key, model, context: await model.createContext(args.context) };
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+    }
+    const captured = await ctx.state.capture.context.capture(args.samples, { layers: [args.layer], ...(args.earlyStop === undefined ? {} : { earlyStop: args.earlyStop }) });
+    return { nEmbd: captured.nEmbd, lengths: captured.lengths, activations: captured.activations.get(args.layer)! };
+  },
   /** compare.tokens: both models' tokens of one sample and where a matched pair fires. */
   'compare.tokens': (ctx: ModelCallContext, args: Omit<PairTokenRequest, 'signal'>) => pairTokenView(ctx.store, ctx.home, args),
 };
@@ -85,7 +117,15 @@ export function runModelCall(ctx: ModelCallContext, call: ModelCallName, args: u
   return run(ctx, args);
 }
 
+function disposeCapture(state: ModelCallContext['state']): void {
+  const capture = state.capture;
+  state.capture = undefined;
+  capture?.context.dispose();
+  capture?.model.dispose();
+}
+
 export async function disposeModelCallState(state: ModelCallContext['state']): Promise<void> {
+  disposeCapture(state);
   const generator = state.generator;
   state.generator = undefined;
   await generator?.instance.dispose();
@@ -97,7 +137,7 @@ export async function disposeModelCallState(state: ModelCallContext['state']): P
  */
 export function modelOfCall(store: Store, call: ModelCallName, args: unknown): string {
   try {
-    if (call === 'chat.complete') return (args as ChatCompleteArgs).model;
+    if (call === 'chat.complete' || call === 'activations.capture') return (args as { model: string }).model;
     const spaces = new FeatureIndexRepository(store.db);
     if (call === 'synthesis.editSample') {
       const row = store.db.prepare<[number], { run_id: number }>('SELECT run_id FROM synthetic_samples WHERE sample_id = ?').get((args as { sampleId: number }).sampleId);

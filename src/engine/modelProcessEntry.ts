@@ -1,7 +1,7 @@
 /**
  * A model process ({@link ModelProcessHost}): `node modelProcessEntry.ts <home> <model>` opens the
- * workspace and answers the engine's model calls over IPC, one at a time:
- * `{ type: 'call', id, call, args }` → `{ type: 'result', id, ok, result | error }`. What a call
+ * workspace, says `{ type: 'ready' }`, and answers the engine's model calls over IPC, one at a
+ * time: `{ type: 'call', id, call, args }` → `{ type: 'result', id, ok, result | error }`. What a call
  * loads (the chat model) stays loaded for the next call. When the engine goes away or lets the
  * process go (its IPC channel closes), it frees its models and exits.
  *
@@ -48,6 +48,7 @@ process.on('message', (message: { type?: string; id?: number; call?: unknown; ar
     }
   });
 });
+send({ type: 'ready' });
 process.once('disconnect', () => {
   void queue
     .then(() => disposeModelCallState(ctx.state))

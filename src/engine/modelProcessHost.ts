@@ -54,6 +54,11 @@ export class ModelProcessHost implements ModelCalls {
     return new Map([...this.processes].flatMap(([model, process]) => (process.pid === undefined ? [] : [[model, process.pid] as [string, number]])));
   }
 
+  /** Milliseconds from fork to the process's ready message, of the live process for `model` (undefined until it is ready). */
+  startupMs(model: string): number | undefined {
+    return this.processes.get(model)?.startupMs;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.processes.values()].map((process) => process.stop()));
@@ -89,15 +94,19 @@ class ModelProcess {
   stopping = false;
   private readonly exited: Promise<void>;
   readonly pid: number | undefined;
+  /** Fork to ready, once the process said it is ready. */
+  startupMs: number | undefined;
   private readonly model: string;
   private readonly idleMs: number;
 
   constructor(entry: string, home: string, model: string, idleMs: number, onGone: (process: ModelProcess, leftOver: PendingCall[]) => void) {
     this.model = model;
     this.idleMs = idleMs;
+    const forkedAt = performance.now();
     this.child = forkProcessEntry(entry, [home, model], { serialization: 'advanced' });
     this.pid = this.child.pid;
     this.child.on('message', (message: { type?: string; id?: number; ok?: boolean; result?: unknown; error?: WireError }) => {
+      if (message.type === 'ready') this.startupMs = performance.now() - forkedAt;
       if (message.type !== 'result' || this.current === undefined || message.id !== this.current.id) return;
       const { pending } = this.current;
       this.current = undefined;
