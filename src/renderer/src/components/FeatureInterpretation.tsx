@@ -23,7 +23,7 @@ export function FeatureInterpretation({ spaceId, feature, refresh }: { spaceId: 
     <div data-testid="feature-interpretation">
       <h3>Explanation</h3>
       {error !== null ? <div className="error">{error}</div> : null}
-      {explanations.length === 0 ? <p className="muted">Not explained yet: use Explain above (or `facet features explain`).</p> : null}
+      {explanations.length === 0 ? <p className="muted">Not explained yet: use Explain in "Explain and judge features" above.</p> : null}
       {explanations.map((explanation, i) => (
         <div key={`${explanation.explainer}-${i}`} className={i === 0 ? 'explanation best' : 'explanation'}>
           <p>{explanation.canTell ? explanation.explanation : <span className="muted">The explainer could not tell what this feature responds to.</span>}</p>

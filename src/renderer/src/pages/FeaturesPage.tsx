@@ -444,7 +444,10 @@ export function FeaturesPage() {
                     onClick={() => setTable({ dataset: scope === dataset.datasetId ? undefined : String(dataset.datasetId) })}
                     onKeyDown={(event) => event.key === 'Enter' && setTable({ dataset: scope === dataset.datasetId ? undefined : String(dataset.datasetId) })}
                   >
-                    <td>{datasetLabel(dataset)}</td>
+                    <td>
+                      {dataset.name ?? `dataset ${dataset.datasetId}`}
+                      {dataset.role ? <span className="column-role">{dataset.role}</span> : null}
+                    </td>
                     <td className="number">
                       {formatCount(dataset.count)} / {formatCount(dataset.samples)}
                     </td>
