@@ -14,6 +14,7 @@ import { createFeatureIndexJob } from '../core/features/featureIndexJob.ts';
 import { requireWorkspaceFolder } from '../core/workspace/requireWorkspaceFolder.ts';
 import { JobRunner } from '../core/jobs/JobRunner.ts';
 import { JobTableWatcher } from '../core/jobs/JobTableWatcher.ts';
+import { ACTIVATION_CAPTURE_JOB, createActivationCaptureJob, prepareActivationCapture } from '../core/llama/activationCaptureJob.ts';
 import { jobProcessLauncher } from './jobProcessLauncher.ts';
 import { InProcessModelCalls, type ModelCalls } from './modelProcessCalls.ts';
 import { ModelProcessHost } from './modelProcessHost.ts';
@@ -133,6 +134,7 @@ export class FacetEngine {
     this.jobs.register(createSaeDriftJob(this.store, this.home));
     this.jobs.register(createSynthesisJob(this.store, this.home));
     this.jobs.register(createCompareJob(this.store, this.home));
+    this.jobs.register(createActivationCaptureJob());
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
@@ -381,6 +383,7 @@ export class FacetEngine {
       'jobs.cancel': ({ id }) => this.jobs.cancel(id),
       'jobs.resume': ({ id }) => this.jobs.resume(id),
       'jobs.dismiss': ({ id }) => (id !== undefined ? [this.jobs.dismiss(id)] : this.jobs.dismissFinished()),
+      'activations.capture': async (params) => this.jobs.submit(ACTIVATION_CAPTURE_JOB, await prepareActivationCapture(this.store, params)),
     };
   }
 }

@@ -39,6 +39,9 @@ describe('facet activations', () => {
     const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Sidecar;
     expect(sidecar.layer).toBe(1);
     expect(sidecar.samples).toHaveLength(3);
+    // it ran as a job of the workspace, so the Jobs page of a facet serve on it showed it
+    const jobs = JSON.parse((await runFacet(['jobs', 'list', '--json'], join(dir, 'home'))).stdout) as { kind: string; state: string; done: number; total: number }[];
+    expect(jobs).toMatchObject([{ kind: 'activations.capture', state: 'done', done: 6, total: 6 }]);
     const { shape, data } = await readNpy(out);
     const total = sidecar.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
     expect(shape).toEqual([total, 64]);

@@ -337,6 +337,25 @@ export const methodSchemas = {
   'jobs.resume': z.object({ id: z.string().min(1) }).strict(),
   /** Dismisses one finished job, or without an id every finished job; returns the jobs dismissed. */
   'jobs.dismiss': z.object({ id: z.string().min(1).optional() }).strict(),
+  /** The residual stream after block `layer` for every token of an input file or text, into an .npy / .safetensors file (+ JSON sidecar), as a job. */
+  'activations.capture': z
+    .object({
+      model: z.string().min(1),
+      layer: z.number().int().min(0),
+      input: z.string().min(1).optional(),
+      text: z.string().min(1).optional(),
+      out: z.string().min(1),
+      format: z.enum(['npy', 'safetensors']).default('npy'),
+      pool: z.enum(['none', 'max', 'mean', 'last']).default('none'),
+      template: z.boolean().default(true),
+      templateEngine: z.enum(['auto', 'jinja', 'builtin']).default('auto'),
+      kv: z.enum(['f16', 'f32']).default('f16'),
+      maxTokens: z.number().int().min(1).default(512),
+      contextSize: z.number().int().min(1).optional(),
+      threads: z.number().int().min(1).max(1024).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
 } as const;
 
 export interface SystemInfo {
@@ -407,6 +426,7 @@ export interface MethodResults {
   'jobs.cancel': JobSnapshot;
   'jobs.resume': JobSnapshot;
   'jobs.dismiss': JobSnapshot[];
+  'activations.capture': JobSnapshot;
 }
 
 export type MethodName = keyof typeof methodSchemas;
