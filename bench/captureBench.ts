@@ -80,7 +80,7 @@ const host = new ModelProcessHost(boundaryHome, boundaryStore);
 const boundaryArgs = { model: path, samples, layer: captureLayer, earlyStop: true, context: contextOptions };
 async function timeBoundary(): Promise<number> {
   const started = performance.now();
-  const result = await host.run('activations.capture', boundaryArgs);
+  const result = await host.run('residuals.capture', boundaryArgs);
   if (result.activations.length !== tokenCount * result.nEmbd) throw new Error('the model process captured a different number of rows');
   return (performance.now() - started) / 1000;
 }

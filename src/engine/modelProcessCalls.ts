@@ -17,7 +17,7 @@ import { SynthesisRepository } from '../core/synthesis/SynthesisRepository.ts';
 export interface ModelCallContext {
   store: Store;
   home: string;
-  /** The chat model kept loaded for the next chat.complete, and the capture model and context for the next activations.capture (one of each at a time). */
+  /** The chat model kept loaded for the next chat.complete, and the capture model and context for the next residuals.capture (one of each at a time). */
   state: { generator?: { name: string; instance: LocalChatGenerator }; capture?: { key: string; model: ProbeModel; context: ProbeContext } };
 }
 
@@ -77,7 +77,7 @@ export const modelProcessCalls = {
    * Residual activations at one layer for token sequences (CPU), with the model and context kept
    * for the next call: the capture `bench:capture` times in-process and through the boundary.
    */
-  'activations.capture': async (ctx: ModelCallContext, args: CaptureArgs): Promise<{ nEmbd: number; lengths: number[]; activations: Float32Array }> => {
+  'residuals.capture': async (ctx: ModelCallContext, args: CaptureArgs): Promise<{ nEmbd: number; lengths: number[]; activations: Float32Array }> => {
     const key = JSON.stringify([args.model, args.context]);
     if (ctx.state.capture?.key !== key) {
       disposeCapture(ctx.state);
@@ -137,7 +137,7 @@ export async function disposeModelCallState(state: ModelCallContext['state']): P
  */
 export function modelOfCall(store: Store, call: ModelCallName, args: unknown): string {
   try {
-    if (call === 'chat.complete' || call === 'activations.capture') return (args as { model: string }).model;
+    if (call === 'chat.complete' || call === 'residuals.capture') return (args as { model: string }).model;
     const spaces = new FeatureIndexRepository(store.db);
     if (call === 'synthesis.editSample') {
       const row = store.db.prepare<[number], { run_id: number }>('SELECT run_id FROM synthetic_samples WHERE sample_id = ?').get((args as { sampleId: number }).sampleId);
