@@ -1,7 +1,11 @@
 /**
  * Entry of the engine when Electron main forks it as a utilityProcess. Main sends
  * `{ type: 'connect' }` with a MessagePort for each window; the engine serves the API on it.
- * Runs under Electron's Node without importing electron.
+ * Runs under Electron's Node without importing electron. Like `facet serve`'s, this engine runs
+ * model-loading jobs and model calls in processes of its own: it forks the bundled
+ * out/main/jobProcess.js and out/main/modelProcess.js with Electron's binary as Node
+ * (ELECTRON_RUN_AS_NODE; see jobProcessLauncher.ts), so a native abort costs a job or a request,
+ * not this process.
  */
 import { FacetEngine } from './FacetEngine.ts';
 import { serveMessagePort, type PortLike } from './transports/messagePortTransport.ts';
