@@ -88,8 +88,13 @@ export function jobResultLink(job: JobSnapshot): JobResultLink | null {
       const id = text(field(result, 'id'));
       return id === null ? null : { page: 'Datasets', params: { dataset: id }, label: `dataset ${text(field(result, 'name')) ?? id}` };
     }
-    case 'model.add': {
+    case 'model.add':
+    case 'model.pull': {
       const name = text(field(result, 'name'));
+      return name === null ? null : { page: 'Models', params: { model: name }, label: `model ${name}` };
+    }
+    case 'model.quantize': {
+      const name = text(field(result, 'registered'));
       return name === null ? null : { page: 'Models', params: { model: name }, label: `model ${name}` };
     }
     case 'sae.train': {
@@ -132,6 +137,7 @@ export function jobUnit(kind: string): string {
     case 'sae.train':
       return 'tokens';
     case 'model.add':
+    case 'model.pull':
       return 'bytes';
     case 'features.index':
     case 'coverage.measure':

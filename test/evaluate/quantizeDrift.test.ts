@@ -57,5 +57,8 @@ describe('facet models quantize and facet sae drift (forged llama3, TopK SAE)', 
     const existing = await runFacet(['models', 'quantize', modelPath, '--type', 'q8_0', '--out', join(home.path, 'q8.gguf')], home.path);
     expect(existing.code).toBe(2);
     expect(existing.stderr).toMatch(/already exists/);
+    // refused before a job queued: the workspace holds only the two quantizations of the first test, as jobs
+    const jobs = json((await runFacet(['jobs', 'list', '--json'], home.path)).stdout) as { kind: string; state: string }[];
+    expect(jobs.filter((job) => job.kind === 'model.quantize').map((job) => job.state)).toEqual(['done', 'done']);
   });
 });

@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { ModelRecord } from '../../core/models/ModelRecord.ts';
 import { ModelService, type AddModelResult, type ModelProgress } from '../../core/models/ModelService.ts';
+import type { ModelQuantizeSummary } from '../../core/models/modelQuantizeJob.ts';
 import type { CliContext } from '../CliContext.ts';
+import { openCliEngine } from '../openCliEngine.ts';
+import { followJob } from '../runEngineJob.ts';
 import { formatTable } from '../formatTable.ts';
 
 const help = `Usage:
@@ -74,13 +78,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       if (values.type === undefined || values.out === undefined) throw new FacetError('INVALID_ARGUMENT', `facet models quantize needs --type (e.g. q8_0, q4_k_m) and --out FILE.gguf.`);
       const threads = values.threads === undefined ? undefined : Number(values.threads);
       if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new FacetError('INVALID_ARGUMENT', `--threads must be a positive integer (got '${values.threads}').`);
-      const { quantizeModel } = await import('../../core/models/quantizeModel.ts');
-      ctx.progress.start(`Quantizing to ${values.type}`);
-      const result = await quantizeModel(ctx.openStore(), { model, type: values.type, out: values.out, ...(threads !== undefined ? { threads } : {}) });
-      ctx.progress.finish();
-      const registered = values.name === undefined ? null : await service.add(result.out, { name: values.name, onProgress });
-      if (ctx.json) ctx.printJson({ ...result, registered: registered?.model.name ?? null });
-      else ctx.out(`Wrote ${result.out} (${result.type}, ${(result.bytes / 1e6).toFixed(1)} MB from ${(result.inputBytes / 1e6).toFixed(1)} MB) in ${result.seconds.toFixed(1)} s${registered ? `; registered as '${registered.model.name}'` : ''}.`);
+      // the model.quantize job: 'facet jobs list' and the Jobs page of a 'facet serve' on this workspace follow it
+      const engine = openCliEngine(ctx);
+      try {
+        const job = await engine.call('models.quantize', { model, type: values.type, out: resolve(values.out), ...(threads !== undefined ? { threads } : {}), ...(values.name !== undefined ? { name: values.name } : {}) });
+        const result = (await followJob(engine, ctx, job, `Quantizing to ${values.type}`)).result as ModelQuantizeSummary;
+        if (ctx.json) ctx.printJson(result);
+        else ctx.out(`Wrote ${result.out} (${result.type}, ${(result.bytes / 1e6).toFixed(1)} MB from ${(result.inputBytes / 1e6).toFixed(1)} MB) in ${result.seconds.toFixed(1)} s${result.registered !== null ? `; registered as '${result.registered}'` : ''}.`);
+      } finally {
+        await engine.close();
+      }
       return 0;
     }
     case 'remove': {

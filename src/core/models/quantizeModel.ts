@@ -20,12 +20,10 @@ export interface QuantizeRequest {
 }
 
 /**
- * `facet models quantize`: llama.cpp's own quantizer (llama_model_quantize) writes a quantized copy
- * of a model, beside the final name first and renamed when complete. Tensors whose rows do not fit a
- * K-quant's block size fall back to a simpler type, as llama.cpp decides.
+ * Checks a quantization request without running it (the engine calls it before a job queues):
+ * the type is one llama.cpp knows, the model resolves, the output is a new .gguf in an existing folder.
  */
-export async function quantizeModel(store: Store, request: QuantizeRequest): Promise<{ out: string; type: string; bytes: number; inputBytes: number; seconds: number }> {
-  const started = performance.now();
+export async function prepareQuantize(store: Store, request: QuantizeRequest): Promise<{ input: { path: string }; out: string; type: string }> {
   const type = request.type.toLowerCase();
   if (!(quantizationTypes as readonly string[]).includes(type)) {
     throw new FacetError('INVALID_ARGUMENT', `llama.cpp does not know the quantization type '${request.type}'. Use one of ${quantizationTypes.join(', ')}.`, { type: request.type });
@@ -36,6 +34,17 @@ export async function quantizeModel(store: Store, request: QuantizeRequest): Pro
   if (out === input.path) throw new FacetError('INVALID_ARGUMENT', '--out names the model being quantized; choose a new file.');
   if (existsSync(out)) throw new FacetError('INVALID_ARGUMENT', `${out} already exists; choose a new file or remove it first.`, { path: out });
   if (!existsSync(dirname(out))) throw new FacetError('NOT_FOUND', `The folder ${dirname(out)} does not exist.`, { path: out });
+  return { input, out, type };
+}
+
+/**
+ * `facet models quantize`: llama.cpp's own quantizer (llama_model_quantize) writes a quantized copy
+ * of a model, beside the final name first and renamed when complete. Tensors whose rows do not fit a
+ * K-quant's block size fall back to a simpler type, as llama.cpp decides.
+ */
+export async function quantizeModel(store: Store, request: QuantizeRequest): Promise<{ out: string; type: string; bytes: number; inputBytes: number; seconds: number }> {
+  const started = performance.now();
+  const { input, out, type } = await prepareQuantize(store, request);
   const backend = await loadLlamaBackend({ gpu: false });
   const partial = join(dirname(out), `.${Date.now()}-${process.pid}.quantizing.gguf`);
   try {

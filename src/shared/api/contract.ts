@@ -338,6 +338,8 @@ export const methodSchemas = {
   /** Dismisses one finished job, or without an id every finished job; returns the jobs dismissed. */
   'jobs.dismiss': z.object({ id: z.string().min(1).optional() }).strict(),
   /** The residual stream after block `layer` for every token of an input file or text, into an .npy / .safetensors file (+ JSON sidecar), as a job. */
+  /** llama.cpp's quantizer writes a quantized copy of a model (optionally registered), as a job. */
+  'models.quantize': z.object({ model: z.string().min(1), type: z.string().min(1).max(32), out: z.string().min(1), threads: z.number().int().min(1).max(1024).optional(), name: z.string().min(1).max(200).optional() }).strict(),
   'activations.capture': z
     .object({
       model: z.string().min(1),
@@ -427,6 +429,7 @@ export interface MethodResults {
   'jobs.resume': JobSnapshot;
   'jobs.dismiss': JobSnapshot[];
   'activations.capture': JobSnapshot;
+  'models.quantize': JobSnapshot;
 }
 
 export type MethodName = keyof typeof methodSchemas;
