@@ -89,10 +89,15 @@ const processStartMs = host.startupMs(path) ?? Number.NaN;
 await timeBoundary();
 const boundaryTimes: number[] = [];
 const inProcessTimes: number[] = [];
-for (let i = 0; i < repeats; i++) {
-  // alternated, so drift in the machine's load hits both sides alike
-  inProcessTimes.push(await timeCapture(true));
-  boundaryTimes.push(await timeBoundary());
+for (let i = 0; i < repeats + 2; i++) {
+  // alternated in ABBA order, so drift in the machine's load and whatever the first of a pair leaves behind hit both sides alike
+  if (i % 2 === 0) {
+    inProcessTimes.push(await timeCapture(true));
+    boundaryTimes.push(await timeBoundary());
+  } else {
+    boundaryTimes.push(await timeBoundary());
+    inProcessTimes.push(await timeCapture(true));
+  }
 }
 const boundarySeconds = median(boundaryTimes);
 const boundaryBaseSeconds = median(inProcessTimes);
