@@ -237,7 +237,10 @@ export class FacetEngine {
         return { removed };
       },
       'models.list': () => this.models.list().map(toModelSummary),
-      'models.add': (params) => this.jobs.submit('model.add', params),
+      'models.add': async (params) => {
+        await this.models.precheck(params.path, params.name); // a wrong path or a taken name is told now, not by a failed job
+        return this.jobs.submit('model.add', params);
+      },
       'files.complete': ({ prefix, extensions }) => completePath(prefix, extensions),
       'models.estimate': ({ model, contextSize, kv, cpu }) => estimateModelLoad(this.store, model, { ...(contextSize !== undefined ? { contextSize } : {}), kvType: kv, ...(cpu ? { gpu: false as const } : {}) }),
       'models.pull': (params) => this.jobs.submit('model.pull', params),

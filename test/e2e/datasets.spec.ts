@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from './serveFixture.ts';
 import { sharedDataDir } from '../support/tempHome.ts';
@@ -19,7 +19,55 @@ test('imports a real dataset through the UI, shows its row count and opens a sam
   const detail = page.getByTestId('sample-detail');
   await expect(detail).toContainText('Sample #0');
   await expect(detail).toContainText('answer matching behaviour');
-  await page.screenshot({ path: 'test-results/datasets-page.png' });
+  // the open dataset and sample are in the URL: a reload shows the same
+  await expect(page).toHaveURL(/#\/Datasets\?dataset=\d+&sample=0/);
+  await page.reload();
+  await expect(page.getByTestId('sample-detail')).toContainText('Sample #0');
+  await expect(page.locator('[data-testid="dataset-row"][aria-selected="true"]')).toHaveAttribute('data-name', 'corrigible-neutral-HHH');
+});
+
+test('changes a role, searches samples, and keeps dataset, query and sample in the URL', async ({ page, appUrl }) => {
+  const file = join(sharedDataDir, 'anthropic-evals/corrigible-neutral-HHH.jsonl');
+  // expected from the file itself: distinct questions or answers that contain 'goal' in any case
+  const records = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, string>);
+  const distinct = new Map(records.map((record) => [JSON.stringify([record['question'], record['answer_matching_behavior'], record['answer_not_matching_behavior']]), record]));
+  const expected = [...distinct.values()].filter((record) => Object.values(record).some((value) => value.toLowerCase().includes('goal'))).length;
+  expect(expected).toBeGreaterThan(50);
+  await page.goto(appUrl);
+  await page.getByTestId('import-file').setInputFiles(file);
+  await page.getByTestId('import-start').click();
+  const row = page.locator('[data-testid="dataset-row"][data-name="corrigible-neutral-HHH"]');
+  await expect(row.getByTestId('dataset-count')).toHaveText('340');
+  await expect(row.getByTestId('dataset-role')).toHaveValue('seed');
+  await row.getByTestId('dataset-role').selectOption('anchor');
+  await page.reload();
+  await expect(page.locator('[data-testid="dataset-row"][data-name="corrigible-neutral-HHH"]').getByTestId('dataset-role')).toHaveValue('anchor');
+
+  await page.locator('[data-testid="dataset-row"][data-name="corrigible-neutral-HHH"]').click();
+  await page.getByTestId('sample-search').fill('GOAL');
+  await page.getByTestId('sample-search').press('Enter');
+  await expect(page.getByTestId('sample-results-count')).toHaveText(`${expected} of 340 samples contain 'GOAL'; 1–50 shown.`);
+  await expect(page.getByTestId('search-row')).toHaveCount(50);
+  await expect(page.getByTestId('search-row').first().locator('mark').first()).toHaveText(/goal/i);
+  await page.getByTestId('search-next').click();
+  await expect(page.getByTestId('sample-results-count')).toContainText('51–');
+  await page.getByTestId('search-row').first().click();
+  await expect(page.getByTestId('sample-detail')).toContainText(/goal/i);
+  await expect(page).toHaveURL(/q=GOAL/);
+  await expect(page).toHaveURL(/sample=\d+/);
+  await page.reload();
+  await expect(page.getByTestId('sample-search')).toHaveValue('GOAL');
+  await expect(page.getByTestId('sample-detail')).toContainText(/goal/i);
+  await page.setViewportSize({ width: 1440, height: 1000 });
+  await page.screenshot({ path: 'test-results/datasets-page-1440.png', fullPage: true });
+  await page.setViewportSize({ width: 1024, height: 1000 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: 'test-results/datasets-page-1024-dark.png', fullPage: true });
+  // Back returns to the unfiltered list
+  await page.getByTestId('sample-search-clear').click();
+  await expect(page.getByTestId('sample-row').first()).toBeVisible();
+  await page.goBack();
+  await expect(page.getByTestId('sample-search')).toHaveValue('GOAL');
 });
 
 test('scrolls a large dataset in a virtualized table', async ({ page, appUrl, home }) => {
@@ -29,7 +77,7 @@ test('scrolls a large dataset in a virtualized table', async ({ page, appUrl, ho
   await page.getByTestId('import-file').setInputFiles(path);
   await page.getByTestId('import-start').click();
   const row = page.locator('[data-testid="dataset-row"][data-name="large"]');
-  await expect(row.getByTestId('dataset-count')).toHaveText('100000', { timeout: 60_000 });
+  await expect(row.getByTestId('dataset-count')).toHaveText('100,000', { timeout: 60_000 });
   await row.click();
   await expect(page.getByTestId('sample-row').first()).toContainText('sample text number 0');
   // Only a window of rows lives in the DOM.
@@ -38,14 +86,33 @@ test('scrolls a large dataset in a virtualized table', async ({ page, appUrl, ho
   await expect(page.getByTestId('sample-row').filter({ hasText: 'sample text number 87000' })).toHaveCount(1);
 });
 
-test('refuses a malformed file with the line number and imports nothing', async ({ page, appUrl, home }) => {
-  const path = join(home, 'broken.jsonl');
+test('refuses a malformed file in the form\'s words with the user\'s file name, and imports nothing', async ({ page, appUrl, home }) => {
+  const path = join(home, 'my broken file.jsonl');
   writeFileSync(path, '{"text": "fine"}\n{"text": "also fine"}\n{"txt": "wrong field"}\n');
   await page.goto(appUrl);
   await page.getByTestId('import-file').setInputFiles(path);
   await page.getByTestId('import-start').click();
-  await expect(page.getByTestId('job-error')).toContainText('broken.jsonl:3');
+  const error = page.getByTestId('job-error');
+  // the name the user chose (not the upload's copy on the server), the line, and the checkbox to tick
+  await expect(error).toContainText('my broken file.jsonl:3');
+  await expect(error).toContainText("tick 'Skip invalid rows'");
+  await expect(error).not.toContainText('--skip-invalid');
+  await expect(error).not.toContainText('uploads');
   await expect(page.getByTestId('dataset-row')).toHaveCount(0);
+  // the failure stays until dismissed
+  await page.getByTestId('job-dismiss').click();
+  await expect(page.getByTestId('job-failed')).toHaveCount(0);
+
+  await page.getByTestId('import-file').setInputFiles(path);
+  await page.getByTestId('import-skip-invalid').check();
+  await page.getByTestId('import-start').click();
+  const row = page.locator('[data-testid="dataset-row"][data-name="my broken file"]');
+  await expect(row.getByTestId('dataset-count')).toHaveText('2');
+  // the same name again: the form names its own field
+  await page.getByTestId('import-file').setInputFiles(path);
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-error')).toContainText("Type another name in 'Name'");
+  await expect(page.getByTestId('import-error')).not.toContainText('--name');
 });
 
 test('cancels a running import job from the Jobs page', async ({ page, appUrl, home }) => {

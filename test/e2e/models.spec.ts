@@ -1,26 +1,54 @@
-import { join } from 'node:path';
+import { cpSync, createReadStream, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runFacet } from '../support/runFacet.ts';
 import { expect, test } from './serveFixture.ts';
 
-test('registers a forged GGUF model from the Models page', async ({ page, appUrl, home }) => {
+test('registers a model through path completion, shows the estimate before loading, keeps it in the URL', async ({ page, appUrl, home }) => {
   const modelPath = join(home, 'tiny-qwen2.gguf');
   const forged = await runFacet(['forge', '--family', 'qwen2', '--layers', '2', '--dim', '64', '--seed', '7', '--out', modelPath], home, { timeoutMs: 120_000 });
   expect(forged.code, forged.stderr).toBe(0);
   await page.goto(appUrl);
   await page.getByTestId('nav-Models').click();
-  await page.getByTestId('model-path').fill(modelPath);
+  // type the folder and the start of the name: the completion offers the .gguf (and folders), not other files
+  const field = page.getByTestId('model-path');
+  await field.fill(`${home}${sep}tiny`);
+  const option = page.getByTestId('path-option');
+  await expect(option).toHaveCount(1);
+  await expect(option).toContainText('tiny-qwen2.gguf');
+  await field.press('Enter');
+  await expect(field).toHaveValue(modelPath);
   await page.getByTestId('model-add').click();
   const row = page.getByTestId('model-row');
   await expect(row).toHaveCount(1, { timeout: 30_000 });
   await expect(row).toContainText('tiny-qwen2');
   await expect(row).toContainText('qwen2');
-  await page.getByTestId('model-path').fill(join(home, 'missing.gguf'));
+
+  // a wrong path is refused at once, in the form's words, naming the file
+  await field.fill(join(home, 'missing.gguf'));
   await page.getByTestId('model-add').click();
-  await expect(page.getByTestId('job-error')).toContainText('missing.gguf');
+  const error = page.getByTestId('model-add-error');
+  await expect(error).toContainText('missing.gguf');
+  await expect(error).toContainText("'GGUF file'");
+  await expect(error).not.toContainText('facet models');
+
+  // the open model is in the URL: the estimate survives a reload
+  await row.click();
+  await expect(page).toHaveURL(/#\/Models\?model=tiny-qwen2/);
+  const estimate = page.getByTestId('model-estimate');
+  await expect(estimate.getByTestId('estimate-parameters')).toHaveText(/^\d{1,3}(,\d{3})+$/);
+  await expect(estimate.getByTestId('estimate-fits')).toContainText('Fits in free RAM');
+  await page.getByTestId('estimate-context').fill('256');
+  // 2 (K, V) · 2 blocks · 256 positions · KV heads · head size · 2 bytes: the forge's qwen2 at dim 64 has 2 KV heads of 16
+  await expect(estimate.getByTestId('estimate-kv')).toContainText('64 KiB at 256 tokens');
+  await page.reload();
+  await expect(page.getByTestId('model-estimate')).toContainText('tiny-qwen2');
+  await expect(page.getByTestId('model-row')).toHaveAttribute('aria-selected', 'true');
 });
 
-test('trains a small SAE from the Models page and lists it', async ({ page, appUrl, home }) => {
+test('refuses a layer past the depth before a job starts, trains with live curves, imports and removes SAEs', async ({ page, appUrl, home }) => {
   const modelPath = join(home, 'tiny-llama3.gguf');
   const forged = await runFacet(['forge', '--family', 'llama3', '--layers', '2', '--dim', '64', '--seed', '3', '--out', modelPath], home, { timeoutMs: 120_000 });
   expect(forged.code, forged.stderr).toBe(0);
@@ -31,14 +59,95 @@ test('trains a small SAE from the Models page and lists it', async ({ page, appU
   await page.getByTestId('nav-Models').click();
   await expect(page.getByTestId('train-model')).toHaveValue('tiny');
   await expect(page.getByTestId('train-dataset')).toHaveValue('prompts');
-  await page.getByTestId('train-layer').fill('0');
+  // defaults sized to the model: 16 × d_model 64 → 1,024 features (not 65,536); layers 0 to 1
+  await expect(page.getByTestId('train-features')).toHaveAttribute('placeholder', '1,024');
+  await expect(page.getByTestId('train-defaults')).toContainText('Layer: 0 to 1');
+
+  await page.getByTestId('train-layer').fill('5');
   await page.getByTestId('train-features').fill('64');
   await page.getByTestId('train-k').fill('4');
   await page.getByTestId('train-epochs').fill('1');
   await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toContainText('Layer 5 does not exist');
+  await expect(page.getByTestId('train-error')).toContainText('0 to 1');
+  await expect(page.getByTestId('train-layer')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByTestId('job')).toHaveCount(0);
+
+  await page.getByTestId('train-layer').fill('0');
+  await page.getByTestId('train-batch').fill('32');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  const curves = page.getByTestId('training-curves').first();
+  await expect(curves.getByTestId('training-chart-normalisedMse')).toBeVisible({ timeout: 60_000 });
+  await expect(curves.getByTestId('training-chart-l0')).toBeVisible();
+  await expect(curves.getByTestId('training-chart-deadFeatures')).toBeVisible();
+  await expect(curves.getByTestId('training-figures')).toContainText('of 64');
+  await expect(curves.locator('.recharts-line-curve').first()).toBeVisible();
   const row = page.getByTestId('sae-row');
   await expect(row).toHaveCount(1, { timeout: 60_000 });
   await expect(row).toContainText('64 → 64');
   await expect(row).toContainText('topk');
-  await page.screenshot({ path: 'test-results/models-page.png', fullPage: true });
+  const trained = (await row.locator('td').first().textContent()) ?? '';
+
+  // import: the stored copy of the trained SAE, copied elsewhere; the same weights are refused under another name first
+  const stored = join(home, 'saes', readdirSync(join(home, 'saes'))[0] as string);
+  const copy = join(home, 'my-sae');
+  cpSync(stored, copy, { recursive: true });
+  const saePath = page.getByTestId('sae-path');
+  await saePath.fill(`${home}${sep}my`);
+  await expect(page.getByTestId('path-option')).toContainText('my-sae');
+  await saePath.press('Enter');
+  await expect(saePath).toHaveValue(`${copy}${sep}`);
+  await page.getByTestId('sae-import').click();
+  await expect(page.getByTestId('sae-import-error')).toContainText(`already registered as '${trained}'`);
+  await page.once('dialog', (dialog) => void dialog.accept());
+  await row.getByTestId('sae-remove').click();
+  await expect(page.getByTestId('sae-row')).toHaveCount(0);
+  await page.getByTestId('sae-import').click();
+  await expect(page.getByTestId('sae-row')).toHaveCount(1, { timeout: 30_000 });
+  await expect(page.getByTestId('sae-row')).toContainText('my-sae');
+  await expect(page).toHaveURL(/sae=my-sae/);
+  await expect(page.getByTestId('sae-row')).toHaveAttribute('aria-selected', 'true');
+  // the page scrolls inside its content pane: one screenshot at the top, one at the training curves
+  await page.getByTestId('nav-Models').click();
+  await page.getByTestId('model-row').click();
+  await expect(page.getByTestId('estimate-fits')).toBeVisible({ timeout: 20_000 });
+  await page.setViewportSize({ width: 1440, height: 1100 });
+  await page.screenshot({ path: 'test-results/models-page-1440.png' });
+  await page.getByTestId('training-curves').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/models-page-1440-training.png' });
+  await page.setViewportSize({ width: 1024, height: 1100 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: 'test-results/models-page-1024-dark.png' });
+});
+
+test('downloads a model from an HTTP server with byte progress', async ({ page, appUrl, home }) => {
+  const modelPath = join(home, 'to-serve.gguf');
+  expect((await runFacet(['forge', '--family', 'qwen2', '--layers', '2', '--dim', '64', '--seed', '9', '--out', modelPath], home, { timeoutMs: 120_000 })).code).toBe(0);
+  const size = statSync(modelPath).size;
+  // a real local HTTP server, slowed to ~16 MiB/s so the progress is seen
+  const server = createServer((request, response) => {
+    if (request.url !== '/models/served.gguf') return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-length': String(size), 'content-type': 'application/octet-stream' });
+    if (request.method === 'HEAD') return void response.end();
+    const stream = createReadStream(modelPath, { highWaterMark: 256 * 1024 });
+    stream.on('data', () => {
+      stream.pause();
+      setTimeout(() => stream.resume(), 15);
+    });
+    stream.pipe(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await page.goto(appUrl);
+    await page.getByTestId('nav-Models').click();
+    await page.getByTestId('model-uri').fill(`http://127.0.0.1:${(server.address() as AddressInfo).port}/models/served.gguf`);
+    await page.getByTestId('model-download-name').fill('served');
+    await page.getByTestId('model-download').click();
+    const job = page.getByTestId('job').filter({ hasText: 'Download model' });
+    await expect(job.getByTestId('job-done')).toContainText(/[\d,]+ \/ [\d,]+ bytes/, { timeout: 30_000 });
+    await expect(page.getByTestId('model-row')).toContainText('served', { timeout: 60_000 });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

@@ -60,6 +60,22 @@ export class ModelService {
     return this.register(path, 'file', options);
   }
 
+  /**
+   * What {@link add} would refuse without hashing: not a usable GGUF file, a bad name, a name taken
+   * by another file. For callers that queue the add as a job, so the user hears it at once.
+   */
+  async precheck(path: string, name?: string): Promise<void> {
+    const absolute = resolve(path);
+    await requireGgufFile(absolute);
+    validateModelGguf(await readGgufHeader(absolute));
+    const chosen = name ?? basename(absolute).replace(/\.gguf$/i, '');
+    validateName(chosen);
+    const existing = this.repository.findByName(chosen);
+    if (existing !== undefined && existing.path !== absolute) {
+      throw new FacetError('MODEL_NAME_TAKEN', `A model named '${chosen}' is already registered (${existing.path}). Choose another name with --name, or remove the old one: facet models remove ${chosen}`, { name: chosen, path: existing.path, param: 'name' });
+    }
+  }
+
   private async register(path: string, source: string, options: AddModelOptions): Promise<AddModelResult> {
     const absolute = resolve(path);
     await requireGgufFile(absolute);

@@ -2,6 +2,29 @@ import { useState } from 'react';
 import { datasetFormats, datasetRoles, type DatasetFormat, type DatasetRole } from '../../../shared/datasetTypes.ts';
 import { api, connection } from '../api/connection.ts';
 import { uploadFile } from '../api/connectApi.ts';
+import { guiErrorText } from '../guiErrorText.ts';
+
+/** The import form's controls by request parameter, for errors in its words. */
+export const importControls = { path: 'File', name: 'Name', format: 'Format', role: 'Role', skipInvalid: 'Skip invalid rows' };
+
+const uploadsKey = 'facet:uploadedFileNames';
+
+/** Uploads of this browser session: the path on the engine's machine → the name of the file the user chose. */
+export function uploadedFileNames(): Record<string, string> {
+  try {
+    return JSON.parse(sessionStorage.getItem(uploadsKey) ?? '{}') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function rememberUpload(path: string, name: string): void {
+  try {
+    sessionStorage.setItem(uploadsKey, JSON.stringify({ ...uploadedFileNames(), [path]: name }));
+  } catch {
+    // storage disabled: errors then show the uploaded copy's name, which is the file name made safe
+  }
+}
 
 /** Pick a file (native dialog on the desktop, upload in a browser) and start an import job. */
 export function ImportPanel() {
@@ -26,6 +49,7 @@ export function ImportPanel() {
       if (desktop === undefined) {
         if (file === null) throw new Error('Choose a file first.');
         source = await uploadFile(connection.token ?? '', file);
+        rememberUpload(source, file.name);
       }
       if (source === null) throw new Error('Choose a file first.');
       const defaultName = (file?.name ?? source.split(/[\\/]/).pop() ?? 'dataset').replace(/\.gz$/i, '').replace(/\.(jsonl|ndjson|json|csv|txt)$/i, '');
@@ -35,7 +59,7 @@ export function ImportPanel() {
       setName('');
       setInputKey((key) => key + 1);
     } catch (caught) {
-      setError((caught as Error).message);
+      setError(guiErrorText(caught, { controls: importControls, files: uploadedFileNames() }));
     } finally {
       setBusy(false);
     }
@@ -60,7 +84,7 @@ export function ImportPanel() {
         </label>
         <label>
           Format
-          <select value={format} onChange={(event) => setFormat(event.target.value as DatasetFormat | 'auto')}>
+          <select value={format} onChange={(event) => setFormat(event.target.value as DatasetFormat | 'auto')} data-testid="import-format">
             {['auto', ...datasetFormats].map((value) => (
               <option key={value}>{value}</option>
             ))}
@@ -69,13 +93,13 @@ export function ImportPanel() {
         <label>
           Role
           <select value={role} onChange={(event) => setRole(event.target.value as DatasetRole)} data-testid="import-role">
-            {datasetRoles.map((value) => (
+            {datasetRoles.filter((value) => value !== 'synthetic').map((value) => (
               <option key={value}>{value}</option>
             ))}
           </select>
         </label>
         <label className="check">
-          <input type="checkbox" checked={skipInvalid} onChange={(event) => setSkipInvalid(event.target.checked)} /> skip invalid rows
+          <input type="checkbox" checked={skipInvalid} onChange={(event) => setSkipInvalid(event.target.checked)} data-testid="import-skip-invalid" /> Skip invalid rows
         </label>
         <button type="button" className="primary" disabled={busy || chosen == null} onClick={() => void start()} data-testid="import-start">
           {busy ? 'Starting…' : 'Import'}

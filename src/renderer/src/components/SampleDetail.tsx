@@ -1,4 +1,5 @@
 import type { ChatTurn, SampleRow } from '../../../shared/datasetTypes.ts';
+import { formatCount } from '../../../shared/formatNumber.ts';
 
 function Turns({ turns }: { turns: ChatTurn[] }) {
   return (
@@ -19,7 +20,7 @@ export function SampleDetail({ sample, onClose }: { sample: SampleRow; onClose()
     <aside className="sample-detail" data-testid="sample-detail">
       <div className="detail-head">
         <strong>
-          Sample #{sample.ordinal} · line {sample.sourceLine}
+          Sample #{formatCount(sample.ordinal)} · line {formatCount(sample.sourceLine)}
         </strong>
         <button type="button" onClick={onClose}>
           Close

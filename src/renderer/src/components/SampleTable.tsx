@@ -1,21 +1,18 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DatasetSummary, SampleRow } from '../../../shared/datasetTypes.ts';
+import { formatCount } from '../../../shared/formatNumber.ts';
 import { api } from '../api/connection.ts';
+import { samplePreview } from './samplePreview.ts';
 
 const pageSize = 200;
 const rowHeight = 32;
-
-function preview(sample: SampleRow): string {
-  const first = sample.turns.find((turn) => turn.role === 'user') ?? sample.turns[0];
-  return (first?.content ?? '').replace(/\s+/g, ' ').slice(0, 240);
-}
 
 /**
  * The samples of one dataset in a virtualized table: only visible rows are in the DOM and only
  * the pages around them are fetched, so 100k rows scroll like 100.
  */
-export function SampleTable({ dataset, onOpen }: { dataset: DatasetSummary; onOpen(sample: SampleRow): void }) {
+export function SampleTable({ dataset, onOpen, openOrdinal = null }: { dataset: DatasetSummary; onOpen(sample: SampleRow): void; openOrdinal?: number | null }) {
   const scroller = useRef<HTMLDivElement>(null);
   const [pagesLoaded, setPagesLoaded] = useState<Record<number, SampleRow[]>>({});
   const requested = useRef(new Set<number>());
@@ -60,15 +57,24 @@ export function SampleTable({ dataset, onOpen }: { dataset: DatasetSummary; onOp
             return (
               <div
                 key={item.key}
-                className="sample-row"
+                className={`sample-row${item.index === openOrdinal ? ' selected' : ''}`}
                 data-testid="sample-row"
+                role="button"
+                tabIndex={0}
+                aria-pressed={item.index === openOrdinal}
                 style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${item.start}px)` }}
                 onClick={() => sample && onOpen(sample)}
+                onKeyDown={(event) => {
+                  if ((event.key === 'Enter' || event.key === ' ') && sample) {
+                    event.preventDefault();
+                    onOpen(sample);
+                  }
+                }}
               >
-                <span className="col-n">{item.index}</span>
-                <span className="col-line">{sample?.sourceLine ?? ''}</span>
+                <span className="col-n">{formatCount(item.index)}</span>
+                <span className="col-line">{sample !== undefined ? formatCount(sample.sourceLine) : ''}</span>
                 <span className="col-turns">{sample?.turns.length ?? ''}</span>
-                <span className="col-text">{sample ? preview(sample) : '…'}</span>
+                <span className="col-text">{sample ? samplePreview(sample) : '…'}</span>
               </div>
             );
           })}
