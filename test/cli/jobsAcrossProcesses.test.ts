@@ -57,7 +57,7 @@ afterAll(() => {
 });
 
 describe('jobs across processes (facet serve + a CLI on the same workspace)', () => {
-  it('serve sees a CLI job appear, progress and finish live; a cancel from serve stops it (cancelling first); serve runs it again; a CLI dismiss reaches serve', async () => {
+  it('serve sees a CLI job appear, progress and finish live; a cancel from serve stops it (cancelling first); serve runs it again; a CLI dismiss reaches serve; a job of a killed CLI turns interrupted and resumes in serve', async () => {
     // 60,000 records: the import writes 15 batches of 4,000, each with its progress
     const file = join(home.path, 'many.jsonl');
     writeFileSync(file, Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ prompt: `Record ${i}: ${'lorem ipsum dolor '.repeat(1 + (i % 5))}`, response: `answer ${i}` })).join('\n'));
@@ -104,5 +104,16 @@ describe('jobs across processes (facet serve + a CLI on the same workspace)', ()
     expect(all.stdout).toMatch(new RegExp(`${done.id}\\s+dataset\\.import\\s+done, dismissed`));
     const refused = await runFacet(['jobs', 'dismiss'], home.path);
     expect(refused.code).toBe(2);
+
+    // 5. A CLI killed mid-job: serve turns the job interrupted (its owner died, nothing more is
+    // written) and resumes it from its checkpoint.
+    const killed = startFacet(['datasets', 'import', file, '--name', 'many-c'], home.path);
+    const victim = await until('the third CLI import to make progress', () => events.find((job) => job.kind === 'dataset.import' && job.state === 'running' && job.done > 0 && ![done.id, running.id].includes(job.id)));
+    killed.kill('SIGKILL');
+    const interrupted = await until('serve to see the job interrupted', () => events.find((job) => job.id === victim.id && job.interrupted), 10_000);
+    expect(interrupted.state).toBe('running');
+    await call<JobSnapshot>('jobs.resume', { id: victim.id });
+    const finished = await until('the interrupted import to finish in serve', () => events.find((job) => job.id === victim.id && job.state === 'done'), 60_000);
+    expect(finished.result).toMatchObject({ name: 'many-c', sampleCount: 60_000 });
   }, 180_000);
 });

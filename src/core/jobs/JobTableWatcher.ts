@@ -22,12 +22,17 @@ export class JobTableWatcher {
   private readonly marks = new Map<string, string>();
   private readonly observed = new Map<string, Observed>();
   private dataVersion: number;
+  /** Unfinished jobs of other processes, and whether they were seen interrupted (owner dead). */
+  private readonly foreign = new Map<string, boolean>();
+  private lastOwnerCheck = 0;
+  private readonly ownerCheckMs: number;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly store: Store;
   private readonly snapshotOf: (id: string) => JobSnapshot;
   private readonly publish: (job: JobSnapshot) => void;
 
-  constructor(store: Store, snapshotOf: (id: string) => JobSnapshot, publish: (job: JobSnapshot) => void, intervalMs = 250) {
+  constructor(store: Store, snapshotOf: (id: string) => JobSnapshot, publish: (job: JobSnapshot) => void, intervalMs = 250, ownerCheckMs = 2000) {
+    this.ownerCheckMs = ownerCheckMs;
     this.store = store;
     this.snapshotOf = snapshotOf;
     this.publish = publish;
@@ -38,19 +43,35 @@ export class JobTableWatcher {
     this.timer.unref();
   }
 
-  /** Checks once (the timer calls this); returns the jobs published. */
-  poll(): JobSnapshot[] {
-    const version = this.readDataVersion();
-    if (version === this.dataVersion) return [];
-    this.dataVersion = version;
+  /**
+   * Checks once (the timer calls this); returns the jobs published. Every `ownerCheckMs` it also
+   * looks whether the process running an unfinished job has died (a CLI killed mid-job writes
+   * nothing more), so such a job turns *interrupted* here without waiting for another change.
+   */
+  poll(now = Date.now()): JobSnapshot[] {
     const published: JobSnapshot[] = [];
-    for (const { id, mark } of this.repository.marks()) {
-      if (this.marks.get(id) === mark) continue;
-      this.marks.set(id, mark);
-      const job = this.withRate(this.snapshotOf(id));
-      published.push(job);
-      this.publish(job);
+    const version = this.readDataVersion();
+    if (version !== this.dataVersion) {
+      this.dataVersion = version;
+      for (const { id, mark } of this.repository.marks()) {
+        if (this.marks.get(id) === mark) continue;
+        this.marks.set(id, mark);
+        published.push(this.withRate(this.snapshotOf(id)));
+      }
     }
+    if (now - this.lastOwnerCheck >= this.ownerCheckMs) {
+      this.lastOwnerCheck = now;
+      const unfinished = this.repository.unfinished().filter((record) => record.ownerPid !== process.pid);
+      const current = new Set(unfinished.map((record) => record.id));
+      for (const id of this.foreign.keys()) if (!current.has(id)) this.foreign.delete(id);
+      for (const record of unfinished) {
+        const job = this.snapshotOf(record.id);
+        const seen = this.foreign.get(record.id);
+        this.foreign.set(record.id, job.interrupted);
+        if (seen !== undefined && seen !== job.interrupted && !published.some((entry) => entry.id === job.id)) published.push(job);
+      }
+    }
+    for (const job of published) this.publish(job);
     return published;
   }
 
