@@ -1,6 +1,9 @@
 import { runFacet } from '../support/runFacet.ts';
 import { expect, test } from './serveFixture.ts';
 
+/** Where the screenshots go (FACET_SHOTS_DIR keeps them from runs that clear test-results). */
+const shots = process.env['FACET_SHOTS_DIR'] ?? 'test-results';
+
 test('features by dataset: per-dataset columns, anchor-not-seed filter, go to id, spans with context linking to their sample, URL through reload and Back', async ({ page, appUrl, home }) => {
   test.setTimeout(150_000);
   // The demo registers a forged model, the sample datasets and a trained SAE, and indexes anchor and seed (no synthesis: not needed here).
@@ -53,16 +56,16 @@ test('features by dataset: per-dataset columns, anchor-not-seed filter, go to id
   const spanCount = await detail.getByTestId('feature-span').count();
   const texts = await detail.getByTestId('span-context').allTextContents();
   expect(new Set(texts).size).toBe(spanCount); // deduplicated
-  await page.screenshot({ path: 'test-results/features-by-dataset-1440.png', fullPage: true });
+  await page.screenshot({ path: `${shots}/features-by-dataset-1440.png`, fullPage: true });
   await detail.getByRole('heading', { name: /Top spans/ }).scrollIntoViewIfNeeded();
-  await page.screenshot({ path: 'test-results/features-by-dataset-spans-1440.png', fullPage: true });
+  await page.screenshot({ path: `${shots}/features-by-dataset-spans-1440.png`, fullPage: true });
   await page.setViewportSize({ width: 1024, height: 800 });
   await expect(span.getByTestId('span-context')).toBeVisible();
   // nothing runs past the detail panel at 1024 px
   const overflow = await detail.evaluate((panel) => panel.scrollWidth - panel.clientWidth);
   expect(overflow).toBeLessThanOrEqual(1);
   await detail.getByRole('heading', { name: /Top spans/ }).scrollIntoViewIfNeeded();
-  await page.screenshot({ path: 'test-results/features-by-dataset-1024.png', fullPage: true });
+  await page.screenshot({ path: `${shots}/features-by-dataset-1024.png`, fullPage: true });
 
   // invalid ids name the field
   await page.getByTestId('goto-feature').fill('999999');
@@ -96,5 +99,12 @@ test('features by dataset: per-dataset columns, anchor-not-seed filter, go to id
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.setViewportSize({ width: 1440, height: 900 });
   await expect(span.getByTestId('span-context')).toBeVisible({ timeout: 30_000 });
-  await page.screenshot({ path: 'test-results/features-by-dataset-dark-1440.png', fullPage: true });
+  await page.screenshot({ path: `${shots}/features-by-dataset-dark-1440.png`, fullPage: true });
+
+  // a URL naming a dataset the space has no index of says which control to change
+  const stale = new URL(page.url());
+  stale.hash = '#/Features?dataset=9999';
+  await page.goto(stale.toString());
+  await page.reload();
+  await expect(page.locator('.error')).toContainText("'Counts over' names dataset 9999");
 });

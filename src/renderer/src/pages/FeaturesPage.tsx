@@ -81,6 +81,13 @@ export function FeaturesPage() {
 
   useEffect(() => {
     if (spaceId === null) return;
+    // a link or an old URL may name a dataset this space has no index of: say which control to change
+    const indexed = spaces.find((candidate) => candidate.id === spaceId)?.indexes.filter((index) => index.state === 'ready').map((index) => index.datasetId);
+    const stale = indexed === undefined ? [] : ([['Counts over', scope], ['Active in', activeIn], ['absent in', absentIn]] as const).filter(([, id]) => id !== undefined && !indexed.includes(id));
+    if (stale.length > 0) {
+      setError(stale.map(([control, id]) => `'${control}' names dataset ${id}, which is not indexed in this feature space: pick another there.`).join(' '));
+      return;
+    }
     const filter = subset(searchHits, taskVerdicts, task === '' ? 'all' : verdictFilter);
     const datasets = { ...(scope !== undefined ? { dataset: scope } : {}), ...(activeIn !== undefined && absentIn !== undefined ? { activeIn, absentIn } : {}) };
     api.call('features.table', { spaceId, sort, descending, offset, limit: pageSize, ...filter, ...datasets }).then(
