@@ -16,6 +16,12 @@ export interface ModelProcessHostOptions {
   entry?: string;
   /** A model process with no call for this long lets its model go and exits. Defaults to 5 minutes. */
   idleMs?: number;
+  /**
+   * Live model processes kept at most: starting one more first lets the longest-idle one go (a
+   * busy one is never stopped for this). Defaults to 2, so two models a person alternates
+   * between stay loaded but a tour of many does not pile them up in memory.
+   */
+  maxProcesses?: number;
 }
 
 /**
@@ -30,6 +36,7 @@ export class ModelProcessHost implements ModelCalls {
   private readonly processes = new Map<string, ModelProcess>();
   private readonly entry: string;
   private readonly idleMs: number;
+  private readonly maxProcesses: number;
   private readonly home: string;
   private readonly store: Store;
   private closed = false;
@@ -39,6 +46,7 @@ export class ModelProcessHost implements ModelCalls {
     this.store = store;
     this.entry = options.entry ?? processEntryPath('model');
     this.idleMs = options.idleMs ?? 5 * 60_000;
+    this.maxProcesses = options.maxProcesses ?? 2;
   }
 
   run<N extends ModelCallName>(call: N, args: ModelCallArgs<N>): Promise<ModelCallResult<N>> {
@@ -73,6 +81,9 @@ export class ModelProcessHost implements ModelCalls {
     }
     let process = this.processes.get(model);
     if (process === undefined || process.stopping) {
+      const live = [...this.processes.values()].filter((other) => !other.stopping);
+      const idle = live.filter((other) => other.idle).sort((a, b) => a.lastUsed - b.lastUsed);
+      for (let count = live.length; count >= this.maxProcesses && idle.length > 0; count--) void idle.shift()!.stop();
       process = new ModelProcess(this.entry, this.home, model, this.idleMs, (gone, leftOver) => {
         if (this.processes.get(model) === gone) this.processes.delete(model);
         this.dispatch(model, leftOver);
@@ -92,6 +103,8 @@ class ModelProcess {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Let go (idle or engine closing): takes no more calls. */
   stopping = false;
+  /** When it last finished or took a call (performance.now()). */
+  lastUsed = performance.now();
   private readonly exited: Promise<void>;
   readonly pid: number | undefined;
   /** Fork to ready, once the process said it is ready. */
@@ -131,6 +144,11 @@ class ModelProcess {
     });
   }
 
+  /** No call running or queued. */
+  get idle(): boolean {
+    return this.current === undefined && this.queue.length === 0;
+  }
+
   enqueue(pending: PendingCall): void {
     this.queue.push(pending);
     this.pump();
@@ -138,6 +156,7 @@ class ModelProcess {
 
   private pump(): void {
     clearTimeout(this.idleTimer);
+    this.lastUsed = performance.now();
     if (this.current !== undefined) return;
     const pending = this.queue.shift();
     if (pending === undefined) {
