@@ -59,6 +59,8 @@ import { join } from 'node:path';
 import { exportDataset } from '../core/datasets/exportDataset.ts';
 import { listSynthesisCandidates } from '../core/synthesis/listSynthesisCandidates.ts';
 import { createSynthesisJob, SYNTHESIS_JOB } from '../core/synthesis/synthesisJob.ts';
+import { createPlainSynthesisJob, PLAIN_SYNTHESIS_JOB } from '../core/synthesis/plainSynthesisJob.ts';
+import { preparePlainSynthesis } from '../core/synthesis/synthesizePlain.ts';
 import { SynthesisRepository } from '../core/synthesis/SynthesisRepository.ts';
 import { dropSyntheticSample } from '../core/synthesis/syntheticSamples.ts';
 import { prepareSynthesisRequest, type SynthesisRequest } from '../core/synthesis/synthesizeFeatures.ts';
@@ -135,6 +137,7 @@ export class FacetEngine {
     this.jobs.register(createSteerEvalJob(this.store));
     this.jobs.register(createSaeDriftJob(this.store, this.home));
     this.jobs.register(createSynthesisJob(this.store, this.home));
+    this.jobs.register(createPlainSynthesisJob(this.store, this.home));
     this.jobs.register(createCompareJob(this.store, this.home));
     this.jobs.register(createActivationCaptureJob());
     this.jobs.register(createModelQuantizeJob(this.store));
@@ -144,7 +147,7 @@ export class FacetEngine {
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
       if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
       if (finished && job.kind === 'model.pull') this.emit({ event: 'models.changed', payload: {} });
-      if (finished && job.kind === SYNTHESIS_JOB) {
+      if (finished && (job.kind === SYNTHESIS_JOB || job.kind === PLAIN_SYNTHESIS_JOB)) {
         this.emit({ event: 'datasets.changed', payload: {} });
         this.emit({ event: 'features.changed', payload: {} });
       }
@@ -275,9 +278,10 @@ export class FacetEngine {
         return this.jobs.submit('sae.train', { ...rest, ...(kAnnealFrom !== undefined ? { kAnnealFrom } : {}) });
       },
       'features.spaces': () => listFeatureSpaces(this.store),
-      'features.table': ({ spaceId, sort, descending, offset, limit, only, exclude }) =>
-        queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}), ...(only !== undefined ? { only } : {}), ...(exclude !== undefined ? { exclude } : {}) }),
-      'features.detail': ({ spaceId, feature, spans }) => getFeatureDetail(this.store, spaceId, feature, { spans }),
+      'features.table': ({ spaceId, sort, descending, offset, limit, only, exclude, dataset, activeIn, absentIn }) =>
+        queryFeatureTable(this.store, { spaceId, sort, offset, limit, ...(descending !== undefined ? { descending } : {}), ...(only !== undefined ? { only } : {}), ...(exclude !== undefined ? { exclude } : {}), ...(dataset !== undefined ? { dataset } : {}), ...(activeIn !== undefined ? { activeIn } : {}), ...(absentIn !== undefined ? { absentIn } : {}) }),
+      'features.detail': ({ spaceId, feature, spans, dataset }) => getFeatureDetail(this.store, spaceId, feature, { spans, ...(dataset !== undefined ? { dataset } : {}) }),
+      'features.context': (params) => this.modelCalls.run('features.context', params),
       'features.explain': async (params) => this.jobs.submit(EXPLAIN_JOB, await prepareExplainRequest(this.store, this.home, params)),
       'features.judge': async (params) => this.jobs.submit(JUDGE_JOB, await prepareJudgeRequest(this.store, this.home, params)),
       'features.interpretations': ({ spaceId, features }) => {
@@ -368,6 +372,7 @@ export class FacetEngine {
         const request: SynthesisRequest = { ...rest, features: features as SynthesisRequest['features'], generator: { ...(generator !== undefined ? { model: generator } : {}), parallel, ...(rest.cpu ? { cpu: true } : {}) } };
         return this.jobs.submit(SYNTHESIS_JOB, await prepareSynthesisRequest(this.store, this.home, request));
       },
+      'synthesis.plain': (params) => this.jobs.submit(PLAIN_SYNTHESIS_JOB, preparePlainSynthesis(this.store, params)),
       'synthesis.runs': ({ limit }) => new SynthesisRepository(this.store.db).listRuns(limit),
       'synthesis.candidates': ({ runId, afterId, limit }) => listSynthesisCandidates(this.store, runId, afterId, limit),
       'synthesis.editSample': async ({ sampleId, text, turn }) => {

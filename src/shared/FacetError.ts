@@ -75,7 +75,8 @@ export type FacetErrorCode =
   | 'COMPARE_SPACE_MISMATCH'
   | 'COMPARE_TOO_FEW_SAMPLES'
   // coverage
-  | 'COVERAGE_SAME_DATASET';
+  | 'COVERAGE_SAME_DATASET'
+  | 'SYNTHESIS_NOTHING_KEPT';
 
 export interface WireError {
   code: FacetErrorCode;

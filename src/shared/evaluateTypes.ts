@@ -43,6 +43,8 @@ export interface ProbeRun {
   auprc: { mean: number; std: number } | null;
   auroc: { mean: number; std: number } | null;
   accuracy: { mean: number; std: number };
+  /** Classify probes: the precision–recall curve of the first seed's head (its step area is that seed's AUPRC). */
+  curve?: { recall: number; precision: number }[];
 }
 
 export interface ProbeReport {
@@ -73,6 +75,8 @@ export interface SteeringVectorResult {
 /** `facet steer eval`. */
 export interface SteeringEvaluation {
   dataset: string;
+  /** The vector file evaluated. */
+  vector: string;
   layer: number;
   items: number;
   multipliers: { multiplier: number; robustAccuracy: number; accuracy: number }[];

@@ -213,3 +213,8 @@ export interface PlainSynthesisReport {
   guidedCoverage: SynthesisCoverage[];
   seconds: number;
 }
+
+/** The source recorded on a plain baseline's dataset: how the app finds the baseline of a run. */
+export function plainBaselineSource(runId: number): string {
+  return `plain synthesis baseline for run ${runId}: same generator, task, sampling, gate and candidate budget, no feature targets`;
+}

@@ -39,3 +39,44 @@ test('pages and features have URLs that survive a reload and follow Back/Forward
   await expect(page.getByTestId('sort-feature')).toHaveAttribute('aria-sort', 'ascending');
   expect(missing).toEqual([]);
 });
+
+test('the command palette opens pages by name or purpose and features by id; Alt+number opens pages; Escape gives focus back', async ({ page, appUrl }) => {
+  await page.goto(appUrl);
+  await expect(page.getByTestId('connection-status')).toHaveText('engine connected');
+  await page.getByTestId('nav-Datasets').focus();
+  await page.keyboard.press('Control+k');
+  const palette = page.getByTestId('command-palette');
+  await expect(palette).toBeVisible();
+  await expect(page.getByTestId('command-input')).toBeFocused();
+  // by purpose: "missing" finds Coverage
+  await page.keyboard.type('missing');
+  await expect(palette.getByTestId('command-option').first()).toContainText('Go to Coverage');
+  await page.keyboard.press('Enter');
+  await expect(palette).toHaveCount(0);
+  await expect(page).toHaveURL(/#\/Coverage$/);
+  await expect(page).toHaveTitle('Coverage · Facet');
+  // arrows move the choice
+  await page.keyboard.press('Control+k');
+  await page.keyboard.type('go to');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/#\/Features$/);
+  // a feature by its id
+  await page.keyboard.press('Control+k');
+  await page.keyboard.type('42');
+  await expect(palette.getByTestId('command-option').first()).toHaveText(/Open feature 42/);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/#\/Features\?feature=42$/);
+  // Alt+number, and Escape returns focus to where it was
+  await page.keyboard.press('Alt+8');
+  await expect(page).toHaveURL(/#\/Jobs$/);
+  await page.getByTestId('nav-Models').focus();
+  await page.keyboard.press('/');
+  await expect(palette).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(palette).toHaveCount(0);
+  await expect(page.getByTestId('nav-Models')).toBeFocused();
+  await page.goBack();
+  await expect(page).toHaveURL(/#\/Features\?feature=42$/);
+});

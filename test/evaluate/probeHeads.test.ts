@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { headScore, sigmoid, standardiser, trainLogisticHead, trainRewardHead } from '../../src/core/evaluate/linearHeads.ts';
-import { accuracy, auprc, auroc } from '../../src/core/evaluate/probeMetrics.ts';
+import { accuracy, auprc, auroc, precisionRecallCurve } from '../../src/core/evaluate/probeMetrics.ts';
 
 function rng(seed: number): () => number {
   let state = seed >>> 0;
@@ -59,6 +59,22 @@ describe('probe metrics (hand-computed, with ties)', () => {
     expect(auroc([3, 2, 1], [1, 0, 0])).toBe(1);
     expect(auroc([1, 2, 3], [1, 0, 0])).toBe(0);
     expect(auprc([1, 2, 3], [1, 0, 0])).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('the precision-recall curve has one point per distinct threshold (ties together), and its step area is the AUPRC', () => {
+    const scores = [0.9, 0.8, 0.8, 0.3];
+    const labels = [1, 0, 1, 0];
+    // hand-computed: ≥0.9 → 1 of 1 right (recall ½); ≥0.8 → 2 of 3 (recall 1); ≥0.3 → 2 of 4
+    expect(precisionRecallCurve(scores, labels)).toEqual([
+      { threshold: Infinity, recall: 0, precision: 1 },
+      { threshold: 0.9, recall: 0.5, precision: 1 },
+      { threshold: 0.8, recall: 1, precision: 2 / 3 },
+      { threshold: 0.3, recall: 1, precision: 0.5 },
+    ]);
+    const curve = precisionRecallCurve(scores, labels);
+    const area = curve.slice(1).reduce((sum, point, i) => sum + (point.recall - curve[i]!.recall) * point.precision, 0);
+    expect(area).toBeCloseTo(auprc(scores, labels)!, 12);
+    expect(precisionRecallCurve([0.1, 0.2], [0, 0])).toEqual([]);
   });
 });
 

@@ -53,6 +53,31 @@ export function auprc(scores: readonly number[], labels: readonly number[]): num
   return sum;
 }
 
+/**
+ * The precision–recall curve behind {@link auprc}: one point per distinct score threshold, highest
+ * first (tied scores form one point), starting at recall 0 with the first point's precision. The
+ * step area under it (recall steps × precision) is exactly the AUPRC. Empty without positives.
+ */
+export function precisionRecallCurve(scores: readonly number[], labels: readonly number[]): { threshold: number; recall: number; precision: number }[] {
+  const positives = labels.filter((label) => label === 1).length;
+  if (positives === 0) return [];
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  const points: { threshold: number; recall: number; precision: number }[] = [];
+  let truePositives = 0;
+  let seen = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && scores[order[j + 1]!] === scores[order[i]!]) j++;
+    for (let k = i; k <= j; k++) {
+      seen++;
+      if (labels[order[k]!] === 1) truePositives++;
+    }
+    points.push({ threshold: scores[order[i]!]!, recall: truePositives / positives, precision: truePositives / seen });
+    i = j + 1;
+  }
+  return [{ threshold: Infinity, recall: 0, precision: points[0]!.precision }, ...points];
+}
+
 /** Share of samples whose score is on the right side of `threshold` (positive when score > threshold). */
 export function accuracy(scores: readonly number[], labels: readonly number[], threshold = 0.5): number {
   if (scores.length === 0) return 0;

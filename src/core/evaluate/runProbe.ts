@@ -9,7 +9,7 @@ import { resolveModel } from '../models/ModelService.ts';
 import type { Store } from '../store/Store.ts';
 import { lastTokenStates } from './lastTokenStates.ts';
 import { headScore, sigmoid, trainLogisticHead, trainRewardHead, type HeadTraining } from './linearHeads.ts';
-import { accuracy, auprc, auroc, meanAndStd } from './probeMetrics.ts';
+import { accuracy, auprc, auroc, meanAndStd, precisionRecallCurve } from './probeMetrics.ts';
 
 export type { ProbeReport, ProbeRun };
 
@@ -110,16 +110,18 @@ export async function runProbe(store: Store, request: ProbeRequest, control: { s
         const states = stateParts.flat();
         const labels = trainItems[c]!.map((item) => item.label!);
         const perSeed: ProbeRun['perSeed'] = [];
+        let curve: ProbeRun['curve'] = [];
         for (const seed of seeds) {
           throwIfAborted(control.signal);
           const head = trainLogisticHead(states, labels, d, { ...training, seed });
           const scores = evalStates.map((state) => sigmoid(headScore(head, state)));
           const truth = evalRows.map((item) => item.label);
           perSeed.push({ seed, auprc: auprc(scores, truth), auroc: auroc(scores, truth), accuracy: accuracy(scores, truth) });
+          if (seed === seeds[0]) curve = precisionRecallCurve(scores, truth).map(({ recall, precision }) => ({ recall, precision }));
           if (c === 0 && seed === seeds[0]) firstScores = evalRows.map((item, i) => ({ text: textOf(item.row.turns), label: item.label, score: scores[i]! }));
           control.onProgress?.(++done, total);
         }
-        runs.push(summarise(sets.map((set) => set.name), states.length, perSeed));
+        runs.push({ ...summarise(sets.map((set) => set.name), states.length, perSeed), curve });
       }
     } else {
       const evalPairs = evalItems.map((item) => ({ row: item.row, pair: item.pair! }));

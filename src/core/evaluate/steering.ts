@@ -229,7 +229,7 @@ export async function steerEval(store: Store, request: SteerEvalRequest, signal?
   try {
     if (file.vector.length !== model.info.nEmbd) throw new FacetError('INVALID_ARGUMENT', `${request.vector} has ${file.vector.length} values but the model's residual has ${model.info.nEmbd}: it was built for another model.`, { path: request.vector });
     const multipliers = await evaluateSteering(model, context, items, file.vector, file.layer, request.multipliers, signal);
-    return { dataset: name, layer: file.layer, items: items.length, multipliers, steeringControlRate: steeringControlRate(multipliers) };
+    return { dataset: name, vector: request.vector, layer: file.layer, items: items.length, multipliers, steeringControlRate: steeringControlRate(multipliers) };
   } finally {
     model.dispose();
   }

@@ -1,6 +1,6 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { NormalizedSample } from '../../shared/datasetTypes.ts';
-import type { PlainSynthesisReport, PlainSynthesisRecord, SynthesisReport } from '../../shared/synthesisTypes.ts';
+import { plainBaselineSource, type PlainSynthesisReport, type PlainSynthesisRecord, type SynthesisReport } from '../../shared/synthesisTypes.ts';
 import { contentHash } from '../datasets/contentHash.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
 import type { FeatureIndexer } from '../features/featureIndexJob.ts';
@@ -38,8 +38,8 @@ export interface PlainSynthesisControl {
   indexer?: FeatureIndexer;
 }
 
-/** Marks the datasets this module writes, so a resumed job finds its own unfinished dataset. */
-const sourceOf = (runId: number): string => `plain synthesis baseline for run ${runId}: same generator, task, sampling, gate and candidate budget, no feature targets`;
+/** Marks the datasets this module writes, so a resumed job finds its own unfinished dataset (and the app finds a run's baseline). */
+const sourceOf = plainBaselineSource;
 
 interface GuidedRun {
   run: SynthesisRunRecord;

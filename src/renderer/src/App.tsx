@@ -1,6 +1,7 @@
 import { useEffect, useState, type ReactElement } from 'react';
 import type { ConnectionStatus } from './api/connectApi.ts';
 import { connection } from './api/connection.ts';
+import { CommandPalette } from './components/CommandPalette.tsx';
 import { ComparePage } from './pages/ComparePage.tsx';
 import { CoveragePage } from './pages/CoveragePage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
@@ -38,6 +39,11 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
   const running = Object.values(useJobsStore((state) => state.jobs)).filter((job) => job.state === 'running' || job.state === 'queued').length;
 
+  // the tab and the history entries say where they lead
+  useEffect(() => {
+    document.title = `${page} · Facet`;
+  }, [page]);
+
   useEffect(() => {
     connection.onStatus((next) => {
       setStatus(next);
@@ -55,12 +61,15 @@ export function App() {
     <div className="app">
       <nav className="sidebar">
         <div className="brand">Facet</div>
-        {pages.map((name) => (
-          <button key={name} type="button" className={name === page ? 'nav active' : 'nav'} onClick={() => go(name)} data-testid={`nav-${name}`}>
+        {pages.map((name, i) => (
+          <button key={name} type="button" className={name === page ? 'nav active' : 'nav'} onClick={() => go(name)} data-testid={`nav-${name}`} title={`${name} (Alt+${i + 1})`} aria-current={name === page ? 'page' : undefined}>
             {name}
             {name === 'Jobs' && running > 0 ? <span className="badge">{running}</span> : null}
           </button>
         ))}
+        <div className="palette-hint">
+          <kbd>Ctrl</kbd> <kbd>K</kbd> commands
+        </div>
         <div className={`status status-${status}`} data-testid="connection-status">
           {status === 'open' ? 'engine connected' : status === 'closed' ? 'engine disconnected, retrying…' : status === 'refused' ? 'no connection' : 'connecting…'}
         </div>
@@ -74,6 +83,7 @@ export function App() {
         {error !== null ? <div className="error">{error}</div> : null}
         <PageView page={page} />
       </main>
+      <CommandPalette />
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } fro
 import type { JobSnapshot } from '../jobTypes.ts';
 import type { CompareRunView, PairTokenView, TransferResult } from '../compareTypes.ts';
 import { coverageExportFormats, type CoverageCheck, type CoverageComparison, type CoverageExport, type CoverageMissingPage, type CoverageRunDetail, type CoverageScatter } from '../coverageTypes.ts';
-import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureTablePage } from '../featureTypes.ts';
+import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureSpanContexts, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { JobMetricPoint, ModelLoadEstimate, ModelSummary, PathCompletion, SaeSummary } from '../registryTypes.ts';
 import { exportFormats, synthesisTasks, type DatasetExportView, type SynthesisCandidateView, type SynthesisRunView } from '../synthesisTypes.ts';
@@ -119,9 +119,24 @@ export const methodSchemas = {
       limit: z.number().int().min(1).max(1000).default(100),
       only: z.array(z.number().int().min(0)).max(1 << 20).optional(),
       exclude: z.array(z.number().int().min(0)).max(1 << 20).optional(),
+      /** Counts, means, maxima and the sort over this dataset only. */
+      dataset: z.number().int().positive().optional(),
+      /** Only features active in this dataset and absent from `absentIn`. */
+      activeIn: z.number().int().positive().optional(),
+      absentIn: z.number().int().positive().optional(),
     })
     .strict(),
-  'features.detail': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0), spans: z.number().int().min(1).max(50).default(10) }).strict(),
+  'features.detail': z.object({ spaceId: z.number().int().positive(), feature: z.number().int().min(0), spans: z.number().int().min(1).max(50).default(10), dataset: z.number().int().positive().optional() }).strict(),
+  /** Tokens around a feature's peak in some samples, with its code at each token (runs the model on samples not cached). */
+  'features.context': z
+    .object({
+      spaceId: z.number().int().positive(),
+      feature: z.number().int().min(0),
+      samples: z.array(z.object({ datasetId: z.number().int().positive(), ordinal: z.number().int().min(0) }).strict()).min(1).max(50),
+      before: z.number().int().min(0).max(256).default(24),
+      after: z.number().int().min(0).max(256).default(12),
+    })
+    .strict(),
   'features.explain': z
     .object({
       ...featureSpaceFields,
@@ -305,6 +320,16 @@ export const methodSchemas = {
   /** Replace an accepted sample's text; it is measured again and refused at or below δ. */
   'synthesis.editSample': z.object({ sampleId: z.number().int().positive(), text: z.string().min(1).max(100_000), turn: z.number().int().min(0).default(0) }).strict(),
   'synthesis.dropSample': z.object({ sampleId: z.number().int().positive() }).strict(),
+  /** The same-budget plain baseline of a finished synthesis run (same generator, task, sampling and gate; no feature targets), as a job. */
+  'synthesis.plain': z
+    .object({
+      like: z.number().int().positive(),
+      count: z.number().int().min(1).max(100_000).optional(),
+      name: z.string().min(1).max(200).optional(),
+      samplerSeed: z.number().int().min(0).max(2 ** 31).optional(),
+      cpu: z.boolean().default(false),
+    })
+    .strict(),
   /** Writes a dataset in its task's layout plus a dataset card into a folder on the engine's machine. */
   'datasets.export': z
     .object({ id: z.number().int().positive(), format: z.enum(exportFormats).default('auto'), out: z.string().min(1).max(4096).optional(), parquet: z.boolean().default(false) })
@@ -392,6 +417,7 @@ export interface MethodResults {
   'features.spaces': FeatureSpaceView[];
   'features.table': FeatureTablePage;
   'features.detail': FeatureDetail;
+  'features.context': FeatureSpanContexts;
   'features.explain': JobSnapshot;
   'features.judge': JobSnapshot;
   'features.interpretations': { explanations: FeatureExplanationView[]; verdicts: FeatureVerdictView[]; tasks: string[] };
@@ -417,6 +443,7 @@ export interface MethodResults {
   'synthesis.candidates': SynthesisCandidateView[];
   'synthesis.editSample': { sampleId: number; activation: number };
   'synthesis.dropSample': { removed: boolean };
+  'synthesis.plain': JobSnapshot;
   'datasets.export': DatasetExportView;
   'compare.run': JobSnapshot;
   'compare.runs': Omit<CompareRunView, 'pairs'>[];

@@ -1,8 +1,11 @@
+import { CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, XAxis, YAxis } from 'recharts';
 import { useEffect, useMemo, useState } from 'react';
 import type { CompareRunView, CompareScores, PairTokenSide, PairTokenView, SharedFeatureMap, TransferResult } from '../../../shared/compareTypes.ts';
 import type { FeatureDetail } from '../../../shared/featureTypes.ts';
 import type { FeatureExplanationView } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
+import { formatDecimal } from '../../../shared/formatNumber.ts';
+import { chartTheme, seriesColor } from '../charts/chartTheme.ts';
 import { FeatureSpans } from '../components/FeatureSpans.tsx';
 import { JobProgress } from '../components/JobProgress.tsx';
 import { useCompareStore } from '../stores/useCompareStore.ts';
@@ -457,47 +460,40 @@ function TransferPanel({ run }: { run: CompareRunView }) {
 function SharedMap({ map, modelA, modelB, onPick }: { map: SharedFeatureMap; modelA: string; modelB: string; onPick: (pair: { a: number; b: number }) => void }) {
   const [zoom, setZoom] = useState(1);
   const half = map.points.length / 2;
-  const extent = Math.max(1e-9, ...map.points.map((p) => Math.max(Math.abs(p.x), Math.abs(p.y))));
-  const size = 420;
-  const scale = ((size / 2 - 12) / extent) * zoom;
-  const at = (p: { x: number; y: number }) => ({ x: size / 2 + p.x * scale, y: size / 2 - p.y * scale });
+  const extent = Math.max(1e-9, ...map.points.map((p) => Math.max(Math.abs(p.x), Math.abs(p.y)))) * 1.05;
+  const domain: [number, number] = [-extent / zoom, extent / zoom];
+  const points = map.points.map((p, i) => {
+    const partner = map.points[i < half ? i + half : i - half]!;
+    return { ...p, pair: p.space === 'A' ? { a: p.feature, b: partner.feature } : { a: partner.feature, b: p.feature }, partner: partner.feature };
+  });
+  type MapPoint = (typeof points)[number];
+  const shape = (props: unknown) => {
+    const { cx, cy, payload } = props as { cx: number; cy: number; payload: MapPoint };
+    return (
+      <circle cx={cx} cy={cy} r={4} fill={seriesColor(payload.space === 'A' ? 0 : 1)} data-testid="compare-map-point" style={{ cursor: 'pointer' }} onClick={() => onPick(payload.pair)}>
+        <title>{`${payload.space === 'A' ? modelA : modelB} feature ${payload.feature} ↔ ${payload.space === 'A' ? modelB : modelA} feature ${payload.partner} (r = ${formatDecimal(payload.correlation)})`}</title>
+      </circle>
+    );
+  };
   return (
-    <div data-testid="compare-map">
+    <div data-testid="compare-map" onWheel={(event) => setZoom((current) => Math.min(40, Math.max(0.5, current * (event.deltaY < 0 ? 1.25 : 0.8))))}>
       <h3>Shared map</h3>
       <p className="muted">
-        {half} random pairs: <span style={{ color: 'rgb(37, 99, 235)' }}>● {modelA}</span> <span style={{ color: 'rgb(234, 88, 12)' }}>● {modelB}</span>; lines join matched pairs. Close points fire on the same samples. Scroll to zoom ({zoom.toFixed(1)}×).
+        {half} random pairs; lines join matched pairs. Close points fire on the same samples. Scroll to zoom ({zoom.toFixed(1)}×).
       </p>
-      <svg
-        width={size}
-        height={size}
-        viewBox={`0 0 ${size} ${size}`}
-        style={{ border: '1px solid var(--line)', background: 'var(--panel)' }}
-        onWheel={(event) => setZoom((current) => Math.min(40, Math.max(0.5, current * (event.deltaY < 0 ? 1.25 : 0.8))))}
-      >
-        {map.points.slice(0, half).map((p, i) => {
-          const x = at(p);
-          const y = at(map.points[half + i]!);
-          return <line key={`l${i}`} x1={x.x} y1={x.y} x2={y.x} y2={y.y} stroke="rgba(0,0,0,0.18)" />;
-        })}
-        {map.points.map((p, i) => {
-          const c = at(p);
-          const partner = map.points[i < half ? i + half : i - half]!;
-          return (
-            <circle
-              key={i}
-              cx={c.x}
-              cy={c.y}
-              r={4}
-              fill={p.space === 'A' ? 'rgb(37, 99, 235)' : 'rgb(234, 88, 12)'}
-              data-testid="compare-map-point"
-              style={{ cursor: 'pointer' }}
-              onClick={() => onPick(p.space === 'A' ? { a: p.feature, b: partner.feature } : { a: partner.feature, b: p.feature })}
-            >
-              <title>{`${p.space === 'A' ? modelA : modelB} feature ${p.feature} ↔ ${p.space === 'A' ? modelB : modelA} feature ${partner.feature} (r = ${p.correlation.toFixed(3)})`}</title>
-            </circle>
-          );
-        })}
-      </svg>
+      <ResponsiveContainer width="100%" height={440}>
+        <ScatterChart margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+          <CartesianGrid stroke={chartTheme.grid} />
+          <XAxis type="number" dataKey="x" domain={domain} allowDataOverflow tick={chartTheme.tick} tickFormatter={(value: number) => formatDecimal(value, 2)} label={{ value: 'MDS axis 1', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
+          <YAxis type="number" dataKey="y" domain={domain} allowDataOverflow tick={chartTheme.tick} width={48} tickFormatter={(value: number) => formatDecimal(value, 2)} label={{ value: 'MDS axis 2', angle: -90, position: 'insideLeft', ...chartTheme.tick }} />
+          {points.slice(0, half).map((p, i) => (
+            <ReferenceLine key={`pair-${i}`} segment={[{ x: p.x, y: p.y }, { x: points[half + i]!.x, y: points[half + i]!.y }]} stroke={chartTheme.axis} strokeOpacity={0.35} ifOverflow="hidden" />
+          ))}
+          <Legend wrapperStyle={{ fontSize: 12 }} verticalAlign="top" />
+          <Scatter name={modelA} data={points.slice(0, half)} fill={seriesColor(0)} shape={shape} isAnimationActive={false} />
+          <Scatter name={modelB} data={points.slice(half)} fill={seriesColor(1)} shape={shape} isAnimationActive={false} />
+        </ScatterChart>
+      </ResponsiveContainer>
     </div>
   );
 }

@@ -1,19 +1,27 @@
-import { useEffect, useState } from 'react';
-import type { DiversityReport, ProbeReport, SteeringEvaluation, SteeringVectorResult } from '../../../shared/evaluateTypes.ts';
+import { useEffect, useState, type ReactNode } from 'react';
+import type { DiversityReport, ProbeReport, SaeDriftReport, SteeringEvaluation, SteeringVectorResult } from '../../../shared/evaluateTypes.ts';
+import { formatCount, formatDecimal } from '../../../shared/formatNumber.ts';
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
-import { renderReportBody, renderReportHtml } from '../../../shared/renderReportHtml.ts';
+import { renderReportHtml } from '../../../shared/renderReportHtml.ts';
+import { plainBaselineSource, type SynthesisRunView } from '../../../shared/synthesisTypes.ts';
 import { api } from '../api/connection.ts';
+import { DiversityReportView } from '../components/evaluate/DiversityReportView.tsx';
+import { DriftTable } from '../components/evaluate/DriftTable.tsx';
+import { ProbeResults } from '../components/evaluate/ProbeResults.tsx';
+import { SteeringCurves } from '../components/evaluate/SteeringCurves.tsx';
 import { JobProgress } from '../components/JobProgress.tsx';
+import { usePersistentState } from '../hooks/usePersistentState.ts';
 import { useDatasetsStore } from '../stores/useDatasetsStore.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 import { useRegistryStore } from '../stores/useRegistryStore.ts';
+import { useSynthesisStore } from '../stores/useSynthesisStore.ts';
 
-/** The newest job of a kind, and the newest one of that kind that finished with a result. */
-function latest(jobs: Record<string, JobSnapshot>, kind: string): { current: JobSnapshot | undefined; done: JobSnapshot | undefined } {
+/** Jobs of a kind, newest first: the newest (to follow) and the finished ones with a result. */
+function jobsOf(jobs: Record<string, JobSnapshot>, kind: string): { current: JobSnapshot | undefined; done: JobSnapshot[] } {
   const ofKind = Object.values(jobs)
     .filter((job) => job.kind === kind)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  return { current: ofKind[0], done: ofKind.find((job) => job.state === 'done' && job.result !== null) };
+  return { current: ofKind[0], done: ofKind.filter((job) => job.state === 'done' && job.result !== null) };
 }
 
 const numbers = (text: string): number[] | null => {
@@ -21,76 +29,78 @@ const numbers = (text: string): number[] | null => {
   return values.length > 0 && values.every((value) => Number.isFinite(value)) ? values : null;
 };
 
-const showSpread = (value: { mean: number; std: number } | null): string => (value === null ? '—' : `${value.mean.toFixed(3)} ± ${value.std.toFixed(3)}`);
+/** Progress of the newest job of a panel while it runs, or its error when it failed. */
+function Following({ job }: { job: JobSnapshot | undefined }) {
+  return job !== undefined && job.state !== 'done' ? <JobProgress job={job} /> : null;
+}
 
-/** Robust accuracy against the steering multiplier, as a small line chart. */
-function SteeringCurve({ result }: { result: SteeringEvaluation }) {
-  const width = 360;
-  const height = 180;
-  const xs = result.multipliers.map((entry) => entry.multiplier);
-  const low = Math.min(...xs);
-  const high = Math.max(...xs);
-  const x = (m: number): number => 40 + ((m - low) / Math.max(1e-9, high - low)) * (width - 60);
-  const y = (v: number): number => height - 30 - v * (height - 50);
-  const points = result.multipliers.map((entry) => `${x(entry.multiplier).toFixed(1)},${y(entry.robustAccuracy).toFixed(1)}`).join(' ');
+function Panel({ title, testId, intro, children }: { title: string; testId: string; intro: ReactNode; children: ReactNode }) {
   return (
-    <svg width={width} height={height} role="img" aria-label="robust accuracy against multiplier" data-testid="steering-curve">
-      {[0, 0.5, 1].map((v) => (
-        <g key={v}>
-          <line x1={40} x2={width - 20} y1={y(v)} y2={y(v)} stroke="#eee" />
-          <text x={34} y={y(v) + 3} fontSize={10} textAnchor="end">
-            {v}
-          </text>
-        </g>
-      ))}
-      <polyline points={points} fill="none" stroke="#3b5bdb" strokeWidth={2} />
-      {result.multipliers.map((entry) => (
-        <g key={entry.multiplier}>
-          <circle cx={x(entry.multiplier)} cy={y(entry.robustAccuracy)} r={3} fill="#3b5bdb" />
-          <text x={x(entry.multiplier)} y={height - 12} fontSize={10} textAnchor="middle">
-            {entry.multiplier}
-          </text>
-        </g>
-      ))}
-    </svg>
+    <section className="panel" data-testid={testId}>
+      <h3>{title}</h3>
+      <p className="muted">{intro}</p>
+      {children}
+    </section>
   );
 }
 
-/** Diversity report, head-only probes and steering, each started as a job; results from the newest finished job. */
+/**
+ * Does the data help? The diversity report, head-only probes, steering and quantization drift,
+ * each started as a job (progress and cancel on the panel and the Jobs page). A finished
+ * synthesis run can be put side by side with its seed and its same-budget plain baseline in
+ * one step: the report then shows every measure of the three sets in one table, and the probe
+ * trains on seed, seed + guided and seed + plain.
+ */
 export function EvaluatePage() {
   const { models, saes } = useRegistryStore();
-  const datasets = useDatasetsStore((state) => state.datasets).filter((dataset) => dataset.state === 'ready');
+  const datasets = useDatasetsStore((state) => state.datasets);
+  const ready = datasets.filter((dataset) => dataset.state === 'ready');
   const jobs = useJobsStore((state) => state.jobs);
-  const [model, setModel] = useState('');
-  const [sae, setSae] = useState('');
-  const [chosen, setChosen] = useState<string[]>([]);
-  const [thresholds, setThresholds] = useState('0, 1, 2');
-  const [probeKind, setProbeKind] = useState<'classify' | 'reward'>('classify');
-  const [trainSets, setTrainSets] = useState('');
-  const [evalSet, setEvalSet] = useState('');
-  const [caaSet, setCaaSet] = useState('');
-  const [layer, setLayer] = useState('1');
-  const [vectorPath, setVectorPath] = useState('');
-  const [multipliers, setMultipliers] = useState('-1, -0.5, 0, 0.5, 1');
+  const synthesisRuns = useSynthesisStore((state) => state.runs);
+  const [model, setModel] = usePersistentState('evaluate.model', '');
+  const [sae, setSae] = usePersistentState('evaluate.sae', '');
+  const [chosen, setChosen] = usePersistentState<string[]>('evaluate.datasets', []);
+  const [anchor, setAnchor] = usePersistentState('evaluate.anchor', '');
+  const [thresholds, setThresholds] = usePersistentState('evaluate.thresholds', '0, 1, 2');
+  const [probeKind, setProbeKind] = usePersistentState<'classify' | 'reward'>('evaluate.probeKind', 'classify');
+  const [trainSets, setTrainSets] = usePersistentState('evaluate.trainSets', '');
+  const [evalSet, setEvalSet] = usePersistentState('evaluate.evalSet', '');
+  const [caaSet, setCaaSet] = usePersistentState('evaluate.caaSet', '');
+  const [layer, setLayer] = usePersistentState('evaluate.layer', '1');
+  const [vectorPath, setVectorPath] = usePersistentState('evaluate.vectorPath', '');
+  const [multipliers, setMultipliers] = usePersistentState('evaluate.multipliers', '-1, -0.5, 0, 0.5, 1');
+  const [driftModels, setDriftModels] = usePersistentState<string[]>('evaluate.driftModels', []);
+  const [driftDataset, setDriftDataset] = usePersistentState('evaluate.driftDataset', '');
+  const [runId, setRunId] = usePersistentState('evaluate.synthesisRun', '');
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    if (model === '' && models[0] !== undefined) setModel(models[0].name);
-    if (sae === '' && saes[0] !== undefined) setSae(saes[0].name);
-  }, [models, saes, model, sae]);
+    void useSynthesisStore.getState().load();
+  }, []);
+  useEffect(() => {
+    if (!models.some((entry) => entry.name === model) && models[0] !== undefined) setModel(models[0].name);
+    if (!saes.some((entry) => entry.name === sae) && saes[0] !== undefined) setSae(saes[0].name);
+  }, [models, saes, model, sae, setModel, setSae]);
 
-  const report = latest(jobs, 'evaluate.report');
-  const probe = latest(jobs, 'evaluate.probe');
-  const vector = latest(jobs, 'evaluate.steerVector');
-  const steering = latest(jobs, 'evaluate.steerEval');
-  const reportResult = report.done?.result as DiversityReport | undefined;
-  const probeResult = probe.done?.result as ProbeReport | undefined;
-  const vectorResult = vector.done?.result as SteeringVectorResult | undefined;
-  const steeringResult = steering.done?.result as SteeringEvaluation | undefined;
+  const report = jobsOf(jobs, 'evaluate.report');
+  const probe = jobsOf(jobs, 'evaluate.probe');
+  const vector = jobsOf(jobs, 'evaluate.steerVector');
+  const steering = jobsOf(jobs, 'evaluate.steerEval');
+  const drift = jobsOf(jobs, 'evaluate.drift');
+  const plain = jobsOf(jobs, 'synthesis.plain');
+  const reportResult = report.done[0]?.result as DiversityReport | undefined;
+  const probeResult = probe.done[0]?.result as ProbeReport | undefined;
+  const vectorResult = vector.done[0]?.result as SteeringVectorResult | undefined;
+  const evaluations = steering.done.slice(0, 6).map((job) => job.result as SteeringEvaluation);
+  const driftResult = drift.done[0]?.result as SaeDriftReport | undefined;
 
   useEffect(() => {
     if (vectorResult !== undefined && vectorPath === '') setVectorPath(vectorResult.out);
-  }, [vectorResult, vectorPath]);
+  }, [vectorResult, vectorPath, setVectorPath]);
+
+  const finishedRuns = synthesisRuns.filter((run) => run.state === 'done' && run.report !== null && run.dataset !== null);
+  const run: SynthesisRunView | undefined = finishedRuns.find((entry) => String(entry.id) === runId) ?? finishedRuns[0];
+  const baseline = run === undefined ? undefined : ready.find((dataset) => dataset.sourcePath === plainBaselineSource(run.id));
 
   async function start(work: () => Promise<unknown>): Promise<void> {
     setError(null);
@@ -99,6 +109,14 @@ export function EvaluatePage() {
     } catch (caught) {
       setError((caught as Error).message);
     }
+  }
+
+  /** Seed, guided and plain synthesis of one run into the report and the probe, in one step. */
+  function compareRun(target: SynthesisRunView, plainName: string | undefined): void {
+    const sets = [target.report!.seed, target.dataset!, ...(plainName !== undefined ? [plainName] : [])];
+    setChosen(sets);
+    setAnchor(target.report!.anchor);
+    setTrainSets([target.report!.seed, `${target.report!.seed}, ${target.dataset!}`, ...(plainName !== undefined ? [`${target.report!.seed}, ${plainName}`] : [])].join('; '));
   }
 
   function downloadReport(): void {
@@ -111,22 +129,42 @@ export function EvaluatePage() {
     URL.revokeObjectURL(url);
   }
 
-  const modelSelect = (
+  const modelSelect = (testId: string) => (
     <label>
       Model
-      <select value={model} onChange={(event) => setModel(event.target.value)} data-testid="evaluate-model">
+      <select value={model} onChange={(event) => setModel(event.target.value)} data-testid={testId}>
         {models.map((entry) => (
           <option key={entry.name}>{entry.name}</option>
         ))}
       </select>
     </label>
   );
+  const saeSelect = (testId: string) => (
+    <label>
+      SAE
+      <select value={sae} onChange={(event) => setSae(event.target.value)} data-testid={testId}>
+        {saes.map((entry) => (
+          <option key={entry.name}>{entry.name}</option>
+        ))}
+      </select>
+    </label>
+  );
+  const datasetSelect = (value: string, set: (next: string) => void, testId: string) => (
+    <select value={value} onChange={(event) => set(event.target.value)} data-testid={testId}>
+      <option value="">–</option>
+      {ready.map((dataset) => (
+        <option key={dataset.id} value={dataset.name}>
+          {dataset.name} ({dataset.role})
+        </option>
+      ))}
+    </select>
+  );
 
   return (
     <div className="page">
       <section className="panel">
         <h2>Evaluate</h2>
-        <p className="muted">Does the data help? Compare datasets on FAC and text/embedding diversity, train head-only probes on a frozen model, and measure steering, before spending a GPU-day on fine-tuning.</p>
+        <p className="muted">Does the data help? Compare datasets on FAC and text and embedding diversity, train head-only probes on the frozen model, measure steering and quantization drift, before spending a GPU-day on fine-tuning.</p>
         {error !== null ? (
           <div className="error" data-testid="evaluate-error">
             {error}
@@ -134,25 +172,67 @@ export function EvaluatePage() {
         ) : null}
       </section>
 
-      <section className="panel" data-testid="report-panel">
-        <h3>Diversity report</h3>
+      <Panel
+        title="Seed, feature-guided and plain synthesis side by side"
+        testId="ab-panel"
+        intro="A plain baseline writes as many samples as the run kept, with the same generator, task format, sampling and gate, from a prompt that names no feature, and at most as many candidates per kept sample. Then the report and the probe below compare the three sets."
+      >
+        {run === undefined ? (
+          <p className="muted">No finished synthesis run yet (Synthesis page).</p>
+        ) : (
+          <>
+            <div className="form-row">
+              <label>
+                Synthesis run
+                <select value={String(run.id)} onChange={(event) => setRunId(event.target.value)} data-testid="ab-run">
+                  {finishedRuns.map((entry) => (
+                    <option key={entry.id} value={String(entry.id)}>
+                      run {entry.id} · {entry.task} · {entry.dataset} ({formatCount(entry.report!.acceptedCount)} samples)
+                    </option>
+                  ))}
+                </select>
+              </label>
+              {baseline === undefined ? (
+                <button type="button" data-testid="ab-plain-start" disabled={plain.current !== undefined && plain.current.state === 'running'} onClick={() => void start(() => api.call('synthesis.plain', { like: run.id }))}>
+                  Write the plain baseline ({formatCount(run.report!.acceptedCount)} samples)
+                </button>
+              ) : (
+                <span className="muted" data-testid="ab-plain-dataset">
+                  plain baseline: {baseline.name} ({formatCount(baseline.sampleCount)} samples)
+                </span>
+              )}
+              <button type="button" className="primary" data-testid="ab-use" onClick={() => compareRun(run, baseline?.name)}>
+                Compare {run.report!.seed}, {run.dataset}
+                {baseline !== undefined ? `, ${baseline.name}` : ''} below
+              </button>
+            </div>
+            <Following job={plain.current} />
+          </>
+        )}
+      </Panel>
+
+      <Panel title="Diversity report" testId="report-panel" intro="FAC at each δ against the anchor, on length-matched subsets too, text diversity over words, and embedding diversity (mean-pooled final hidden states of the model).">
         <div className="form-row">
-          {modelSelect}
-          <label>
-            SAE
-            <select value={sae} onChange={(event) => setSae(event.target.value)} data-testid="evaluate-sae">
-              {saes.map((entry) => (
-                <option key={entry.name}>{entry.name}</option>
-              ))}
-            </select>
-          </label>
+          {modelSelect('evaluate-model')}
+          {saeSelect('evaluate-sae')}
           <label>
             δ
             <input value={thresholds} onChange={(event) => setThresholds(event.target.value)} size={10} data-testid="evaluate-thresholds" />
           </label>
+          <label>
+            Anchor
+            <select value={anchor} onChange={(event) => setAnchor(event.target.value)} data-testid="evaluate-anchor">
+              <option value="">first dataset chosen</option>
+              {ready.map((dataset) => (
+                <option key={dataset.id} value={dataset.name}>
+                  {dataset.name}
+                </option>
+              ))}
+            </select>
+          </label>
         </div>
         <div className="form-row" data-testid="evaluate-datasets">
-          {datasets.map((dataset) => (
+          {ready.map((dataset) => (
             <label key={dataset.id}>
               <input type="checkbox" checked={chosen.includes(dataset.name)} onChange={(event) => setChosen(event.target.checked ? [...chosen, dataset.name] : chosen.filter((name) => name !== dataset.name))} /> {dataset.name} <span className="muted">({dataset.role})</span>
             </label>
@@ -161,13 +241,15 @@ export function EvaluatePage() {
         <div className="form-row">
           <button
             type="button"
+            className="primary"
             data-testid="report-start"
-            disabled={chosen.length === 0}
+            disabled={chosen.filter((name) => ready.some((dataset) => dataset.name === name)).length === 0}
             onClick={() =>
               void start(async () => {
                 const deltas = numbers(thresholds);
                 if (deltas === null || deltas.some((value) => value < 0)) throw new Error('δ: comma-separated numbers ≥ 0, e.g. 0, 1, 2.');
-                await api.call('evaluate.report', { model, sae, datasets: chosen, thresholds: deltas });
+                const names = chosen.filter((name) => ready.some((dataset) => dataset.name === name));
+                await api.call('evaluate.report', { model, sae, datasets: names, thresholds: deltas, ...(anchor !== '' ? { anchor } : {}) });
               })
             }
           >
@@ -179,15 +261,13 @@ export function EvaluatePage() {
             </button>
           ) : null}
         </div>
-        {report.current !== undefined && report.current.state !== 'done' ? <JobProgress job={report.current} /> : null}
-        {reportResult !== undefined ? <div className="report" data-testid="report-view" dangerouslySetInnerHTML={{ __html: renderReportBody(reportResult) }} /> : null}
-      </section>
+        <Following job={report.current} />
+        {reportResult !== undefined ? <DiversityReportView report={reportResult} /> : null}
+      </Panel>
 
-      <section className="panel" data-testid="probe-panel">
-        <h3>Head-only probe</h3>
-        <p className="muted">A linear head on the last token's final hidden state of the frozen model. Separate training configurations by “;” and join datasets with “,” (e.g. seed; seed, synthetic) to compare them side by side; three seeds each.</p>
+      <Panel title="Head-only probe" testId="probe-panel" intro="A linear head on the last token's final hidden state of the frozen model (the paper's head-only setting). Separate training configurations by “;” and join datasets with “,” (e.g. seed; seed, synthetic); three seeds each.">
         <div className="form-row">
-          {modelSelect}
+          {modelSelect('probe-model')}
           <label>
             Probe
             <select value={probeKind} onChange={(event) => setProbeKind(event.target.value as 'classify' | 'reward')} data-testid="probe-kind">
@@ -197,19 +277,15 @@ export function EvaluatePage() {
           </label>
           <label>
             Training sets
-            <input value={trainSets} onChange={(event) => setTrainSets(event.target.value)} size={24} placeholder="seed; seed, synthetic" data-testid="probe-train" />
+            <input value={trainSets} onChange={(event) => setTrainSets(event.target.value)} size={34} placeholder="seed; seed, synthetic" data-testid="probe-train" />
           </label>
           <label>
             Eval set
-            <select value={evalSet} onChange={(event) => setEvalSet(event.target.value)} data-testid="probe-eval">
-              <option value="">—</option>
-              {datasets.map((dataset) => (
-                <option key={dataset.id}>{dataset.name}</option>
-              ))}
-            </select>
+            {datasetSelect(evalSet, setEvalSet, 'probe-eval')}
           </label>
           <button
             type="button"
+            className="primary"
             data-testid="probe-start"
             onClick={() =>
               void start(async () => {
@@ -217,7 +293,8 @@ export function EvaluatePage() {
                   .split(';')
                   .map((set) => set.split(',').map((name) => name.trim()).filter((name) => name !== ''))
                   .filter((set) => set.length > 0);
-                if (train.length === 0 || evalSet === '') throw new Error('Give at least one training set and an eval set.');
+                if (train.length === 0) throw new Error('Training sets: name at least one dataset (configurations separated by “;”, datasets joined by “,”).');
+                if (evalSet === '') throw new Error('Eval set: pick the dataset the probe is scored on.');
                 await api.call('evaluate.probe', { kind: probeKind, model, train, eval: evalSet });
               })
             }
@@ -225,54 +302,16 @@ export function EvaluatePage() {
             Train and evaluate
           </button>
         </div>
-        {probe.current !== undefined && probe.current.state !== 'done' ? <JobProgress job={probe.current} /> : null}
-        {probeResult !== undefined ? (
-          <table className="grid" data-testid="probe-results">
-            <thead>
-              <tr>
-                <th>training set</th>
-                <th>samples</th>
-                {probeResult.kind === 'classify' ? (
-                  <>
-                    <th>AUPRC</th>
-                    <th>AUROC</th>
-                  </>
-                ) : null}
-                <th>{probeResult.kind === 'classify' ? 'accuracy' : 'pairwise accuracy'}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {probeResult.runs.map((run) => (
-                <tr key={run.train.join('+')}>
-                  <td>{run.train.join(' + ')}</td>
-                  <td>{run.trainSamples}</td>
-                  {probeResult.kind === 'classify' ? (
-                    <>
-                      <td>{showSpread(run.auprc)}</td>
-                      <td>{showSpread(run.auroc)}</td>
-                    </>
-                  ) : null}
-                  <td>{showSpread(run.accuracy)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-      </section>
+        <Following job={probe.current} />
+        {probeResult !== undefined ? <ProbeResults report={probeResult} /> : null}
+      </Panel>
 
-      <section className="panel" data-testid="steering-panel">
-        <h3>Steering</h3>
-        <p className="muted">A CAA vector from A/B items, then robust accuracy (right in both option orders) per multiplier. Steering Control Rate = robust accuracy at +1 minus at −1.</p>
+      <Panel title="Steering" testId="steering-panel" intro="A CAA vector (mean difference of the residual at the answer letter between matching and non-matching completions), then robust accuracy per multiplier. Steering Control Rate = robust accuracy at +1 minus at −1.">
         <div className="form-row">
-          {modelSelect}
+          {modelSelect('steer-model')}
           <label>
             A/B items
-            <select value={caaSet} onChange={(event) => setCaaSet(event.target.value)} data-testid="steer-dataset">
-              <option value="">—</option>
-              {datasets.map((dataset) => (
-                <option key={dataset.id}>{dataset.name}</option>
-              ))}
-            </select>
+            {datasetSelect(caaSet, setCaaSet, 'steer-dataset')}
           </label>
           <label>
             Layer (l_out, ≥ 1)
@@ -283,19 +322,20 @@ export function EvaluatePage() {
             data-testid="steer-vector-start"
             onClick={() =>
               void start(async () => {
-                if (caaSet === '') throw new Error('Pick a dataset of A/B items.');
+                if (caaSet === '') throw new Error('A/B items: pick a dataset of A/B items.');
+                if (!/^\d+$/.test(layer.trim()) || Number(layer) < 1) throw new Error('Layer: a whole number ≥ 1 (llama.cpp block whose output is steered).');
                 const info = await api.call('system.info', {});
-                await api.call('evaluate.steerVector', { model, dataset: caaSet, layer: Number(layer), out: `${info.home}/vectors/${caaSet}-l${layer}.npy` });
+                await api.call('evaluate.steerVector', { model, dataset: caaSet, layer: Number(layer), out: `${info.home}/vectors/${caaSet}-l${Number(layer)}.npy` });
               })
             }
           >
             Build vector
           </button>
         </div>
-        {vector.current !== undefined && vector.current.state !== 'done' ? <JobProgress job={vector.current} /> : null}
+        <Following job={vector.current} />
         {vectorResult !== undefined ? (
           <p className="muted" data-testid="steer-vector-result">
-            Vector from {vectorResult.items} items at l_out-{vectorResult.layer} (norm {vectorResult.norm.toFixed(3)}): {vectorResult.out}
+            Vector from {formatCount(vectorResult.items)} items at l_out-{vectorResult.layer} (norm {formatDecimal(vectorResult.norm)}): {vectorResult.out}
           </p>
         ) : null}
         <div className="form-row">
@@ -309,11 +349,14 @@ export function EvaluatePage() {
           </label>
           <button
             type="button"
+            className="primary"
             data-testid="steer-eval-start"
             onClick={() =>
               void start(async () => {
                 const values = numbers(multipliers);
-                if (values === null || caaSet === '' || vectorPath === '') throw new Error('Pick the A/B items, a vector file and multipliers.');
+                if (caaSet === '') throw new Error('A/B items: pick the dataset of A/B items to score.');
+                if (vectorPath === '') throw new Error('Vector file: build a vector first, or give the path of one.');
+                if (values === null) throw new Error('Multipliers: comma-separated numbers, e.g. -1, 0, 1.');
                 await api.call('evaluate.steerEval', { model, vector: vectorPath, dataset: caaSet, multipliers: values });
               })
             }
@@ -321,16 +364,44 @@ export function EvaluatePage() {
             Evaluate steering
           </button>
         </div>
-        {steering.current !== undefined && steering.current.state !== 'done' ? <JobProgress job={steering.current} /> : null}
-        {steeringResult !== undefined ? (
-          <div data-testid="steering-results">
-            <SteeringCurve result={steeringResult} />
-            <p>
-              Steering Control Rate: <b data-testid="steering-control-rate">{steeringResult.steeringControlRate === null ? 'needs multipliers 1 and −1' : steeringResult.steeringControlRate.toFixed(3)}</b> ({steeringResult.items} items of {steeringResult.dataset})
-            </p>
-          </div>
-        ) : null}
-      </section>
+        <Following job={steering.current} />
+        {evaluations.length > 0 ? <SteeringCurves evaluations={evaluations} /> : null}
+      </Panel>
+
+      <Panel title="Quantization drift" testId="drift-panel" intro="One SAE on the same dataset under several quantized variants of a model (make them with 'facet models quantize'); the first model checked is the reference.">
+        <div className="form-row">
+          {saeSelect('drift-sae')}
+          <label>
+            Dataset
+            {datasetSelect(driftDataset, setDriftDataset, 'drift-dataset')}
+          </label>
+        </div>
+        <div className="form-row" data-testid="drift-models">
+          {models.map((entry) => (
+            <label key={entry.name}>
+              <input type="checkbox" checked={driftModels.includes(entry.name)} onChange={(event) => setDriftModels(event.target.checked ? [...driftModels, entry.name] : driftModels.filter((name) => name !== entry.name))} /> {entry.name}
+              {driftModels.indexOf(entry.name) === 0 ? <span className="muted"> (reference)</span> : null}
+            </label>
+          ))}
+        </div>
+        <button
+          type="button"
+          className="primary"
+          data-testid="drift-start"
+          onClick={() =>
+            void start(async () => {
+              const variants = driftModels.filter((name) => models.some((entry) => entry.name === name));
+              if (variants.length < 2) throw new Error('Models: tick at least two variants of the model (the first ticked is the reference).');
+              if (driftDataset === '') throw new Error('Dataset: pick the dataset the SAE is measured on.');
+              await api.call('evaluate.drift', { sae, models: variants, dataset: driftDataset });
+            })
+          }
+        >
+          Measure drift
+        </button>
+        <Following job={drift.current} />
+        {driftResult !== undefined ? <DriftTable report={driftResult} /> : null}
+      </Panel>
     </div>
   );
 }

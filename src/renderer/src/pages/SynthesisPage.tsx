@@ -1,14 +1,18 @@
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useEffect, useMemo, useState } from 'react';
 import type { CoverageRunView } from '../../../shared/featureTypes.ts';
 import { exportFormats, synthesisTasks, type DatasetExportView, type ExportFormat, type SynthesisCandidateView, type SynthesisRunView, type SynthesisTaskName } from '../../../shared/synthesisTypes.ts';
+import { formatPercent } from '../../../shared/formatNumber.ts';
 import { api } from '../api/connection.ts';
+import { chartTheme } from '../charts/chartTheme.ts';
 import { JobProgress } from '../components/JobProgress.tsx';
 import { useFeaturesStore } from '../stores/useFeaturesStore.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
+import { useNavigationStore } from '../stores/useNavigationStore.ts';
 import { useRegistryStore } from '../stores/useRegistryStore.ts';
 import { useSynthesisStore } from '../stores/useSynthesisStore.ts';
 
-const percent = (value: number | null | undefined): string => (value === null || value === undefined ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+const percent = (value: number | null | undefined): string => formatPercent(value);
 const fixed = (value: number | null, digits = 3): string => (value === null ? '—' : value.toFixed(digits));
 
 function numbers(text: string): number[] | null {
@@ -89,6 +93,14 @@ export function SynthesisPage() {
           ) : null}
           <Candidates run={run} />
           {run.state === 'done' && run.datasetId !== null ? <ExportPanel datasetId={run.datasetId} /> : null}
+          {run.state === 'done' && run.report !== null ? (
+            <p className="muted">
+              Does it help more than plain generation?{' '}
+              <button type="button" className="link" onClick={() => useNavigationStore.getState().go('Evaluate')} data-testid="synthesis-to-evaluate">
+                Compare seed, this set and a same-budget plain baseline on the Evaluate page
+              </button>
+            </p>
+          ) : null}
         </section>
       ) : (
         <section className="panel">
@@ -289,35 +301,48 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
 
 function CoverageChart({ run }: { run: SynthesisRunView }) {
   const rows = run.report?.coverage ?? [];
+  const data = rows.map((row) => ({ delta: `δ = ${row.threshold}`, seed: row.seedFac, combined: row.combinedFac }));
   return (
-    <table className="grid fac-chart" data-testid="synthesis-coverage">
-      <thead>
-        <tr>
-          <th>δ</th>
-          <th>FAC before (seed) and after (seed ∪ synthetic)</th>
-          <th>missing features the synthetic set activates</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((row) => (
-          <tr key={row.threshold} data-testid="synthesis-coverage-row">
-            <td>{row.threshold}</td>
-            <td>
-              <div className="fac-bars">
-                <div className="fac-bar before" style={{ width: `${(row.seedFac ?? 0) * 100}%` }} title="seed" />
-                <div className="fac-bar after" style={{ width: `${(row.combinedFac ?? 0) * 100}%` }} title="seed ∪ synthetic" />
-              </div>
-              <span data-testid="synthesis-fac">
-                {percent(row.seedFac)} → {percent(row.combinedFac)}
-              </span>
-            </td>
-            <td>
-              {row.missingActivated} of {row.missing} ({percent(row.missingShareActivated)})
-            </td>
+    <div className="charts-row">
+      <table className="grid fac-chart" data-testid="synthesis-coverage">
+        <thead>
+          <tr>
+            <th>δ</th>
+            <th>FAC before (seed) → after (seed ∪ synthetic)</th>
+            <th>missing features the synthetic set activates</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.threshold} data-testid="synthesis-coverage-row">
+              <td>{row.threshold}</td>
+              <td>
+                <span data-testid="synthesis-fac">
+                  {percent(row.seedFac)} → {percent(row.combinedFac)}
+                </span>
+              </td>
+              <td>
+                {row.missingActivated} of {row.missing} ({percent(row.missingShareActivated)})
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="chart" data-testid="synthesis-fac-chart">
+        <div className="chart-title">FAC before and after, at each δ</div>
+        <ResponsiveContainer width="100%" height={180}>
+          <BarChart data={data} margin={{ top: 4, right: 8, bottom: 4, left: 0 }}>
+            <CartesianGrid stroke={chartTheme.grid} vertical={false} />
+            <XAxis dataKey="delta" tick={chartTheme.tick} />
+            <YAxis domain={[0, 1]} tick={chartTheme.tick} width={44} tickFormatter={(value: number) => formatPercent(value, 0)} />
+            <Tooltip {...chartTheme.tooltip} formatter={(value) => formatPercent(Number(value))} />
+            <Legend wrapperStyle={{ fontSize: 12 }} />
+            <Bar dataKey="seed" name="seed" fill={chartTheme.axis} isAnimationActive={false} />
+            <Bar dataKey="combined" name="seed ∪ synthetic" fill={chartTheme.good} isAnimationActive={false} />
+          </BarChart>
+        </ResponsiveContainer>
+      </div>
+    </div>
   );
 }
 
