@@ -1,10 +1,36 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { databasePath } from '../../src/core/workspace/resolveFacetHome.ts';
 import { runFacet, startFacet } from '../support/runFacet.ts';
 import { sharedDataDir } from '../support/tempHome.ts';
 import { expect, test } from './serveFixture.ts';
 
 const shots = process.env['FACET_SCREENSHOTS'];
+
+/**
+ * Stops process `pid` (SIGSTOP) at a moment it holds no write transaction on the workspace, so
+ * others can still write (a cancel request) while it stands still: retried until a write lock
+ * can be taken at once.
+ */
+async function stopOutsideTransaction(pid: number, home: string): Promise<void> {
+  const db = new Database(databasePath(home), { timeout: 0 });
+  try {
+    for (;;) {
+      process.kill(pid, 'SIGSTOP');
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+        return;
+      } catch {
+        process.kill(pid, 'SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+    }
+  } finally {
+    db.close();
+  }
+}
 
 test('a finished CLI job shows kind, start and duration, links to its result, and is dismissed for good', async ({ page, appUrl, home }) => {
   // a job started from the CLI in the same workspace
@@ -35,6 +61,10 @@ test('a finished CLI job shows kind, start and duration, links to its result, an
   await expect(page.getByTestId('job')).toHaveCount(1);
   await expect(page.getByTestId('job-state')).toHaveText('done · dismissed');
   await expect(page.getByTestId('job-dismiss')).toHaveCount(0);
+  // a job has its own URL: it opens the page at that job, highlighted, even when dismissed
+  const id = await page.getByTestId('job').first().getAttribute('data-job-id');
+  await page.goto(`${appUrl}#/Jobs?job=${id}`);
+  await expect(page.locator(`[data-job-id="${id}"]`)).toHaveClass(/job-selected/);
 });
 
 test('a CLI job appears live, shows cancelling until it stops, resumes in serve; a failed job retries once its file is fixed', async ({ page, appUrl, home }) => {
@@ -51,7 +81,7 @@ test('a CLI job appears live, shows cancelling until it stops, resumes in serve;
   await expect(job).toHaveAttribute('data-status', 'running', { timeout: 20_000 });
   await expect(job.getByTestId('job-when')).toHaveText(/^dataset\.import · started .+ · running for /);
   // 2. the CLI process holds still (stopped), so its cancel stays a request: "cancelling…", Cancel disabled
-  process.kill(cli.pid!, 'SIGSTOP');
+  await stopOutsideTransaction(cli.pid!, home);
   await job.getByTestId('job-cancel').click();
   await expect(job).toHaveAttribute('data-status', 'cancelling');
   await expect(job.getByTestId('job-state')).toHaveText('cancelling…');
