@@ -87,7 +87,7 @@ test('a CLI job appears live, shows cancelling until it stops, resumes in serve;
   await expect(job.getByTestId('job-state')).toHaveText('cancelling…');
   await expect(job.getByTestId('job-cancel')).toBeDisabled();
   await expect(job.getByTestId('job-cancel')).toHaveText('Cancelling…');
-  if (shots !== undefined) await page.screenshot({ path: join(shots, 'jobs-cancelling-1440.png'), fullPage: true });
+  if (shots !== undefined) await page.screenshot({ path: join(shots, 'jobs-cancelling.png'), fullPage: true });
   process.kill(cli.pid!, 'SIGCONT');
   expect(await exited).toBe(130);
   await expect(job).toHaveAttribute('data-status', 'cancelled');
@@ -110,6 +110,11 @@ test('a CLI job appears live, shows cancelling until it stops, resumes in serve;
   for (const width of [1440, 1024]) {
     await page.setViewportSize({ width, height: 800 });
     if (shots !== undefined) await page.screenshot({ path: join(shots, `jobs-${width}.png`), fullPage: true });
+  }
+  if (shots !== undefined) {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(shots, 'jobs-1024-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
   }
   writeFileSync(bad, ['{"prompt":"a","response":"b"}', '{"prompt":"c","response":"d"}'].join('\n'));
   const retried = page.locator(`[data-job-id="${await failed.getAttribute('data-job-id')}"]`);
