@@ -27,6 +27,23 @@ describe('facet datasets (spawned CLI)', () => {
     expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)).toEqual([]);
   });
 
+  it('changes a role and searches samples (facet datasets role / search)', async () => {
+    expect((await runFacet(['datasets', 'import', join(sharedDataDir, 'caa/sycophancy/test_dataset_ab.json'), '--name', 'syco'], home.path)).code).toBe(0);
+    const role = await runFacet(['datasets', 'role', 'syco', 'eval'], home.path);
+    expect(role.code, role.stderr).toBe(0);
+    expect(role.stdout).toContain("'syco' is now an eval set (was seed).");
+    expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)[0]).toMatchObject({ role: 'eval' });
+    const refused = await runFacet(['datasets', 'role', 'syco', 'synthetic'], home.path);
+    expect(refused.code).toBe(2); // INVALID_ARGUMENT
+    expect(refused.stderr).toContain('cannot become synthetic');
+    const found = await runFacet(['datasets', 'search', 'syco', 'HELLO', '--json', '--limit', '3'], home.path);
+    expect(found.code, found.stderr).toBe(0);
+    const result = JSON.parse(found.stdout) as { total: number; samples: { turns: { content: string }[] }[] };
+    expect(result.total).toBeGreaterThan(3);
+    expect(result.samples).toHaveLength(3);
+    for (const sample of result.samples) expect(JSON.stringify(sample).toLowerCase()).toContain('hello');
+  });
+
   it('refuses a malformed line with its number and exit code 1, importing nothing', async () => {
     const path = join(home.path, 'broken.jsonl');
     writeFileSync(path, '{"text": "ok"}\n{"text": "fine"}\n{"text": 17}\n');
