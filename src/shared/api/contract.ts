@@ -101,7 +101,7 @@ export const methodSchemas = {
       seed: z.number().int().min(0).optional(),
       maxTokens: z.number().int().min(2).max(1 << 16).optional(),
       template: z.boolean().optional(),
-      threads: z.number().int().min(1).max(1024).optional(),
+      threads: z.number().int().min(1).optional(),
       device: z.enum(['auto', 'cpu', 'cuda']).optional(),
       cpuModel: z.boolean().optional(),
       fresh: z.boolean().optional(),
@@ -189,7 +189,7 @@ export const methodSchemas = {
       kv: z.enum(['f16', 'f32']).optional(),
       maxTokens: z.number().int().min(2).max(1 << 16).optional(),
       minActivation: z.number().min(0).optional(),
-      threads: z.number().int().min(1).max(1024).optional(),
+      threads: z.number().int().min(1).optional(),
       cpu: z.boolean().optional(),
       topMissing: z.number().int().min(1).max(1000).optional(),
       spansPerFeature: z.number().int().min(1).max(50).optional(),
@@ -364,7 +364,7 @@ export const methodSchemas = {
   'jobs.dismiss': z.object({ id: z.string().min(1).optional() }).strict(),
   /** The residual stream after block `layer` for every token of an input file or text, into an .npy / .safetensors file (+ JSON sidecar), as a job. */
   /** llama.cpp's quantizer writes a quantized copy of a model (optionally registered), as a job. */
-  'models.quantize': z.object({ model: z.string().min(1), type: z.string().min(1).max(32), out: z.string().min(1), threads: z.number().int().min(1).max(1024).optional(), name: z.string().min(1).max(200).optional() }).strict(),
+  'models.quantize': z.object({ model: z.string().min(1), type: z.string().min(1).max(32), out: z.string().min(1), threads: z.number().int().min(1).optional(), name: z.string().min(1).max(200).optional() }).strict(),
   'activations.capture': z
     .object({
       model: z.string().min(1),
@@ -379,7 +379,8 @@ export const methodSchemas = {
       kv: z.enum(['f16', 'f32']).default('f16'),
       maxTokens: z.number().int().min(1).default(512),
       contextSize: z.number().int().min(1).optional(),
-      threads: z.number().int().min(1).max(1024).optional(),
+      /** No upper bound here: the probe refuses too many threads with THREADS_OUT_OF_RANGE (4 × logical cores). */
+      threads: z.number().int().min(1).optional(),
       cpu: z.boolean().default(false),
     })
     .strict(),
