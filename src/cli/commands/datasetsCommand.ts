@@ -68,7 +68,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         if (!ctx.json) for (const warning of dataset.warnings ?? []) ctx.err(`Warning: ${warning}`);
         if (ctx.json) ctx.printJson(dataset);
         else {
-          ctx.out(`Imported '${dataset.name}' (${dataset.format}, role ${dataset.role}): ${dataset.sampleCount} samples, ${dataset.duplicateCount} duplicates skipped${dataset.invalidCount > 0 ? `, ${dataset.invalidCount} invalid rows skipped` : ''}.`);
+          ctx.out(`Imported '${dataset.name}' (${dataset.format}, role ${dataset.role}): ${formatCount(dataset.sampleCount)} samples, ${formatCount(dataset.duplicateCount)} duplicates skipped${dataset.invalidCount > 0 ? `, ${formatCount(dataset.invalidCount)} invalid rows skipped` : ''}.`);
         }
         return 0;
       }
@@ -77,7 +77,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         const all = await engine.call('datasets.list', {});
         if (ctx.json) ctx.printJson(all);
         else if (all.length === 0) ctx.out("No datasets yet. Import one with 'facet datasets import <file>'.");
-        else ctx.out(formatTable(['id', 'name', 'role', 'format', 'samples', 'duplicates', 'state'], all.map((d) => [d.id, d.name, d.role, d.format, d.sampleCount, d.duplicateCount, d.state])));
+        else ctx.out(formatTable(['id', 'name', 'role', 'format', 'samples', 'duplicates', 'state'], all.map((d) => [d.id, d.name, d.role, d.format, formatCount(d.sampleCount), formatCount(d.duplicateCount), d.state])));
         return 0;
       }
       case 'show': {
@@ -87,7 +87,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         const page = await engine.call('datasets.samples', { id: dataset.id, offset: Number(values.offset), limit: Math.max(1, Math.min(1000, Number(values.limit))) });
         if (ctx.json) ctx.printJson({ dataset, samples: page.samples });
         else {
-          ctx.out(`${dataset.name}: ${dataset.sampleCount} samples, format ${dataset.format}, role ${dataset.role}, from ${dataset.sourcePath}`);
+          ctx.out(`${dataset.name}: ${formatCount(dataset.sampleCount)} samples, format ${dataset.format}, role ${dataset.role}, from ${dataset.sourcePath}`);
           for (const sample of page.samples) {
             ctx.out(`\n#${sample.ordinal} (line ${sample.sourceLine})${sample.label !== undefined ? ` label=${sample.label}` : ''}`);
             for (const turn of sample.turns) ctx.out(`  ${turn.role}: ${turn.content.length > 200 ? `${turn.content.slice(0, 200)}…` : turn.content}`);

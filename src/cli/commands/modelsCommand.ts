@@ -8,6 +8,7 @@ import type { CliContext } from '../CliContext.ts';
 import { openCliEngine } from '../openCliEngine.ts';
 import { followJob } from '../runEngineJob.ts';
 import { formatTable } from '../formatTable.ts';
+import { formatBytes, formatCount } from '../../shared/formatNumber.ts';
 
 const help = `Usage:
   facet models add <file.gguf> [--name N]   register a local GGUF (reads its metadata, hashes it)
@@ -64,7 +65,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       const models = service.list();
       if (ctx.json) ctx.printJson(models.map(withoutTemplate));
       else if (models.length === 0) ctx.out('No models registered. Add one with: facet models add <file.gguf>');
-      else ctx.out(formatTable(['name', 'arch', 'blocks', 'n_embd', 'quant', 'size', 'path'], models.map((m) => [m.name, m.architecture, m.blockCount ?? '?', m.embeddingLength ?? '?', m.quantization, formatBytes(m.sizeBytes), m.path])));
+      else ctx.out(formatTable(['name', 'arch', 'blocks', 'n_embd', 'quant', 'size', 'path'], models.map((m) => [m.name, m.architecture, formatCount(m.blockCount), formatCount(m.embeddingLength), m.quantization, formatBytes(m.sizeBytes), m.path])));
       return 0;
     }
     case 'info': {
@@ -159,13 +160,5 @@ function describeModel(m: ModelRecord): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
+/** Byte sizes in the CLI read as on every page (src/shared/formatNumber). */
+export { formatBytes };
