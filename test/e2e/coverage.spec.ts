@@ -5,6 +5,8 @@ import { forgeCoverageWorkspace } from '../coverage/forgedCoverageWorkspace.ts';
 import { expect, test } from './serveFixture.ts';
 
 test('runs a coverage measurement from the UI and follows a missing feature to the Features page', async ({ page, appUrl, home }) => {
+  // the demo trains an SAE and indexes its datasets first: minutes on a busy two-core machine
+  test.setTimeout(480_000);
   // The demo registers a forged model, the sample datasets and a trained SAE in this workspace.
   const demo = await runFacet(['demo', '--threads', '1'], home, { timeoutMs: 300_000 });
   expect(demo.code, demo.stderr).toBe(0);
@@ -28,7 +30,10 @@ test('runs a coverage measurement from the UI and follows a missing feature to t
   await expect(missing.getByTestId('feature-span').first()).toBeVisible();
   // spans of missing features come from the anchor set only
   for (const meta of await page.getByTestId('coverage-missing').getByTestId('feature-span').locator('.span-meta').allTextContents()) expect(meta).toContain('demo-anchor');
-  await page.screenshot({ path: 'test-results/coverage-page.png', fullPage: true });
+  await page.setViewportSize({ width: 1440, height: 2600 });
+  await expect(page.getByTestId('coverage-scatter').locator('.recharts-scatter-symbol').first()).toBeVisible();
+  await page.screenshot({ path: 'test-results/coverage-page.png' });
+  await page.setViewportSize({ width: 1300, height: 850 });
   const featureLabel = (await missing.locator('button.link').textContent()) ?? '';
   await missing.locator('button.link').click();
   const detail = page.getByTestId('feature-detail');
