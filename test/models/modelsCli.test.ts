@@ -52,6 +52,29 @@ describe('facet forge, models and hardware commands', () => {
     expect(json(missing.stdout).error.code).toBe('MODEL_NOT_FOUND');
   });
 
+  it('pulls over HTTP as a model.pull job that facet jobs list shows', async () => {
+    const served = join(home, 'served-source.gguf');
+    expect((await runFacet(['forge', '--family', 'mistral', '--layers', '1', '--dim', '64', '--heads', '4', '--kv-heads', '2', '--seed', '4', '--out', served], home)).code).toBe(0);
+    const server = createServer((request, response) => {
+      const body = readFileSync(served);
+      response.writeHead(request.url === '/m/pulled.gguf' ? 200 : 404, { 'content-length': String(request.url === '/m/pulled.gguf' ? body.length : 0) });
+      response.end(request.method === 'HEAD' || request.url !== '/m/pulled.gguf' ? undefined : body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m/pulled.gguf`;
+      const pulled = await runFacet(['models', 'pull', url, '--name', 'pulled', '--json'], home, { timeoutMs: 30_000 });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(json(pulled.stdout)).toMatchObject({ name: 'pulled', architecture: 'llama', alreadyRegistered: false });
+      expect(sha(json(pulled.stdout).path)).toBe(sha(served));
+      const jobs = json((await runFacet(['jobs', 'list', '--json'], home)).stdout) as { kind: string; state: string; done: number; total: number }[];
+      const job = jobs.find((entry) => entry.kind === 'model.pull');
+      expect(job).toMatchObject({ state: 'done', done: readFileSync(served).length, total: readFileSync(served).length });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('reports bad input with coded errors', async () => {
     const text = join(home, 'notes.gguf');
     writeFileSync(text, 'hello');

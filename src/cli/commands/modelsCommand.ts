@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { ModelRecord } from '../../core/models/ModelRecord.ts';
 import { ModelService, type AddModelResult, type ModelProgress } from '../../core/models/ModelService.ts';
+import type { ModelSummary } from '../../shared/registryTypes.ts';
 import type { ModelQuantizeSummary } from '../../core/models/modelQuantizeJob.ts';
 import type { CliContext } from '../CliContext.ts';
 import { openCliEngine } from '../openCliEngine.ts';
@@ -105,22 +106,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         if (!Number.isFinite(seconds) || seconds <= 0) throw new FacetError('INVALID_ARGUMENT', `--timeout must be a positive number of seconds (got '${values.timeout}').`);
         stallTimeoutMs = seconds * 1000;
       }
-      let phase: ModelProgress['phase'] | undefined;
-      const result = await service.pull(uri, {
-        ...(values.name !== undefined ? { name: values.name } : {}),
-        ...(stallTimeoutMs !== undefined ? { stallTimeoutMs } : {}),
-        signal: ctx.signal,
-        onProgress: (progress) => {
-          if (progress.phase !== phase) {
-            if (phase !== undefined) ctx.progress.finish();
-            phase = progress.phase;
-            ctx.progress.start(phase === 'download' ? 'Downloading' : 'Hashing', progress.total);
-          }
-          ctx.progress.update(progress.done, progress.total);
-        },
-      });
-      if (phase !== undefined) ctx.progress.finish();
-      report(ctx, result);
+      // the model.pull job: 'facet jobs list' and the Jobs page of a 'facet serve' on this workspace follow it
+      const engine = openCliEngine(ctx);
+      try {
+        const job = await engine.call('models.pull', { uri, ...(values.name !== undefined ? { name: values.name } : {}), ...(stallTimeoutMs !== undefined ? { stallTimeoutSeconds: stallTimeoutMs / 1000 } : {}) });
+        const { alreadyRegistered, ...model } = (await followJob(engine, ctx, job, 'Downloading')).result as ModelSummary & { alreadyRegistered: boolean };
+        report(ctx, { model, alreadyRegistered });
+      } finally {
+        await engine.close();
+      }
       return 0;
     }
     default:
@@ -128,7 +122,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
 }
 
-function report(ctx: CliContext, { model, alreadyRegistered }: AddModelResult): void {
+function report(ctx: CliContext, { model, alreadyRegistered }: { model: AddModelResult['model'] | ModelSummary; alreadyRegistered: boolean }): void {
   if (ctx.json) ctx.printJson({ ...model, alreadyRegistered });
   else ctx.out(`${alreadyRegistered ? 'Already registered' : 'Registered'} '${model.name}': ${model.architecture}, ${model.blockCount ?? '?'} blocks, n_embd ${model.embeddingLength ?? '?'}, ${model.quantization}, ${formatBytes(model.sizeBytes)}.`);
 }
