@@ -5,6 +5,7 @@ import { featureSpanContexts } from '../../src/core/features/featureSpanContexts
 import { indexDataset } from '../../src/core/features/indexDataset.ts';
 import { Store } from '../../src/core/store/Store.ts';
 import type { FeatureSpan } from '../../src/shared/featureTypes.ts';
+import { runFacet } from '../support/runFacet.ts';
 import { tempHome } from '../support/tempHome.ts';
 import { datasetTexts, forgeModelAndSae, populateWorkspace } from './featureFixtures.ts';
 import { forgeFeatureIndex, type ForgedSample } from './forgeFeatureIndex.ts';
@@ -92,6 +93,21 @@ describe('features by dataset on a forged index (hand-computed reference)', () =
       [2, 0.5],
     ]);
   });
+
+  it('the CLI has the same filters: facet features table --dataset, --active-in, --absent-in (by name)', async () => {
+    const missing = await runFacet(['features', 'table', '--space', String(spaceId), '--active-in', 'anchor', '--absent-in', 'seed', '--sort', 'feature', '--json'], home.path);
+    expect(missing.code, missing.stderr).toBe(0);
+    expect((JSON.parse(missing.stdout) as { rows: { feature: number }[] }).rows.map((r) => r.feature)).toEqual([2, 3]);
+    const seed = await runFacet(['features', 'table', '--space', String(spaceId), '--dataset', 'seed', '--json'], home.path);
+    expect((JSON.parse(seed.stdout) as { samples: number; rows: { feature: number; count: number }[] }).rows.map((r) => [r.feature, r.count])).toEqual([
+      [4, 2],
+      [0, 1],
+      [1, 1],
+    ]);
+    const unknown = await runFacet(['features', 'table', '--space', String(spaceId), '--absent-in', 'nope'], home.path);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^Error \[NOT_FOUND\]: .*nope/);
+  }, 60_000);
 
   it('refuses a dataset that is not indexed in the space, naming the field', () => {
     expect(() => queryFeatureTable(store, { spaceId, absentIn: 9999 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('absentIn') }));

@@ -3,6 +3,7 @@ import { FacetError } from '../../shared/FacetError.ts';
 import { jobFeatureIndexer } from '../../core/features/featureIndexJob.ts';
 import { getFeatureDetail, listFeatureSpaces, queryFeatureTable } from '../../core/features/FeatureQueries.ts';
 import type { FeatureIndexParams } from '../../core/features/indexDataset.ts';
+import { resolveIndexDataset } from '../../core/features/resolveFeatureSpace.ts';
 import type { CliContext } from '../CliContext.ts';
 import { formatTable } from '../formatTable.ts';
 import { openCliEngine } from '../openCliEngine.ts';
@@ -14,13 +15,16 @@ const help = `Usage:
   facet features index --model M --sae S --dataset D [--layer L] [--encode topk|dense-relu]
                        [--no-template] [--kv f16|f32] [--threads N] [--max-tokens N] [--min-activation X] [--cpu]
   facet features table [--space ID] [--sort count|mean|max|feature] [--asc] [--limit N] [--offset N]
+                       [--dataset D] [--active-in A --absent-in B]
   facet features show --feature F [--space ID] [--spans N] [--bins N]
 ${interpretHelp}
 
 A feature space is one (model, layer, SAE, encode mode, template, max tokens, KV type); 'list'
 shows the spaces and the datasets indexed in each. 'table' and 'show' aggregate over every
-indexed dataset of a space (--space may be left out when there is only one). Spans are up to 32
-tokens ending with the peak token, shown as …text[peak].`;
+indexed dataset of a space (--space may be left out when there is only one); 'table --dataset D'
+counts and sorts over D only, '--active-in A --absent-in B' keeps the features A activates and B
+does not (the Features page's filters; datasets by name or id). Spans are up to 32 tokens ending
+with the peak token, shown as …text[peak].`;
 
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
@@ -50,6 +54,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       feature: { type: 'string' },
       spans: { type: 'string', default: '5' },
       bins: { type: 'string', default: '10' },
+      'active-in': { type: 'string' },
+      'absent-in': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -119,7 +125,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     case 'table': {
       const sort = values.sort as 'count' | 'mean' | 'max' | 'feature';
       if (!['count', 'mean', 'max', 'feature'].includes(sort)) throw new FacetError('INVALID_ARGUMENT', `--sort must be count, mean, max or feature (got '${values.sort}').`);
-      const page = queryFeatureTable(store, { spaceId: pickSpace(), sort, ...(values.asc ? { descending: false } : {}), limit: integerOption(values.limit, 'limit', 1)!, offset: integerOption(values.offset, 'offset')! });
+      const datasetId = (reference: string | undefined): number | undefined => (reference === undefined ? undefined : resolveIndexDataset(store, reference).id);
+      const scope = { dataset: datasetId(values.dataset), activeIn: datasetId(values['active-in']), absentIn: datasetId(values['absent-in']) };
+      const page = queryFeatureTable(store, {
+        spaceId: pickSpace(),
+        sort,
+        ...(values.asc ? { descending: false } : {}),
+        limit: integerOption(values.limit, 'limit', 1)!,
+        offset: integerOption(values.offset, 'offset')!,
+        ...Object.fromEntries(Object.entries(scope).filter(([, value]) => value !== undefined)),
+      });
       if (ctx.json) {
         ctx.printJson(page);
         return 0;

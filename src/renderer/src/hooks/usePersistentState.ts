@@ -8,7 +8,8 @@ function read<T>(key: string, initial: T): T {
     if (stored === null) return initial;
     const parsed = JSON.parse(stored) as unknown;
     // a stored value of another shape (an older version of the form) falls back to the default
-    return typeof parsed === typeof initial && Array.isArray(parsed) === Array.isArray(initial) ? (parsed as T) : initial;
+    const fits = initial === null || parsed === null || (typeof parsed === typeof initial && Array.isArray(parsed) === Array.isArray(initial));
+    return fits ? (parsed as T) : initial;
   } catch {
     return initial;
   }

@@ -6,6 +6,7 @@ import { formatPercent } from '../../../shared/formatNumber.ts';
 import { api } from '../api/connection.ts';
 import { chartTheme } from '../charts/chartTheme.ts';
 import { JobProgress } from '../components/JobProgress.tsx';
+import { usePersistentState } from '../hooks/usePersistentState.ts';
 import { useFeaturesStore } from '../stores/useFeaturesStore.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 import { useNavigationStore } from '../stores/useNavigationStore.ts';
@@ -32,7 +33,15 @@ export function SynthesisPage() {
   const coverageRuns = useFeaturesStore((state) => state.runs);
   const models = useRegistryStore((state) => state.models);
   const jobs = useJobsStore((state) => state.jobs);
-  const { runs, selectedRunId, select, load } = useSynthesisStore();
+  const { runs, load } = useSynthesisStore();
+  const params = useNavigationStore((state) => state.params);
+  const selectedRunId = params['run'] !== undefined ? Number(params['run']) : null;
+  // the shown run lives in the URL (#/Synthesis?run=ID): reload, Back and shared links keep it
+  const select = (runId: number): void => useNavigationStore.getState().setParams({ run: String(runId) });
+  const selectFromStore = useSynthesisStore((state) => state.select);
+  useEffect(() => {
+    selectFromStore(selectedRunId);
+  }, [selectedRunId, selectFromStore]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -112,20 +121,20 @@ export function SynthesisPage() {
 }
 
 function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[]; models: string[] }) {
-  const [coverageId, setCoverageId] = useState<number | null>(null);
-  const [task, setTask] = useState<Exclude<SynthesisTaskName, 'custom'>>('instruction-following');
-  const [generator, setGenerator] = useState('');
-  const [scope, setScope] = useState<'all' | 'picked'>('all');
+  const [coverageId, setCoverageId] = usePersistentState<number | null>('synthesis.coverageRun', null);
+  const [task, setTask] = usePersistentState<Exclude<SynthesisTaskName, 'custom'>>('synthesis.task', 'instruction-following');
+  const [generator, setGenerator] = usePersistentState('synthesis.generator', '');
+  const [scope, setScope] = usePersistentState<'all' | 'picked'>('synthesis.scope', 'all');
   const [picked, setPicked] = useState<Set<number>>(new Set());
-  const [relevantOnly, setRelevantOnly] = useState(false);
+  const [relevantOnly, setRelevantOnly] = usePersistentState('synthesis.relevantOnly', false);
   const [relevant, setRelevant] = useState<Set<number> | null>(null);
-  const [limit, setLimit] = useState('5');
-  const [candidates, setCandidates] = useState('2');
-  const [contrast, setContrast] = useState('2');
-  const [keep, setKeep] = useState('1');
-  const [maxNewTokens, setMaxNewTokens] = useState('');
-  const [steer, setSteer] = useState('');
-  const [coherence, setCoherence] = useState(true);
+  const [limit, setLimit] = usePersistentState('synthesis.limit', '5');
+  const [candidates, setCandidates] = usePersistentState('synthesis.candidates', '2');
+  const [contrast, setContrast] = usePersistentState('synthesis.contrast', '2');
+  const [keep, setKeep] = usePersistentState('synthesis.keep', '1');
+  const [maxNewTokens, setMaxNewTokens] = usePersistentState('synthesis.maxNewTokens', '');
+  const [steer, setSteer] = usePersistentState('synthesis.steer', '');
+  const [coherence, setCoherence] = usePersistentState('synthesis.coherence', true);
   const [error, setError] = useState<string | null>(null);
   const coverage = coverageRuns.find((candidate) => candidate.id === coverageId) ?? coverageRuns[0];
   const missing = useMemo(() => coverage?.result.results[0]?.missing ?? [], [coverage]);
