@@ -40,6 +40,19 @@ describe('models and datasets from the UI (engine methods)', () => {
         createReadStream(modelPath, { start: 0, end: Math.floor(size / 2) }).on('end', () => response.socket?.destroy()).pipe(response, { end: false });
         return;
       }
+      if (request.url === '/slow.gguf') {
+        // a trickle: 16 KiB every 50 ms, so a cancel lands mid-download
+        response.writeHead(200, { 'content-length': String(size), 'content-type': 'application/octet-stream' });
+        if (request.method === 'HEAD') return void response.end();
+        const stream = createReadStream(modelPath, { highWaterMark: 16 * 1024 });
+        stream.on('data', () => {
+          stream.pause();
+          setTimeout(() => stream.resume(), 50);
+        });
+        response.on('close', () => stream.destroy());
+        stream.pipe(response);
+        return;
+      }
       response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,6 +61,7 @@ describe('models and datasets from the UI (engine methods)', () => {
 
   afterAll(async () => {
     await engine.close();
+    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     home.remove();
   });
@@ -143,6 +157,24 @@ describe('models and datasets from the UI (engine methods)', () => {
     expect(finished.state).toBe('failed');
     expect(finished.error?.code).toMatch(/DOWNLOAD_FAILED|GGUF_TRUNCATED/);
     expect(cuts.length).toBeGreaterThan(0);
+    expect(readdirSync(join(home.path, 'models'))).toEqual(['tiny.gguf']);
+    expect((await engine.call('models.list', {})).map((model) => model.name)).toEqual(['downloaded']);
+  }, 60_000);
+
+  it('a download cancelled mid-way leaves nothing behind', async () => {
+    const job = await engine.call('models.pull', { uri: `${base}/slow.gguf` });
+    await new Promise<void>((resolve) => {
+      const unsubscribe = engine.jobs.subscribe((update) => {
+        if (update.id === job.id && update.done > 0) {
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+    engine.jobs.cancel(job.id);
+    const finished = await engine.jobs.wait(job.id);
+    expect(finished.state).toBe('cancelled');
+    expect(finished.done).toBeLessThan(statSync(modelPath).size);
     expect(readdirSync(join(home.path, 'models'))).toEqual(['tiny.gguf']);
     expect((await engine.call('models.list', {})).map((model) => model.name)).toEqual(['downloaded']);
   }, 60_000);
