@@ -50,7 +50,7 @@ import { ModelService } from '../core/models/ModelService.ts';
 import { toModelSummary } from '../core/models/toModelSummary.ts';
 import { SaeRegistry } from '../core/sae/SaeRegistry.ts';
 import { SAE_FORMATS, type SaeFormat } from '../core/sae/SaeConfig.ts';
-import { createSaeTrainingJob } from '../core/sae/training/runSaeTraining.ts';
+import { createSaeTrainingJob, requireFreeSaeName } from '../core/sae/training/runSaeTraining.ts';
 import { resolveModel } from '../core/models/ModelService.ts';
 import { toSaeSummary } from '../core/sae/toSaeSummary.ts';
 import { Store } from '../core/store/Store.ts';
@@ -272,6 +272,7 @@ export class FacetEngine {
         // Names are checked now so a typo fails at once rather than inside the job.
         await resolveModel(this.store, params.model);
         await requireModelLayer(this.store, params.model, params.layer);
+        await requireFreeSaeName(this.store, this.home, params);
         if (params.k > params.features) throw new FacetError('INVALID_ARGUMENT', `K (${params.k}) cannot exceed the number of features (${params.features}).`, { param: 'k', k: params.k, features: params.features });
         resolveIndexDataset(this.store, params.dataset);
         const { kAnnealFrom, ...rest } = params;

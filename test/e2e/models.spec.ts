@@ -88,6 +88,12 @@ test('refuses a layer past the depth before a job starts, trains with live curve
   await expect(row).toContainText('64 → 64');
   await expect(row).toContainText('topk');
   const trained = (await row.locator('td').first().textContent()) ?? '';
+  // the same settings again would register the same name: refused before a job starts, naming the field
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toContainText(`An SAE named '${trained}' is already registered.`);
+  await expect(page.getByTestId('train-error')).toContainText("'SAE name'");
+  await expect(page.getByTestId('train-error')).not.toContainText('--name');
+  await expect(page.getByTestId('train-name')).toHaveAttribute('aria-invalid', 'true');
 
   // import: the stored copy of the trained SAE, copied elsewhere; the same weights are refused under another name first
   const stored = join(home, 'saes', readdirSync(join(home, 'saes'))[0] as string);

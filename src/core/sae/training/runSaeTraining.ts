@@ -84,6 +84,21 @@ export function saeTrainingRunDir(home: string, key: Record<string, unknown>): s
 }
 
 /**
+ * The name the trained SAE will be registered under (`params.name`, else
+ * `<model>-L<layer>-<features>-k<k>`), refused when an SAE of that name exists
+ * (`INVALID_ARGUMENT`, `details.param = 'name'`): callers check it before queueing the job.
+ */
+export async function requireFreeSaeName(store: Store, home: string, params: Pick<SaeTrainingParams, 'model' | 'layer' | 'name' | 'features' | 'k'>): Promise<string> {
+  const model = await resolveModel(store, params.model);
+  const modelName = model.record?.name ?? basename(model.path).replace(/\.gguf$/i, '');
+  const name = params.name ?? `${modelName.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')}-L${params.layer}-${params.features ?? 65_536}-k${params.k ?? 20}`;
+  if (new SaeRegistry(store, home).list().some((record) => record.name === name)) {
+    throw new FacetError('INVALID_ARGUMENT', `An SAE named '${name}' is already registered. Pass another --name or remove it first (facet sae remove ${name}).`, { name, param: 'name' });
+  }
+  return name;
+}
+
+/**
  * Trains a tied TopK SAE on a model's `l_out-<layer>` residuals over a dataset (streamed through
  * the llama probe, chat template applied, positions t ≥ t0) and registers it like an imported
  * SAE. Checkpoints go to `<home>/sae-training/<run>/`; running the same request again resumes
@@ -99,11 +114,8 @@ export async function runSaeTraining(
   const k = params.k ?? 20;
   const model = await resolveModel(store, params.model);
   const modelName = model.record?.name ?? basename(model.path).replace(/\.gguf$/i, '');
-  const name = params.name ?? `${modelName.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')}-L${params.layer}-${features}-k${k}`;
+  const name = await requireFreeSaeName(store, home, params);
   const registry = new SaeRegistry(store, home);
-  if (registry.list().some((record) => record.name === name)) {
-    throw new FacetError('INVALID_ARGUMENT', `An SAE named '${name}' is already registered. Pass another --name or remove it first (facet sae remove ${name}).`, { name });
-  }
   const samples = await openDatasetSamples(store, params.dataset, control.signal);
   const fileInfo = await stat(model.path);
   const runDir = saeTrainingRunDir(home, {

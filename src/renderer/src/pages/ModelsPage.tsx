@@ -19,7 +19,7 @@ const saeExtensions = ['.pth', '.pt', '.safetensors', '.json', '.npz', '.npy'];
 
 const registerControls = { path: 'GGUF file', name: 'Name' };
 const downloadControls = { uri: 'Address', name: 'Name', path: 'Address' };
-const trainControls = { model: 'Model', dataset: 'Dataset', layer: 'Layer', features: 'Features', k: 'K', epochs: 'Epochs', batchTokens: 'Batch' };
+const trainControls = { model: 'Model', dataset: 'Dataset', layer: 'Layer', features: 'Features', k: 'K', epochs: 'Epochs', batchTokens: 'Batch', name: 'SAE name' };
 const importControls = { path: 'SAE folder or file', name: 'Name', layer: 'Layer', model: 'Model family', format: 'Format' };
 
 /** Jobs of these kinds that are running, or stopped early and not dismissed (so a failure stays until read). */
@@ -142,6 +142,7 @@ export function ModelsPage() {
   const [trainK, setTrainK] = usePersistentState('models.trainK', '20');
   const [trainEpochs, setTrainEpochs] = usePersistentState('models.trainEpochs', '3');
   const [trainBatch, setTrainBatch] = usePersistentState('models.trainBatch', '4096');
+  const [trainName, setTrainName] = useState('');
   const [trainError, setTrainError] = useState<{ text: string; param: string | undefined } | null>(null);
   const trainJobs = pinnedJobs(jobs, ['sae.train']);
   const lastTraining = Object.values(jobs)
@@ -205,7 +206,8 @@ export function ModelsPage() {
       return;
     }
     try {
-      await api.call('saes.train', { model: chosenModel?.name ?? '', dataset: chosenDataset?.name ?? '', layer, features, k: Number(trainK), epochs: Number(trainEpochs), batchTokens: Number(trainBatch.replace(/,/g, '')) });
+      await api.call('saes.train', { model: chosenModel?.name ?? '', dataset: chosenDataset?.name ?? '', layer, features, k: Number(trainK), epochs: Number(trainEpochs), batchTokens: Number(trainBatch.replace(/,/g, '')), ...(trainName.trim() !== '' ? { name: trainName.trim() } : {}) });
+      setTrainName('');
     } catch (caught) {
       setTrainError({ text: guiErrorText(caught, { controls: trainControls }), param: errorParam(caught) });
     }
@@ -387,6 +389,9 @@ export function ModelsPage() {
           </label>
           <label title="tokens per optimiser step">
             Batch <input {...invalid('batchTokens')} value={trainBatch} onChange={(event) => setTrainBatch(event.target.value)} data-testid="train-batch" />
+          </label>
+          <label>
+            SAE name <input className={trainError?.param === 'name' ? 'invalid' : ''} aria-invalid={trainError?.param === 'name' ? true : undefined} value={trainName} placeholder="model-L<layer>-<features>-k<K>" onChange={(event) => setTrainName(event.target.value)} data-testid="train-name" />
           </label>
           <button type="button" className="primary" disabled={chosenModel === null || chosenDataset === null} onClick={() => void train()} data-testid="train-start">
             Train
