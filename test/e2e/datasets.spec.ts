@@ -98,7 +98,10 @@ test('refuses a malformed file in the form\'s words with the user\'s file name, 
   await expect(error).toContainText("tick 'Skip invalid rows'");
   await expect(error).not.toContainText('--skip-invalid');
   await expect(error).not.toContainText('uploads');
+  await expect(page.getByTestId('job-failed')).toContainText("Import my broken file.jsonl as 'my broken file'");
   await expect(page.getByTestId('dataset-row')).toHaveCount(0);
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.screenshot({ path: 'test-results/datasets-import-error-1024.png' });
   // the failure stays until dismissed
   await page.getByTestId('job-dismiss').click();
   await expect(page.getByTestId('job-failed')).toHaveCount(0);

@@ -14,11 +14,17 @@ export function JobErrorCard({ job, context, title }: { job: JobSnapshot; contex
     setActionError(null);
     api.call(method, { id: job.id }).catch((error: unknown) => setActionError(guiErrorText(error, context)));
   };
+  // an upload's copy on the server is named after the user's file, made safe: show the user's own name
+  let shownTitle = title ?? job.title;
+  for (const [path, name] of Object.entries(context.files ?? {})) {
+    const copy = path.split(/[\\/]/).pop();
+    if (copy !== undefined && copy !== '' && copy !== name) shownTitle = shownTitle.split(copy).join(name);
+  }
   const text = job.state === 'cancelled' ? 'Cancelled; nothing was kept.' : guiErrorText(job.error ?? { message: 'Failed.' }, context);
   return (
     <div className={`job job-${job.state}`} data-testid="job-failed" data-job-id={job.id} data-state={job.state}>
       <div className="job-head">
-        <span className="job-title">{title ?? job.title}</span>
+        <span className="job-title">{shownTitle}</span>
         <span className="job-state">{job.state}</span>
       </div>
       <div className="job-when muted">
