@@ -14,6 +14,7 @@ import { useFeaturesStore } from '../stores/useFeaturesStore.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 import { useNavigationStore } from '../stores/useNavigationStore.ts';
 import { useRegistryStore } from '../stores/useRegistryStore.ts';
+import { usePersistentState } from '../hooks/usePersistentState.ts';
 
 type Encode = '' | 'topk' | 'dense-relu';
 
@@ -24,10 +25,14 @@ export function ComparePage() {
   const { models, saes } = useRegistryStore();
   const datasets = useDatasetsStore((state) => state.datasets).filter((dataset) => dataset.state === 'ready');
   const jobs = useJobsStore((state) => state.jobs);
-  const { runs, selectedRunId, details, load, select } = useCompareStore();
-  const [space, setSpace] = useState({ modelA: '', saeA: '', encodeA: '' as Encode, modelB: '', saeB: '', encodeB: '' as Encode, modelC: '', saeC: '', encodeC: '' as Encode });
-  const [chosen, setChosen] = useState<string[]>([]);
-  const [minSupport, setMinSupport] = useState(5);
+  const { runs, details, load, loadDetail } = useCompareStore();
+  // the shown run lives in the URL (#/Compare?run=ID); the form survives leaving the page
+  const runParam = useNavigationStore((state) => state.params['run']);
+  const selectedRunId = runParam !== undefined && /^\d+$/.test(runParam) ? Number(runParam) : null;
+  const select = (runId: number | null): void => useNavigationStore.getState().setParams(runId === null ? {} : { run: String(runId) });
+  const [space, setSpace] = usePersistentState('compare.spaces', { modelA: '', saeA: '', encodeA: '' as Encode, modelB: '', saeB: '', encodeB: '' as Encode, modelC: '', saeC: '', encodeC: '' as Encode });
+  const [chosen, setChosen] = usePersistentState<string[]>('compare.datasets', []);
+  const [minSupport, setMinSupport] = usePersistentState('compare.minSupport', 5);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -41,11 +46,14 @@ export function ComparePage() {
       modelB: current.modelB || (models[1]?.name ?? models[0]?.name ?? ''),
       saeB: current.saeB || (saes[1]?.name ?? saes[0]?.name ?? ''),
     }));
-  }, [models, saes]);
+  }, [models, saes, setSpace]);
 
   const active = Object.values(jobs).filter((job) => job.kind === 'compare.run' && (job.state === 'queued' || job.state === 'running' || job.state === 'failed'));
   const shownId = selectedRunId ?? runs[0]?.runId;
   const run = shownId !== undefined ? details[shownId] : undefined;
+  useEffect(() => {
+    if (shownId !== undefined) void loadDetail(shownId).catch((caught: Error) => setError(caught.message));
+  }, [shownId, loadDetail]);
 
   async function start(): Promise<void> {
     setError(null);
