@@ -1,5 +1,4 @@
 import type { ChatTurn, SampleRow } from '../../../shared/datasetTypes.ts';
-import { formatCount } from '../../../shared/formatNumber.ts';
 
 function Turns({ turns }: { turns: ChatTurn[] }) {
   return (
@@ -14,13 +13,13 @@ function Turns({ turns }: { turns: ChatTurn[] }) {
   );
 }
 
-/** One sample in full: its turns, pair sides or A/B answers, label and metadata. */
+/** One sample in full: its turns, pair sides or A/B answers, label and metadata. Ordinals and lines are identifiers, shown without grouping (as feature ids are). */
 export function SampleDetail({ sample, onClose }: { sample: SampleRow; onClose(): void }) {
   return (
     <aside className="sample-detail" data-testid="sample-detail">
       <div className="detail-head">
         <strong>
-          Sample #{formatCount(sample.ordinal)} · line {formatCount(sample.sourceLine)}
+          Sample #{sample.ordinal} · line {sample.sourceLine}
         </strong>
         <button type="button" onClick={onClose}>
           Close

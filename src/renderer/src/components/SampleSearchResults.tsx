@@ -37,7 +37,7 @@ export function SampleSearchResults({ dataset, query, onOpen, openOrdinal }: { d
         {result.samples.map((sample) => (
           <li key={sample.id}>
             <button type="button" className={`result-row${sample.ordinal === openOrdinal ? ' selected' : ''}`} data-testid="search-row" onClick={() => onOpen(sample)}>
-              <span className="col-n">#{formatCount(sample.ordinal)}</span>
+              <span className="col-n">#{sample.ordinal}</span>
               <span className="col-text">
                 <Marked text={samplePreview(sample, query)} query={query} />
               </span>

@@ -1,7 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DatasetSummary, SampleRow } from '../../../shared/datasetTypes.ts';
-import { formatCount } from '../../../shared/formatNumber.ts';
 import { api } from '../api/connection.ts';
 import { samplePreview } from './samplePreview.ts';
 
@@ -71,8 +70,8 @@ export function SampleTable({ dataset, onOpen, openOrdinal = null }: { dataset: 
                   }
                 }}
               >
-                <span className="col-n">{formatCount(item.index)}</span>
-                <span className="col-line">{sample !== undefined ? formatCount(sample.sourceLine) : ''}</span>
+                <span className="col-n">{item.index}</span>
+                <span className="col-line">{sample?.sourceLine ?? ''}</span>
                 <span className="col-turns">{sample?.turns.length ?? ''}</span>
                 <span className="col-text">{sample ? samplePreview(sample) : '…'}</span>
               </div>
