@@ -83,6 +83,7 @@ test('refuses a layer past the depth before a job starts, trains with live curve
   await expect(curves.getByTestId('training-chart-deadFeatures')).toBeVisible();
   await expect(curves.getByTestId('training-figures')).toContainText('of 64');
   await expect(curves.locator('.recharts-line-curve').first()).toBeVisible();
+  await expect(curves.getByTestId('training-validation')).toContainText(/Held out \([\d,]+ tokens, last epoch\): normalised MSE \d\.\d{4}/, { timeout: 60_000 });
   const row = page.getByTestId('sae-row');
   await expect(row).toHaveCount(1, { timeout: 60_000 });
   await expect(row).toContainText('64 → 64');

@@ -60,6 +60,7 @@ export function TrainingCurves({ job }: { job: JobSnapshot }) {
   }, [job.id, job.done, job.state]);
 
   const last = points.at(-1)?.values;
+  const validation = heldOut(job);
   const data = points.map((point) => ({ tokens: point.done, ...point.values }));
   const active = job.state === 'running' || job.state === 'queued';
   return (
@@ -109,6 +110,12 @@ export function TrainingCurves({ job }: { job: JobSnapshot }) {
           </>
         ) : null}
       </dl>
+      {validation !== null ? (
+        <p className="help" data-testid="training-validation">
+          Held out ({formatCount(validation.tokens)} tokens, last epoch): normalised MSE {formatDecimal(validation.normalisedMse, 4)}, fraction of variance unexplained {formatDecimal(validation.fractionOfVarianceUnexplained, 4)}, L0{' '}
+          {formatDecimal(validation.l0, 1)}.
+        </p>
+      ) : null}
       {data.length > 1 ? (
         <div className="charts-row">
           {curves.map((curve, index) => (
@@ -131,4 +138,19 @@ export function TrainingCurves({ job }: { job: JobSnapshot }) {
       )}
     </div>
   );
+}
+
+interface HeldOut {
+  tokens: number;
+  normalisedMse: number;
+  fractionOfVarianceUnexplained: number;
+  l0: number;
+}
+
+/** The last epoch's validation of a finished training job (its result's `history`), if it had held-out rows. */
+function heldOut(job: JobSnapshot): HeldOut | null {
+  if (job.state !== 'done' || typeof job.result !== 'object' || job.result === null) return null;
+  const history = (job.result as { history?: { validation?: HeldOut | null }[] }).history;
+  const validation = Array.isArray(history) ? history.at(-1)?.validation : undefined;
+  return validation !== undefined && validation !== null && typeof validation.normalisedMse === 'number' ? validation : null;
 }
