@@ -51,6 +51,9 @@ describe('facet sae train / check (spawned CLI, forged qwen2 model)', () => {
     expect(report.metrics.l0).toBeLessThanOrEqual(6);
     expect(report.metrics.fractionOfVarianceUnexplained).toBeLessThan(1);
     expect(report.warnings.map((w: { code: string }) => w.code)).not.toContain('LAYER_MISMATCH');
+    // training and the check ran as jobs of the workspace (a facet serve on it shows them)
+    const jobs = JSON.parse((await runFacet(['jobs', 'list', '--json'], home.path)).stdout) as { kind: string; state: string }[];
+    expect(jobs.map((job) => [job.kind, job.state]).reverse()).toEqual([['sae.train', 'done'], ['sae.check', 'done']]);
 
     const wrongLayer = await runFacet(['sae', 'check', '--sae', 'toy', '--model', modelPath, '--dataset', dataset, '--layer', '0', '--threads', '1', '--cpu-model'], home.path);
     expect(wrongLayer.code, wrongLayer.stderr).toBe(0);

@@ -363,6 +363,20 @@ export const methodSchemas = {
   /** Dismisses one finished job, or without an id every finished job; returns the jobs dismissed. */
   'jobs.dismiss': z.object({ id: z.string().min(1).optional() }).strict(),
   /** The residual stream after block `layer` for every token of an input file or text, into an .npy / .safetensors file (+ JSON sidecar), as a job. */
+  /** An SAE's fit on a model's residual stream over a dataset (L0, normalised MSE, FVU, dead / always-on features, warnings), as a job. */
+  'saes.check': z
+    .object({
+      sae: z.string().min(1),
+      model: z.string().min(1),
+      dataset: z.string().min(1),
+      layer: z.number().int().min(0).optional(),
+      maxTokens: z.number().int().min(1).optional(),
+      maxSampleTokens: z.number().int().min(1).optional(),
+      template: z.boolean().optional(),
+      threads: z.number().int().min(1).optional(),
+      cpuModel: z.boolean().optional(),
+    })
+    .strict(),
   /** llama.cpp's quantizer writes a quantized copy of a model (optionally registered), as a job. */
   'models.quantize': z.object({ model: z.string().min(1), type: z.string().min(1).max(32), out: z.string().min(1), threads: z.number().int().min(1).optional(), name: z.string().min(1).max(200).optional() }).strict(),
   'activations.capture': z
@@ -458,6 +472,7 @@ export interface MethodResults {
   'jobs.dismiss': JobSnapshot[];
   'activations.capture': JobSnapshot;
   'models.quantize': JobSnapshot;
+  'saes.check': JobSnapshot;
 }
 
 export type MethodName = keyof typeof methodSchemas;

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../../shared/FacetError.ts';
-import { runSaeCheck } from '../../../core/sae/quality/runSaeCheck.ts';
+import type { SaeCheckResult } from '../../../core/sae/quality/runSaeCheck.ts';
 import type { CliContext } from '../../CliContext.ts';
+import { openCliEngine } from '../../openCliEngine.ts';
+import { followJob } from '../../runEngineJob.ts';
 import { parseLayer, parsePositiveInteger } from './saeCliSupport.ts';
 
 export const usage = `facet sae check --sae S --model M --dataset D [--layer L] [--tokens 16384] [--max-tokens 512]
@@ -12,7 +14,9 @@ dataset D (registered or a file; chat template on, tokens after the template pre
 L0 (active features per token), normalised MSE (mean ‖x − x̂‖²/‖x‖²), fraction of variance
 unexplained (Σ‖x − x̂‖² / Σ‖x − mean‖²), dead and always-on (≥ 90% of tokens) features, with
 warnings and likely causes when the SAE does not fit (d_in or layer mismatch, base vs instruct
-model, quantisation drift). Exit code 1 when a warning is an error (the SAE cannot be used).`;
+model, quantisation drift). Exit code 1 when a warning is an error (the SAE cannot be used).
+Runs as a 'sae.check' job of the workspace ('facet jobs list' and the Jobs page of a 'facet serve'
+on it follow it).`;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({
@@ -34,11 +38,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     throw new FacetError('INVALID_ARGUMENT', `--sae, --model and --dataset are required.\nUsage: ${usage}`);
   }
   const maxTokens = parsePositiveInteger(values.tokens, 'tokens', 16_384);
-  ctx.progress.start('checking SAE (tokens)', maxTokens);
-  const result = await runSaeCheck(
-    ctx.openStore(),
-    ctx.home,
-    {
+  const engine = openCliEngine(ctx);
+  let result: SaeCheckResult;
+  try {
+    const job = await engine.call('saes.check', {
       sae: values.sae,
       model: values.model,
       dataset: values.dataset,
@@ -48,10 +51,11 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       template: !values['no-template'],
       ...(values.threads !== undefined ? { threads: parsePositiveInteger(values.threads, 'threads', 1) } : {}),
       cpuModel: values['cpu-model'],
-    },
-    { signal: ctx.signal, onProgress: (done, total) => ctx.progress.update(done, total) },
-  );
-  ctx.progress.finish();
+    });
+    result = (await followJob(engine, ctx, job, 'checking SAE (tokens)')).result as SaeCheckResult;
+  } finally {
+    await engine.close();
+  }
   const failed = result.warnings.some((warning) => warning.severity === 'error');
   if (ctx.json) {
     ctx.printJson({ sae: result.sae.name, model: result.model, dataset: result.dataset, layer: result.layer, metrics: result.metrics, warnings: result.warnings });
