@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +25,19 @@ describe('facet report (demo workspace)', () => {
 
   it('prints the documented JSON per dataset and writes one offline HTML file', async () => {
     const out = join(home.path, 'report.html');
+    const coverageRuns = (): number => {
+      const db = new Database(join(home.path, 'facet.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM coverage_runs').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const runsBefore = coverageRuns();
     const run = await runFacet(['report', ...space, '--datasets', 'demo-anchor,demo-seed', '--threshold', '0,1', '--out', out, '--json'], home.path, { timeoutMs: 300_000 });
     expect(run.code, run.stderr).toBe(0);
+    // the report measures FAC (the anchor against itself too) without leaving coverage runs behind
+    expect(coverageRuns()).toBe(runsBefore);
     const report = JSON.parse(run.stdout);
     expect(report.anchor).toBe('demo-anchor');
     const [anchor, seed] = report.datasets;

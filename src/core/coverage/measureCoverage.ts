@@ -41,6 +41,8 @@ export interface CoverageRequest extends FeatureSpaceParams {
    * this, for its anchor row; a coverage run with anchor = seed is refused (COVERAGE_SAME_DATASET).
    */
   anchorAgainstItself?: boolean;
+  /** Save the run (shown on the Coverage page, `coverage.runs`). Defaults to true; the diversity report measures without keeping runs. */
+  keepRun?: boolean;
 }
 
 export interface DatasetRef {
@@ -216,7 +218,7 @@ export function recordCoverageRun(store: Store, request: CoverageRequest, contex
     indexing,
     computeSeconds: computed.seconds,
   };
-  const runId = new CoverageRepository(store.db).insert(space.id, request, report);
+  const runId = request.keepRun === false ? 0 : new CoverageRepository(store.db).insert(space.id, request, report);
   return { runId, ...report };
 }
 

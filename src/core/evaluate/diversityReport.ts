@@ -87,7 +87,7 @@ export async function diversityReport(store: Store, home: string, request: Diver
   let spaceId = 0;
   for (const dataset of datasets) {
     throwIfAborted(control.signal);
-    const report = await measureCoverage(store, home, { ...featureSpaceParams(request), anchor: String(anchor.id), seed: String(dataset.id), thresholds, topMissing: 0, ...(dataset.id === anchor.id ? { anchorAgainstItself: true } : {}), ...(request.threads !== undefined ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, {
+    const report = await measureCoverage(store, home, { ...featureSpaceParams(request), anchor: String(anchor.id), seed: String(dataset.id), thresholds, topMissing: 0, keepRun: false, ...(dataset.id === anchor.id ? { anchorAgainstItself: true } : {}), ...(request.threads !== undefined ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, {
       ...(control.signal ? { signal: control.signal } : {}),
       ...(control.indexer ? { indexer: control.indexer } : {}),
     });

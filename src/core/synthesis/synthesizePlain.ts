@@ -145,7 +145,8 @@ export async function synthesizePlain(store: Store, home: string, input: PlainSy
 
     while (kept < count && generated < remainingBudget) {
       throwIfAborted(control.signal);
-      const batch = Math.min(parallel, remainingBudget - generated);
+      // no more than twice what is still to keep: a batch far larger would spend the budget on samples never kept
+      const batch = Math.min(parallel, remainingBudget - generated, 2 * (count - kept));
       const seed = baseSeed + dataset.sampleCount + generated;
       const outputs = await generator.complete(Array.from({ length: batch }, () => conversation), { maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP, jsonSchema: schema, seed }, control.signal ? { signal: control.signal } : {});
       const parsed: { sample: NormalizedSample; seed: number }[] = [];

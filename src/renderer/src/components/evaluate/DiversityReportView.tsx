@@ -15,6 +15,12 @@ const metrics: { key: keyof DatasetDiversity; label: string; better: 'higher' | 
   { key: 'vendi', label: 'Vendi score', better: 'higher', digits: 2 },
 ];
 
+/** Long dataset names are cut on the bar charts' axes (the table and tooltips give them whole). */
+const shortName = (name: string): string => (name.length > 14 ? `${name.slice(0, 13)}…` : name);
+
+/** A histogram edge: whole token counts as they are, fractional ones with one decimal. */
+const edgeLabel = (edge: number | undefined): string => (edge === undefined ? '' : Number.isInteger(edge) ? formatCount(edge) : formatDecimal(edge, 1));
+
 function MetricBars({ report, metric }: { report: DiversityReport; metric: (typeof metrics)[number] }) {
   const data = report.datasets.map((dataset) => ({ name: dataset.name, value: dataset[metric.key] as number }));
   return (
@@ -25,7 +31,7 @@ function MetricBars({ report, metric }: { report: DiversityReport; metric: (type
       <ResponsiveContainer width="100%" height={150}>
         <BarChart data={data} margin={{ top: 4, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid stroke={chartTheme.grid} vertical={false} />
-          <XAxis dataKey="name" tick={chartTheme.tick} interval={0} />
+          <XAxis dataKey="name" tick={chartTheme.tick} interval={0} tickFormatter={shortName} />
           <YAxis tick={chartTheme.tick} width={44} tickFormatter={(value: number) => formatDecimal(value, metric.digits > 2 ? 2 : 1)} />
           <Tooltip {...chartTheme.tooltip} formatter={(value) => formatDecimal(Number(value), metric.digits)} />
           <Bar dataKey="value" isAnimationActive={false}>
@@ -54,7 +60,7 @@ function FacChart({ report }: { report: DiversityReport }) {
           <XAxis dataKey="threshold" type="number" domain={['dataMin', 'dataMax']} ticks={report.thresholds} tick={chartTheme.tick} label={{ value: 'δ (activation threshold)', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
           <YAxis domain={[0, 1]} tick={chartTheme.tick} width={44} tickFormatter={(value: number) => formatPercent(value, 0)} />
           <Tooltip {...chartTheme.tooltip} formatter={(value) => formatPercent(Number(value))} labelFormatter={(label) => `δ = ${String(label)}`} />
-          <Legend wrapperStyle={{ fontSize: 12 }} />
+          <Legend wrapperStyle={{ fontSize: 12 }} verticalAlign="top" />
           {report.datasets.map((dataset, i) => (
             <Line key={dataset.name} dataKey={dataset.name} stroke={seriesColor(i)} strokeWidth={2} dot={{ r: 3 }} isAnimationActive={false} connectNulls />
           ))}
@@ -66,7 +72,7 @@ function FacChart({ report }: { report: DiversityReport }) {
 
 function LengthHistogram({ dataset, index }: { dataset: DatasetDiversity; index: number }) {
   const { edges, counts } = dataset.tokenHistogram;
-  const data = counts.map((count, i) => ({ bin: `${formatCount(edges[i])}–${formatCount(edges[i + 1])}`, count }));
+  const data = counts.map((count, i) => ({ bin: `${edgeLabel(edges[i])}–${edgeLabel(edges[i + 1])}`, count }));
   return (
     <div className="chart" data-testid="report-length-chart">
       <div className="chart-title">

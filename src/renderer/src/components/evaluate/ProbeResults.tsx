@@ -90,7 +90,7 @@ export function ProbeResults({ report }: { report: ProbeReport }) {
               <XAxis dataKey="recall" type="number" domain={[0, 1]} tick={chartTheme.tick} label={{ value: 'recall', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
               <YAxis dataKey="precision" type="number" domain={[0, 1]} tick={chartTheme.tick} width={40} label={{ value: 'precision', angle: -90, position: 'insideLeft', ...chartTheme.tick }} />
               <Tooltip {...chartTheme.tooltip} formatter={(value) => formatDecimal(Number(value))} />
-              <Legend wrapperStyle={{ fontSize: 12 }} />
+              <Legend wrapperStyle={{ fontSize: 12 }} verticalAlign="top" />
               {report.runs.map((run, i) => (
                 <Line key={label(run.train)} name={label(run.train)} data={run.curve ?? []} dataKey="precision" type="stepBefore" stroke={seriesColor(i)} strokeWidth={2} dot={false} isAnimationActive={false} />
               ))}

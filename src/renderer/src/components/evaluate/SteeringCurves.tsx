@@ -19,7 +19,7 @@ export function SteeringCurves({ evaluations }: { evaluations: SteeringEvaluatio
             <YAxis domain={[0, 1]} tick={chartTheme.tick} width={44} tickFormatter={(value: number) => formatPercent(value, 0)} />
             <ReferenceLine x={0} stroke={chartTheme.axis} strokeDasharray="3 3" />
             <Tooltip {...chartTheme.tooltip} formatter={(value) => formatPercent(Number(value))} labelFormatter={(label) => `multiplier ${String(label)}`} />
-            <Legend wrapperStyle={{ fontSize: 12 }} />
+            <Legend wrapperStyle={{ fontSize: 12 }} verticalAlign="top" />
             {evaluations.map((evaluation, i) => (
               <Line key={`${evaluation.vector}-${i}`} name={name(evaluation)} data={evaluation.multipliers} dataKey="robustAccuracy" stroke={seriesColor(i)} strokeWidth={2} dot={{ r: 3 }} isAnimationActive={false} />
             ))}
