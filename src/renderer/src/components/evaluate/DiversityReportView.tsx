@@ -72,7 +72,8 @@ function FacChart({ report }: { report: DiversityReport }) {
 
 function LengthHistogram({ dataset, index }: { dataset: DatasetDiversity; index: number }) {
   const { edges, counts } = dataset.tokenHistogram;
-  const data = counts.map((count, i) => ({ bin: `${edgeLabel(edges[i])}–${edgeLabel(edges[i + 1])}`, count }));
+  // bins share quantile edges across datasets, so a bin can hold one length only ("9", not "9–9")
+  const data = counts.map((count, i) => ({ bin: edgeLabel(edges[i]) === edgeLabel(edges[i + 1]) ? edgeLabel(edges[i]) : `${edgeLabel(edges[i])}–${edgeLabel(edges[i + 1])}`, count }));
   return (
     <div className="chart" data-testid="report-length-chart">
       <div className="chart-title">
