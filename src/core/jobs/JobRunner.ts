@@ -243,6 +243,9 @@ export class JobRunner {
     const record = this.repository.get(id);
     if (record === undefined) throw new FacetError('JOB_NOT_FOUND', `No job with id ${id}.`, { id });
     const running = this.running.get(id);
+    // a second cancel of a job already stopping changes nothing (and announces nothing: a
+    // subscriber that cancels on an update would otherwise recurse)
+    if (running !== undefined && running.controller.signal.aborted) return this.get(id);
     if (running !== undefined) {
       this.repository.requestCancel(id); // shown as cancelling until the job stops
       running.controller.abort();
