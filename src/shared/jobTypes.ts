@@ -109,6 +109,10 @@ export function jobResultLink(job: JobSnapshot): JobResultLink | null {
       const run = text(field(result, 'runId'));
       return run === null ? null : { page: 'Synthesis', params: { run }, label: `synthesis run ${run}` };
     }
+    case 'synthesis.plain': {
+      const id = text(field(result, 'datasetId'));
+      return id === null ? null : { page: 'Datasets', params: { dataset: id }, label: `dataset ${text(field(result, 'dataset')) ?? id}` };
+    }
     case 'compare.run': {
       const run = text(field(result, 'runId'));
       return run === null ? null : { page: 'Compare', params: { run }, label: `comparison ${run}` };

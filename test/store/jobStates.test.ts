@@ -156,6 +156,7 @@ describe('jobResultLink', () => {
     expect(jobResultLink({ ...base, kind: 'coverage.measure', result: { runId: 3 } })).toMatchObject({ page: 'Coverage', params: { run: '3' } });
     expect(jobResultLink({ ...base, kind: 'sae.train', result: { sae: { name: 's1' } } })).toMatchObject({ page: 'Models', params: { sae: 's1' } });
     expect(jobResultLink({ ...base, kind: 'synthesis.run', result: { runId: 2 } })).toMatchObject({ page: 'Synthesis', params: { run: '2' } });
+    expect(jobResultLink({ ...base, kind: 'synthesis.plain', result: { datasetId: 7, dataset: 'seed-plain' } })).toMatchObject({ page: 'Datasets', params: { dataset: '7' }, label: 'dataset seed-plain' });
     expect(jobResultLink({ ...base, state: 'failed' })).toBeNull();
   });
 });
