@@ -17,6 +17,8 @@ import { JobTableWatcher } from '../core/jobs/JobTableWatcher.ts';
 import { ACTIVATION_CAPTURE_JOB, createActivationCaptureJob, prepareActivationCapture } from '../core/llama/activationCaptureJob.ts';
 import { createModelQuantizeJob, MODEL_QUANTIZE_JOB } from '../core/models/modelQuantizeJob.ts';
 import { createSaeCheckJob, prepareSaeCheck, SAE_CHECK_JOB } from '../core/sae/quality/saeCheckJob.ts';
+import { createSaeEncodeJob, prepareEncodeFile, SAE_ENCODE_JOB } from '../core/sae/encodeActivationFile.ts';
+import { createSaeDecodeJob, prepareDecodeFile, SAE_DECODE_JOB } from '../core/sae/decodeCodesFile.ts';
 import { prepareQuantize } from '../core/models/quantizeModel.ts';
 import { jobProcessLauncher } from './jobProcessLauncher.ts';
 import { InProcessModelCalls, type ModelCalls } from './modelProcessCalls.ts';
@@ -143,6 +145,8 @@ export class FacetEngine {
     this.jobs.register(createActivationCaptureJob());
     this.jobs.register(createModelQuantizeJob(this.store));
     this.jobs.register(createSaeCheckJob(this.store, this.home));
+    this.jobs.register(createSaeEncodeJob(this.store, this.home));
+    this.jobs.register(createSaeDecodeJob(this.store, this.home));
     this.jobs.subscribe((job) => {
       this.emit({ event: 'job.updated', payload: job });
       const finished = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
@@ -399,6 +403,8 @@ export class FacetEngine {
       'jobs.dismiss': ({ id }) => (id !== undefined ? [this.jobs.dismiss(id)] : this.jobs.dismissFinished()),
       'activations.capture': async (params) => this.jobs.submit(ACTIVATION_CAPTURE_JOB, await prepareActivationCapture(this.store, params)),
       'saes.check': async (params) => this.jobs.submit(SAE_CHECK_JOB, await prepareSaeCheck(this.store, this.home, params)),
+      'saes.encode': async (params) => this.jobs.submit(SAE_ENCODE_JOB, await prepareEncodeFile(this.store, this.home, params)),
+      'saes.decode': async (params) => this.jobs.submit(SAE_DECODE_JOB, await prepareDecodeFile(this.store, this.home, params)),
       'models.quantize': async (params) => {
         await prepareQuantize(this.store, params); // a wrong type, model or output is told now, not by a failed job
         return this.jobs.submit(MODEL_QUANTIZE_JOB, params);

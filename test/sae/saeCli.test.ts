@@ -126,6 +126,9 @@ describe('facet sae (CLI, real store, real onnxruntime)', () => {
     const wide = await facet('sae', 'encode', '--sae', 'paper', '--input', join(root, 'wide.npy'), '--out', join(root, 'x.npy'));
     expect(wide.code).toBe(1);
     expect(wide.stderr).toMatch(/SAE_SHAPE_MISMATCH.*wide\.npy.*\[2, 7\]/);
+    // encode and decode ran as jobs of the workspace; the refused one was refused before it queued
+    const jobs = JSON.parse((await facet('jobs', 'list', '--json')).stdout) as { kind: string; state: string }[];
+    expect(jobs.map((job) => `${job.kind} ${job.state}`).sort()).toEqual(['sae.decode done', 'sae.decode done', 'sae.encode done', 'sae.encode done']);
 
     const removed = await facet('sae', 'remove', 'paper');
     expect(removed.code).toBe(0);

@@ -377,6 +377,31 @@ export const methodSchemas = {
       cpuModel: z.boolean().optional(),
     })
     .strict(),
+  /** Activations `[N, d_in]` (.npy or a .safetensors tensor) to SAE codes (dense .npy and/or sparse .jsonl), as a job. */
+  'saes.encode': z
+    .object({
+      sae: z.string().min(1),
+      input: z.string().min(1),
+      tensor: z.string().min(1).optional(),
+      out: z.string().min(1).optional(),
+      sparse: z.string().min(1).optional(),
+      denseRelu: z.boolean().optional(),
+      batch: z.number().int().min(1).optional(),
+      threads: z.number().int().min(1).optional(),
+      provider: z.enum(['auto', 'cpu', 'cuda']).optional(),
+    })
+    .strict(),
+  /** SAE codes (dense .npy or sparse .jsonl) to reconstructions `[N, d_in]` (.npy), as a job. */
+  'saes.decode': z
+    .object({
+      sae: z.string().min(1),
+      input: z.string().min(1),
+      out: z.string().min(1),
+      batch: z.number().int().min(1).optional(),
+      threads: z.number().int().min(1).optional(),
+      provider: z.enum(['auto', 'cpu', 'cuda']).optional(),
+    })
+    .strict(),
   /** llama.cpp's quantizer writes a quantized copy of a model (optionally registered), as a job. */
   'models.quantize': z.object({ model: z.string().min(1), type: z.string().min(1).max(32), out: z.string().min(1), threads: z.number().int().min(1).optional(), name: z.string().min(1).max(200).optional() }).strict(),
   'activations.capture': z
@@ -473,6 +498,8 @@ export interface MethodResults {
   'activations.capture': JobSnapshot;
   'models.quantize': JobSnapshot;
   'saes.check': JobSnapshot;
+  'saes.encode': JobSnapshot;
+  'saes.decode': JobSnapshot;
 }
 
 export type MethodName = keyof typeof methodSchemas;
