@@ -28,6 +28,10 @@ describe('facet forge, models and hardware commands', () => {
     const added = await runFacet(['models', 'add', out, '--name', 'tiny', '--json'], home);
     expect(added.code, added.stderr).toBe(0);
     expect(json(added.stdout)).toMatchObject({ name: 'tiny', architecture: 'llama', blockCount: 2, embeddingLength: 64, quantization: 'F32', tokenizerModel: 'llama', alreadyRegistered: false });
+    // registered through the model.add job of the Models page, so a facet serve on the workspace showed it
+    expect(json((await runFacet(['jobs', 'list', '--json'], home)).stdout)).toMatchObject([{ kind: 'model.add', state: 'done', result: { name: 'tiny', alreadyRegistered: false } }]);
+    const twice = await runFacet(['models', 'add', out, '--name', 'tiny', '--json'], home);
+    expect(json(twice.stdout)).toMatchObject({ name: 'tiny', alreadyRegistered: true });
     const list = await runFacet(['models', 'list', '--json'], home);
     expect(json(list.stdout).map((m: { name: string }) => m.name)).toEqual(['tiny']);
     const info = await runFacet(['models', 'info', 'tiny'], home);

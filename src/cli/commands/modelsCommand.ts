@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacetError } from '../../shared/FacetError.ts';
 import type { ModelRecord } from '../../core/models/ModelRecord.ts';
-import { ModelService, type AddModelResult, type ModelProgress } from '../../core/models/ModelService.ts';
+import { ModelService } from '../../core/models/ModelService.ts';
 import type { ModelSummary } from '../../shared/registryTypes.ts';
 import type { ModelQuantizeSummary } from '../../core/models/modelQuantizeJob.ts';
 import type { CliContext } from '../CliContext.ts';
@@ -48,18 +48,18 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     if (target === undefined) throw new FacetError('INVALID_ARGUMENT', `facet models ${sub} needs ${what}.\n\n${help}`);
     return target;
   };
-  let started = false;
-  const onProgress = (progress: ModelProgress): void => {
-    if (!started) ctx.progress.start('Hashing', progress.total);
-    started = true;
-    ctx.progress.update(progress.done, progress.total);
-  };
   switch (sub) {
     case 'add': {
-      const file = needTarget('a .gguf file');
-      const result = await service.add(file, { ...(values.name !== undefined ? { name: values.name } : {}), signal: ctx.signal, onProgress });
-      if (started) ctx.progress.finish();
-      report(ctx, result);
+      const file = resolve(needTarget('a .gguf file'));
+      // the model.add job of the Models page: 'facet jobs list' and a 'facet serve' on this workspace follow it
+      const engine = openCliEngine(ctx);
+      try {
+        const job = await engine.call('models.add', { path: file, ...(values.name !== undefined ? { name: values.name } : {}) });
+        const { alreadyRegistered, ...model } = (await followJob(engine, ctx, job, 'Hashing')).result as ModelSummary & { alreadyRegistered: boolean };
+        report(ctx, { model, alreadyRegistered });
+      } finally {
+        await engine.close();
+      }
       return 0;
     }
     case 'list': {
@@ -122,7 +122,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
 }
 
-function report(ctx: CliContext, { model, alreadyRegistered }: { model: AddModelResult['model'] | ModelSummary; alreadyRegistered: boolean }): void {
+function report(ctx: CliContext, { model, alreadyRegistered }: { model: ModelSummary; alreadyRegistered: boolean }): void {
   if (ctx.json) ctx.printJson({ ...model, alreadyRegistered });
   else ctx.out(`${alreadyRegistered ? 'Already registered' : 'Registered'} '${model.name}': ${model.architecture}, ${model.blockCount ?? '?'} blocks, n_embd ${model.embeddingLength ?? '?'}, ${model.quantization}, ${formatBytes(model.sizeBytes)}.`);
 }

@@ -11,18 +11,18 @@ export interface ModelAddParams {
 }
 
 /** Registers a GGUF file as a job: hashing a multi-GB file takes a while and can be cancelled. */
-export function createModelAddJob(store: Store): JobDefinition<ModelAddParams, never, ModelSummary> {
+export function createModelAddJob(store: Store): JobDefinition<ModelAddParams, never, ModelSummary & { alreadyRegistered: boolean }> {
   const service = new ModelService(store);
   return {
     kind: 'model.add',
     title: (params) => `Register model ${basename(params.path)}`,
     async run(params, ctx) {
-      const { model } = await service.add(params.path, {
+      const { model, alreadyRegistered } = await service.add(params.path, {
         ...(params.name !== undefined ? { name: params.name } : {}),
         signal: ctx.signal,
         onProgress: (progress) => ctx.progress(progress.done, progress.total ?? null),
       });
-      return toModelSummary(model);
+      return { ...toModelSummary(model), alreadyRegistered };
     },
   };
 }
