@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { JobSnapshot } from '../../src/shared/jobTypes.ts';
 import { ensureRendererBuilt } from '../support/ensureRendererBuilt.ts';
 import { runFacet, startFacet, waitForLine } from '../support/runFacet.ts';
+import { stopOutsideTransaction } from '../support/stopOutsideTransaction.ts';
 import { tempHome } from '../support/tempHome.ts';
 
 let home: { path: string; remove(): void };
@@ -77,9 +78,14 @@ describe('jobs across processes (facet serve + a CLI on the same workspace)', ()
     const cli = startFacet(['datasets', 'import', file, '--name', 'many-b'], home.path);
     const exited = new Promise<number | null>((resolve) => cli.once('close', resolve));
     const running = await until('the second CLI import to run', () => events.find((job) => job.kind === 'dataset.import' && job.id !== done.id && job.state === 'running'));
+    // the CLI stands still (stopped outside a transaction), so the request stays a request
+    await stopOutsideTransaction(cli.pid!, home.path);
     const cancelling = await call<JobSnapshot>('jobs.cancel', { id: running.id });
     expect(cancelling).toMatchObject({ state: 'running', cancelRequested: true });
     expect(events.some((job) => job.id === running.id && job.state === 'running' && job.cancelRequested)).toBe(true);
+    expect((await runFacet(['jobs', 'list'], home.path)).stdout).toMatch(new RegExp(`${running.id}\\s+dataset\\.import\\s+cancelling…`));
+    await expect(call('jobs.dismiss', { id: running.id })).rejects.toMatchObject({ code: 'JOB_NOT_FINISHED' });
+    process.kill(cli.pid!, 'SIGCONT');
     expect(await exited).toBe(130);
     const cancelled = await until('the cancel to land', () => events.find((job) => job.id === running.id && job.state === 'cancelled'));
     expect(cancelled.cancelRequested).toBe(false);

@@ -1,36 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { databasePath } from '../../src/core/workspace/resolveFacetHome.ts';
 import { runFacet, startFacet } from '../support/runFacet.ts';
+import { stopOutsideTransaction } from '../support/stopOutsideTransaction.ts';
 import { sharedDataDir } from '../support/tempHome.ts';
 import { expect, test } from './serveFixture.ts';
 
 const shots = process.env['FACET_SCREENSHOTS'];
 
-/**
- * Stops process `pid` (SIGSTOP) at a moment it holds no write transaction on the workspace, so
- * others can still write (a cancel request) while it stands still: retried until a write lock
- * can be taken at once.
- */
-async function stopOutsideTransaction(pid: number, home: string): Promise<void> {
-  const db = new Database(databasePath(home), { timeout: 0 });
-  try {
-    for (;;) {
-      process.kill(pid, 'SIGSTOP');
-      try {
-        db.exec('BEGIN IMMEDIATE');
-        db.exec('ROLLBACK');
-        return;
-      } catch {
-        process.kill(pid, 'SIGCONT');
-        await new Promise((resolve) => setTimeout(resolve, 15));
-      }
-    }
-  } finally {
-    db.close();
-  }
-}
 
 test('a finished CLI job shows kind, start and duration, links to its result, and is dismissed for good', async ({ page, appUrl, home }) => {
   // a job started from the CLI in the same workspace

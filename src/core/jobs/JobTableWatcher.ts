@@ -68,7 +68,9 @@ export class JobTableWatcher {
         const job = this.snapshotOf(record.id);
         const seen = this.foreign.get(record.id);
         this.foreign.set(record.id, job.interrupted);
-        if (seen !== undefined && seen !== job.interrupted && !published.some((entry) => entry.id === job.id)) published.push(job);
+        // newly interrupted (also when first seen so: it may have been shown running), or running again
+        const changed = job.interrupted ? seen !== true : seen === true;
+        if (changed && !published.some((entry) => entry.id === job.id)) published.push(job);
       }
     }
     for (const job of published) this.publish(job);
