@@ -3,7 +3,7 @@ import { datasetFormats, datasetRoles, type DatasetSummary, type SampleRow } fro
 import type { JobSnapshot } from '../jobTypes.ts';
 import type { CompareRunView, PairTokenView, TransferResult } from '../compareTypes.ts';
 import { coverageExportFormats, type CoverageCheck, type CoverageComparison, type CoverageExport, type CoverageMissingPage, type CoverageRunDetail, type CoverageScatter } from '../coverageTypes.ts';
-import type { CoverageRunView, FeatureDetail, FeatureSpaceView, FeatureSpanContexts, FeatureTablePage } from '../featureTypes.ts';
+import type { FeatureDetail, FeatureSpaceView, FeatureSpanContexts, FeatureTablePage } from '../featureTypes.ts';
 import type { FeatureExplanationView, FeatureVerdictView } from '../interpretationTypes.ts';
 import type { JobMetricPoint, ModelLoadEstimate, ModelSummary, PathCompletion, SaeSummary } from '../registryTypes.ts';
 import { exportFormats, synthesisTasks, type DatasetExportView, type SynthesisCandidateView, type SynthesisRunView } from '../synthesisTypes.ts';
