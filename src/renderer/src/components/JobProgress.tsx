@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { formatCount, formatDuration, formatRate } from '../../../shared/formatNumber.ts';
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
 import { isActive, isFinished, jobDurationMs, jobResultLink, jobStatus, jobUnit, resumeKind } from '../../../shared/jobTypes.ts';
+import { guiErrorText } from '../guiErrorText.ts';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 import { useNavigationStore } from '../stores/useNavigationStore.ts';
 
@@ -33,7 +34,7 @@ export function JobProgress({ job, selected = false }: { job: JobSnapshot; selec
   const again = resumeKind(job);
   const act = (action: () => Promise<void>) => () => {
     setActionError(null);
-    action().catch((error: unknown) => setActionError(error instanceof Error ? error.message : String(error)));
+    action().catch((error: unknown) => setActionError(guiErrorText(error, { controls: {} })));
   };
   return (
     <div className={`job job-${job.state} job-status-${status}${selected ? ' job-selected' : ''}`} data-testid="job" data-job-id={job.id} data-state={job.state} data-status={status}>
@@ -87,7 +88,8 @@ export function JobProgress({ job, selected = false }: { job: JobSnapshot; selec
       </div>
       {job.error !== null ? (
         <div className="error" data-testid="job-error">
-          [{job.error.code}] {job.error.message}
+          {/* in the GUI's words: CLI-only advice (flags, `facet jobs resume`) is dropped; the buttons above do that */}
+          [{job.error.code}] {guiErrorText(job.error, { controls: {} })}
         </div>
       ) : null}
       {actionError !== null ? (
