@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FacetError } from '../../src/shared/FacetError.ts';
-import { errorParam, guiErrorText } from '../../src/renderer/src/guiErrorText.ts';
+import { errorParam, guiErrorText, shownJobTitle } from '../../src/renderer/src/guiErrorText.ts';
 
 const importControls = { path: 'File', name: 'Name', format: 'Format', skipInvalid: 'Skip invalid rows' };
 
@@ -26,5 +26,11 @@ describe('guiErrorText: engine errors in the words of the GUI', () => {
     const layer = new FacetError('LAYER_OUT_OF_RANGE', "Layer 5 does not exist in 'tiny': it has 2 blocks, so the layer (llama.cpp's 0-based l_out index) must be 0 to 1.", { param: 'layer' });
     expect(guiErrorText(layer, { controls: { layer: 'Layer' } })).toBe("Layer 5 does not exist in 'tiny': it has 2 blocks, so the layer (llama.cpp's 0-based l_out index) must be 0 to 1. (field 'Layer')");
     expect(errorParam(layer)).toBe('layer');
+  });
+
+  it("names an upload in a job's title by the user's file, not the server copy", () => {
+    const files = { '/home/u/.facet/uploads/1733-my_data.jsonl': 'my data.jsonl' };
+    expect(shownJobTitle("Import 1733-my_data.jsonl as 'my-data'", files)).toBe("Import my data.jsonl as 'my-data'");
+    expect(shownJobTitle("Import other.jsonl as 'o'", files)).toBe("Import other.jsonl as 'o'");
   });
 });

@@ -70,3 +70,13 @@ export function errorParam(error: unknown): string | undefined {
   const first = issues[0]?.path?.[0];
   return typeof first === 'string' ? first : undefined;
 }
+
+/** A job's title with each upload's server copy named by the file the user chose (the copy's name is that name made safe). */
+export function shownJobTitle(title: string, files: Record<string, string>): string {
+  let shown = title;
+  for (const [path, name] of Object.entries(files)) {
+    const copy = path.split(/[\\/]/).pop();
+    if (copy !== undefined && copy !== '' && copy !== name) shown = shown.split(copy).join(name);
+  }
+  return shown;
+}

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { formatDuration } from '../../../shared/formatNumber.ts';
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
 import { api } from '../api/connection.ts';
-import { guiErrorText, type GuiErrorContext } from '../guiErrorText.ts';
+import { guiErrorText, shownJobTitle, type GuiErrorContext } from '../guiErrorText.ts';
 
 /**
  * A job that stopped early, told in the form's words (see {@link guiErrorText}): what failed,
@@ -15,11 +15,7 @@ export function JobErrorCard({ job, context, title }: { job: JobSnapshot; contex
     api.call(method, { id: job.id }).catch((error: unknown) => setActionError(guiErrorText(error, context)));
   };
   // an upload's copy on the server is named after the user's file, made safe: show the user's own name
-  let shownTitle = title ?? job.title;
-  for (const [path, name] of Object.entries(context.files ?? {})) {
-    const copy = path.split(/[\\/]/).pop();
-    if (copy !== undefined && copy !== '' && copy !== name) shownTitle = shownTitle.split(copy).join(name);
-  }
+  const shownTitle = shownJobTitle(title ?? job.title, context.files ?? {});
   const text = job.state === 'cancelled' ? 'Cancelled; nothing was kept.' : guiErrorText(job.error ?? { message: 'Failed.' }, context);
   return (
     <div className={`job job-${job.state}`} data-testid="job-failed" data-job-id={job.id} data-state={job.state}>

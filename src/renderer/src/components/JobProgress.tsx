@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { formatCount, formatDuration, formatRate } from '../../../shared/formatNumber.ts';
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
 import { isActive, isFinished, jobDurationMs, jobResultLink, jobStatus, jobUnit, resumeKind } from '../../../shared/jobTypes.ts';
-import { guiErrorText } from '../guiErrorText.ts';
+import { guiErrorText, shownJobTitle } from '../guiErrorText.ts';
+import { uploadedFileNames } from './ImportPanel.tsx';
 import { useJobsStore } from '../stores/useJobsStore.ts';
 import { useNavigationStore } from '../stores/useNavigationStore.ts';
 
@@ -39,7 +40,7 @@ export function JobProgress({ job, selected = false }: { job: JobSnapshot; selec
   return (
     <div className={`job job-${job.state} job-status-${status}${selected ? ' job-selected' : ''}`} data-testid="job" data-job-id={job.id} data-state={job.state} data-status={status}>
       <div className="job-head">
-        <span className="job-title">{job.title}</span>
+        <span className="job-title">{shownJobTitle(job.title, uploadedFileNames())}</span>
         <span className="job-state" data-testid="job-state">
           {statusLabels[status]}
           {job.dismissedAt !== null ? ' · dismissed' : ''}
