@@ -343,6 +343,8 @@ export function FeaturesPage() {
                 <thead>
                   <tr>
                     {header('feature', 'feature')}
+                    <th>explanation (detection score)</th>
+                    <th>{task === '' ? 'verdict' : `verdict: ${task}`}</th>
                     {header('count', 'samples active')}
                     {header('mean', 'mean g')}
                     {header('max', 'max g')}
@@ -360,8 +362,6 @@ export function FeaturesPage() {
                         {dataset.role ? <span className="column-role">{dataset.role}</span> : null}
                       </th>
                     ))}
-                    <th>explanation (detection score)</th>
-                    <th>{task === '' ? 'verdict' : `verdict: ${task}`}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -375,19 +375,6 @@ export function FeaturesPage() {
                       data-testid="feature-row"
                     >
                       <td>{row.feature}</td>
-                      <td className="number">{formatCount(row.count)}</td>
-                      <td className="number">{formatDecimal(row.mean)}</td>
-                      <td className="number">{formatDecimal(row.max)}</td>
-                      {(row.byDataset ?? []).map((stats, i) => (
-                        <td key={columns[i]?.datasetId ?? i} className={`dataset-cell${stats.count === 0 ? ' absent' : ''}`} data-testid="dataset-cell">
-                          <span className="dataset-count">{stats.count === 0 ? '—' : formatCount(stats.count)}</span>
-                          {stats.count > 0 ? (
-                            <span className="dataset-stats">
-                              μ {formatDecimal(stats.mean, 2)} · max {formatDecimal(stats.max, 2)}
-                            </span>
-                          ) : null}
-                        </td>
-                      ))}
                       <td className="explanation-cell" data-testid="feature-explanation">
                         {(() => {
                           const explanation = explanations.get(row.feature);
@@ -401,6 +388,19 @@ export function FeaturesPage() {
                         })()}
                       </td>
                       <td data-testid="feature-verdict">{verdictOf(row.feature)?.verdict ?? <span className="muted">—</span>}</td>
+                      <td className="number">{formatCount(row.count)}</td>
+                      <td className="number">{formatDecimal(row.mean)}</td>
+                      <td className="number">{formatDecimal(row.max)}</td>
+                      {(row.byDataset ?? []).map((stats, i) => (
+                        <td key={columns[i]?.datasetId ?? i} className={`dataset-cell${stats.count === 0 ? ' absent' : ''}`} data-testid="dataset-cell">
+                          <span className="dataset-count">{stats.count === 0 ? '—' : formatCount(stats.count)}</span>
+                          {stats.count > 0 ? (
+                            <span className="dataset-stats">
+                              μ {formatDecimal(stats.mean, 2)} · max {formatDecimal(stats.max, 2)}
+                            </span>
+                          ) : null}
+                        </td>
+                      ))}
                     </tr>
                   ))}
                 </tbody>
