@@ -318,10 +318,23 @@ describe('SAE loaders refuse bad input with coded errors naming the file', () =>
     await expect(loadSae(path)).rejects.toMatchObject({ code: 'SAE_FILE_INVALID', message: expect.stringMatching(/legacy_l3\.pth is not a ZIP/) });
   });
 
+  it('a file that is not an SAE (a photo) → SAE_FORMAT_UNKNOWN naming that file and a one-line list of layouts', async () => {
+    const dir = join(root, 'bad', 'photos');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'demo.log'), 'x');
+    const photo = join(dir, 'my photo.png');
+    writeFileSync(photo, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]));
+    const error = await loadSae(photo).catch((caught: unknown) => caught as Error & { code: string });
+    expect(error).toMatchObject({ code: 'SAE_FORMAT_UNKNOWN' });
+    expect(error.message).toMatch(/^my photo\.png is a file that is not an SAE \(not \.safetensors/);
+    expect(error.message).not.toMatch(/demo\.log|W_enc/);
+    expect(error.message.length).toBeLessThan(400);
+  });
+
   it('a folder of something else → SAE_FORMAT_UNKNOWN', async () => {
     const dir = join(root, 'bad', 'other');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'notes.txt'), 'hello');
-    await expect(loadSae(dir)).rejects.toMatchObject({ code: 'SAE_FORMAT_UNKNOWN', message: expect.stringMatching(/notes\.txt/) });
+    await expect(loadSae(dir)).rejects.toMatchObject({ code: 'SAE_FORMAT_UNKNOWN', message: expect.stringMatching(/notes\.txt.*Facet reads an SAE folder \(SAELens/) });
   });
 });

@@ -55,9 +55,26 @@ async function normalisePath(path: string): Promise<string> {
   return absolute;
 }
 
-/** Detects the format of `path`; `SAE_FORMAT_UNKNOWN` lists what was found and what Facet reads. */
+/**
+ * One line naming the layouts Facet reads (the full specification, tensor names and shapes, is
+ * `SAE_FORMAT_LAYOUTS`, shown by `facet sae info` and in the README).
+ */
+export const SAE_ACCEPTED_SHORT =
+  'Facet reads an SAE folder (SAELens, sparsify, Llama Scope, Gemma Scope params.npz, dictionary_learning or Facet\'s own; .safetensors/.json/.npz files inside it) or a .pt/.pth checkpoint (the paper\'s, Qwen-Scope).';
+
+/** Files that may stand for the SAE folder they sit in. */
+function isSaeFolderFile(path: string): boolean {
+  return /\.(safetensors|json|npz|pt|pth)$/i.test(path);
+}
+
+/** Detects the format of `path`; `SAE_FORMAT_UNKNOWN` names the path given, what was found and (in one line) what Facet reads. */
 export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat; path: string }> {
+  const given = resolve(path);
   const target = await normalisePath(path);
+  // A file of no SAE kind (a photo, a text file): name it, not the folder it sits in.
+  if (target !== given && !isSaeFolderFile(given)) {
+    throw new FacetError('SAE_FORMAT_UNKNOWN', `${basename(given)} is a file that is not an SAE (not .safetensors, .json, .npz, .pt or .pth). ${SAE_ACCEPTED_SHORT}`, { file: given, name: basename(given) });
+  }
   const kind = await pathKind(target);
   for (const format of Object.keys(SAE_LOADERS) as SaeFormat[]) {
     const loader = SAE_LOADERS[format];
@@ -72,7 +89,8 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
   } catch {
     found = '';
   }
-  throw new FacetError('SAE_FORMAT_UNKNOWN', `${target} is not an SAE Facet recognises.${found} Facet reads ${Object.values(SAE_FORMAT_LAYOUTS).join('; ')}.`, { file: target, name: basename(target) });
+  const what = target === given ? target : `${basename(given)} (in ${target})`;
+  throw new FacetError('SAE_FORMAT_UNKNOWN', `${what} is not an SAE Facet recognises.${found} ${SAE_ACCEPTED_SHORT}`, { file: given, name: basename(given) });
 }
 
 /** Detects (or takes) the format and loads; the result is validated for its architecture. */
