@@ -56,6 +56,25 @@ describe('facet datasets (spawned CLI)', () => {
     expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)).toEqual([]);
   });
 
+  it('refuses a binary file up front as not text, and words a broken JSON line in the file\'s lines, not the parser\'s', async () => {
+    const photo = join(home.path, 'my photo.png');
+    writeFileSync(photo, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]));
+    const binary = await runFacet(['datasets', 'import', photo, '--json'], home.path);
+    expect(binary.code).toBe(1);
+    expect(JSON.parse(binary.stdout)).toMatchObject({ error: { code: 'DATASET_NOT_TEXT', message: `${photo} is not a text dataset (it looks binary): choose a JSONL, JSON, CSV or text file.` } });
+    // invalid UTF-8 without NUL bytes is binary too
+    const latin = join(home.path, 'blob.jsonl');
+    writeFileSync(latin, Buffer.from([0xff, 0xfe, 0x41, 0x42, 0x0a]));
+    expect(JSON.parse((await runFacet(['datasets', 'import', latin, '--json'], home.path)).stdout)).toMatchObject({ error: { code: 'DATASET_NOT_TEXT' } });
+    const broken = join(home.path, 'broken.jsonl');
+    writeFileSync(broken, '{"text": "ok"}\n{x}\n');
+    const result = await runFacet(['datasets', 'import', broken], home.path);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${broken}:2: is not valid JSON (Expected property name or '}' at character 2 of line 2)`);
+    expect(result.stderr).not.toMatch(/line 1 column 2|position 1/);
+    expect(JSON.parse((await runFacet(['datasets', 'list', '--json'], home.path)).stdout)).toEqual([]);
+  });
+
   it('explains bad arguments with exit code 2', async () => {
     const result = await runFacet(['datasets', 'import', 'x.jsonl', '--format', 'yaml'], home.path);
     expect(result.code).toBe(2);

@@ -118,6 +118,27 @@ test('refuses a malformed file in the form\'s words with the user\'s file name, 
   await expect(page.getByTestId('import-error')).not.toContainText('--name');
 });
 
+test('a photo is refused at once as not text, and an empty file names the Choose File button', async ({ page, appUrl, home }) => {
+  const photo = join(home, 'my photo.png');
+  writeFileSync(photo, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]));
+  await page.goto(appUrl);
+  await page.getByTestId('import-file').setInputFiles(photo);
+  await page.getByTestId('import-start').click();
+  const formError = page.getByTestId('import-error');
+  await expect(formError).toContainText('my photo.png is not a text dataset (it looks binary): choose a JSONL, JSON, CSV or text file.');
+  await expect(formError).not.toContainText('valid JSON');
+  await expect(formError).not.toContainText('Skip invalid rows');
+  const empty = join(home, 'nothing.jsonl');
+  writeFileSync(empty, '\n\n');
+  await page.getByTestId('import-file').setInputFiles(empty);
+  await page.getByTestId('import-start').click();
+  const jobError = page.getByTestId('job-error');
+  await expect(jobError).toContainText('nothing.jsonl holds no valid samples');
+  await expect(jobError).toContainText("'Choose File'");
+  await expect(jobError).not.toContainText("'File'");
+  await expect(page.getByTestId('dataset-row')).toHaveCount(0);
+});
+
 test('cancels a running import job from the Jobs page', async ({ page, appUrl, home }) => {
   const path = join(home, 'slow.jsonl');
   writeFileSync(path, Array.from({ length: 600_000 }, (_, i) => JSON.stringify({ instruction: `instruction ${i}`, input: 'x'.repeat(40), output: `output ${i}` })).join('\n'));

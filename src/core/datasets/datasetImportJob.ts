@@ -6,7 +6,7 @@ import type { Store } from '../store/Store.ts';
 import { contentHash } from './contentHash.ts';
 import { DatasetRepository } from './DatasetRepository.ts';
 import { detectFormat, normalizeRecord, RecordError } from './normalizeRecord.ts';
-import { detectLayout, fileSize, readRecords, type FileLayout } from './readRecords.ts';
+import { detectLayout, fileSize, readRecords, requireTextFile, type FileLayout } from './readRecords.ts';
 
 export interface DatasetImportParams {
   /** Absolute path of the source file. */
@@ -39,6 +39,7 @@ export function defaultDatasetName(path: string): string {
 export async function validateImportParams(store: Store, params: DatasetImportParams): Promise<DatasetImportParams> {
   const path = resolve(params.path);
   await fileSize(path);
+  await requireTextFile(path);
   if (params.name.trim() === '') throw new FacetError('INVALID_ARGUMENT', 'A dataset name must not be empty.', { param: 'name' });
   if (new DatasetRepository(store.db).findByName(params.name) !== undefined) {
     throw new FacetError('DATASET_NAME_TAKEN', `A dataset named '${params.name}' already exists. Pick another name with --name, or remove the old one with 'facet datasets remove ${params.name}'.`, { name: params.name, param: 'name' });
@@ -62,6 +63,7 @@ export function createDatasetImportJob(store: Store): JobDefinition<DatasetImpor
     kind: 'dataset.import',
     title: (params) => `Import ${basename(params.path)} as '${params.name}'`,
     async run(params, ctx) {
+      await requireTextFile(params.path);
       const layout = layoutFor(params.format, await detectLayout(params.path));
       const totalBytes = await fileSize(params.path);
       const resumed = ctx.checkpoint;

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { Transform, type Readable } from 'node:stream';
@@ -55,6 +55,67 @@ export async function fileSize(path: string): Promise<number> {
   } catch (error) {
     throw new FacetError('DATASET_FILE_NOT_FOUND', `Cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}. Check the path.`, { path });
   }
+}
+
+/** Bytes looked at to tell a binary file (an image, an archive, a model) from text. */
+const binarySniffBytes = 1024;
+
+/**
+ * Refuses a file that is not text before any row is read: NUL bytes or bytes that are not UTF-8 in
+ * its first KiB (`DATASET_NOT_TEXT`), so a photo is not reported as "line 1 is not valid JSON".
+ * `.gz` files are decompressed later and not looked at here.
+ */
+export async function requireTextFile(path: string): Promise<void> {
+  if (path.toLowerCase().endsWith('.gz')) return;
+  let head: Buffer;
+  try {
+    const file = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(binarySniffBytes);
+      const { bytesRead } = await file.read(buffer, 0, binarySniffBytes, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return; // unreadable files get their own error from the reader
+  }
+  let binary = head.includes(0);
+  if (!binary) {
+    try {
+      // stream: true keeps a character cut at the end of the KiB from counting as invalid
+      new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    } catch {
+      binary = true;
+    }
+  }
+  if (binary) {
+    const gzip = head[0] === 0x1f && head[1] === 0x8b;
+    throw new FacetError(
+      'DATASET_NOT_TEXT',
+      gzip
+        ? `${path} is gzip-compressed but its name does not end in .gz: rename it to end in .gz, or choose the uncompressed JSONL, JSON, CSV or text file.`
+        : `${path} is not a text dataset (it looks binary): choose a JSONL, JSON, CSV or text file.`,
+      { path, param: 'path' },
+    );
+  }
+}
+
+/**
+ * A JSON parser's complaint about `text` (one record starting at line `line`) in the file's terms:
+ * "at character 2 of line 7" instead of the parser's "at position 1 (line 1 column 2)", which
+ * counts within the record, and without the parser's echo of the text.
+ */
+export function jsonProblem(error: unknown, text: string, line: number): string {
+  let message = error instanceof Error ? error.message : String(error);
+  message = message.replace(/, ".*" is not valid JSON$/s, '');
+  message = message.replace(/ in JSON at position (\d+)(?: \(line \d+ column \d+\))?/, (_, position: string) => {
+    const before = text.slice(0, Number(position));
+    const newlines = before.split('\n').length - 1;
+    const column = Number(position) - (before.lastIndexOf('\n') + 1) + 1;
+    return ` at character ${column} of line ${line + newlines}`;
+  });
+  return `not valid JSON (${message})`;
 }
 
 interface OpenTextOptions {
@@ -260,7 +321,7 @@ export async function* readRecords(path: string, layout: FileLayout, options: Re
           try {
             yield { line, value: JSON.parse(text) };
           } catch (error) {
-            yield { line, error: `not valid JSON (${(error as Error).message})` };
+            yield { line, error: jsonProblem(error, text, line) };
           }
         }
       } catch (error) {
@@ -288,7 +349,7 @@ export async function* readRecords(path: string, layout: FileLayout, options: Re
             try {
               yield { line: element.line, value: JSON.parse(element.text) };
             } catch (error) {
-              yield { line: element.line, error: `not valid JSON (${(error as Error).message})` };
+              yield { line: element.line, error: jsonProblem(error, element.text, element.line) };
             }
           }
         }

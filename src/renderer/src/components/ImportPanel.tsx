@@ -5,7 +5,7 @@ import { uploadFile } from '../api/connectApi.ts';
 import { guiErrorText } from '../guiErrorText.ts';
 
 /** The import form's controls by request parameter, for errors in its words. */
-export const importControls = { path: 'File', name: 'Name', format: 'Format', role: 'Role', skipInvalid: 'Skip invalid rows' };
+export const importControls = { path: 'Choose File', name: 'Name', format: 'Format', role: 'Role', skipInvalid: 'Skip invalid rows' };
 
 const uploadsKey = 'facet:uploadedFileNames';
 
@@ -71,7 +71,7 @@ export function ImportPanel() {
       <div className="form-row">
         {desktop !== undefined ? (
           <button type="button" onClick={() => void desktop.pickFile('dataset').then(setPath)}>
-            Choose file…
+            Choose File
           </button>
         ) : (
           <input key={inputKey} type="file" data-testid="import-file" accept=".jsonl,.json,.csv,.txt,.gz,.ndjson" onChange={(event) => setFile(event.target.files?.[0] ?? null)} />
