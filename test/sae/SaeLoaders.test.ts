@@ -324,7 +324,10 @@ describe('SAE loaders refuse bad input with coded errors naming the file', () =>
     writeFileSync(join(dir, 'demo.log'), 'x');
     const photo = join(dir, 'my photo.png');
     writeFileSync(photo, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]));
-    const error = await loadSae(photo).catch((caught: unknown) => caught as Error & { code: string });
+    const error = (await loadSae(photo).then(
+      () => new Error('loaded'),
+      (caught: unknown) => caught,
+    )) as Error & { code: string };
     expect(error).toMatchObject({ code: 'SAE_FORMAT_UNKNOWN' });
     expect(error.message).toMatch(/^my photo\.png is a file that is not an SAE \(not \.safetensors/);
     expect(error.message).not.toMatch(/demo\.log|W_enc/);
