@@ -154,6 +154,7 @@ export class FacetEngine {
       if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
       if (finished && job.kind === 'model.pull') this.emit({ event: 'models.changed', payload: {} });
       if (finished && (job.kind === SYNTHESIS_JOB || job.kind === PLAIN_SYNTHESIS_JOB)) {
+      if (finished && job.kind === MODEL_QUANTIZE_JOB) this.emit({ event: 'models.changed', payload: {} });
         this.emit({ event: 'datasets.changed', payload: {} });
         this.emit({ event: 'features.changed', payload: {} });
       }

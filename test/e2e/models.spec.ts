@@ -1,4 +1,4 @@
-import { cpSync, createReadStream, readdirSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
@@ -46,6 +46,26 @@ test('registers a model through path completion, shows the estimate before loadi
   await page.reload();
   await expect(page.getByTestId('model-estimate')).toContainText('tiny-qwen2');
   await expect(page.getByTestId('model-row')).toHaveAttribute('aria-selected', 'true');
+
+  // Download with no address says what is missing
+  await page.getByTestId('model-uri').fill('');
+  await expect(page.getByTestId('model-download')).toBeDisabled();
+  await expect(page.getByTestId('model-download')).toHaveAttribute('title', /Type an address in 'Or download'/);
+
+  // a quantized copy from the form: a job, then a registered model beside the source file
+  const quantize = page.getByTestId('quantize-panel');
+  await expect(quantize.getByTestId('quantize-model')).toHaveValue('tiny-qwen2');
+  await quantize.getByTestId('quantize-type').selectOption('q8_0');
+  await expect(quantize.getByTestId('quantize-name')).toHaveAttribute('placeholder', 'tiny-qwen2-q8_0');
+  await quantize.getByRole('button', { name: 'Quantize' }).click();
+  const quantizedRow = page.locator('[data-testid="model-row"]', { hasText: 'tiny-qwen2-q8_0' });
+  await expect(quantizedRow).toHaveCount(1, { timeout: 60_000 });
+  await expect(quantizedRow).toContainText(/q8_0/i);
+  expect(statSync(join(home, 'tiny-qwen2-q8_0.gguf')).size).toBeGreaterThan(0);
+  // the same name again: the file exists, refused at once in the form's words
+  await quantize.getByTestId('quantize-start').click();
+  await expect(quantize.getByTestId('quantize-error')).toContainText('already exists');
+  await expect(quantize.getByTestId('quantize-error')).not.toContainText('--out');
 });
 
 test('refuses a layer past the depth before a job starts, trains with live curves, imports and removes SAEs', async ({ page, appUrl, home }) => {
@@ -68,9 +88,26 @@ test('refuses a layer past the depth before a job starts, trains with live curve
   await page.getByTestId('train-k').fill('4');
   await page.getByTestId('train-epochs').fill('1');
   await page.getByTestId('train-start').click();
-  await expect(page.getByTestId('train-error')).toContainText('Layer 5 does not exist');
-  await expect(page.getByTestId('train-error')).toContainText('0 to 1');
+  // the form checks its ranges in plain words before the engine is asked
+  await expect(page.getByTestId('train-error')).toHaveText('Layer: 0 to 1 for tiny; not 5.');
   await expect(page.getByTestId('train-layer')).toHaveAttribute('aria-invalid', 'true');
+  await page.getByTestId('train-layer').fill('-1');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toHaveText('Layer: 0 to 1 for tiny; not -1.');
+  await page.getByTestId('train-layer').fill('0');
+  await page.getByTestId('train-k').fill('5000');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toHaveText('K: 1 to 64 (at most the number of features); not 5,000.');
+  await expect(page.getByTestId('train-k')).toHaveAttribute('aria-invalid', 'true');
+  await page.getByTestId('train-k').fill('4');
+  await page.getByTestId('train-batch').fill('');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toContainText('Batch: a number of tokens, at least 16');
+  await page.getByTestId('train-batch').fill('32');
+  await page.getByTestId('train-epochs').fill('0');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toHaveText('Epochs: 1 to 100 passes over the dataset; not 0.');
+  await page.getByTestId('train-epochs').fill('1');
   await expect(page.getByTestId('job')).toHaveCount(0);
 
   await page.getByTestId('train-layer').fill('0');
@@ -107,6 +144,14 @@ test('refuses a layer past the depth before a job starts, trains with live curve
   await expect(saePath).toHaveValue(`${copy}${sep}`);
   await page.getByTestId('sae-import').click();
   await expect(page.getByTestId('sae-import-error')).toContainText(`already registered as '${trained}'`);
+  // a file that is no SAE: named as given, in one short line
+  const photo = join(home, 'my photo.png');
+  writeFileSync(photo, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  await saePath.fill(photo);
+  await page.getByTestId('sae-import').click();
+  await expect(page.getByTestId('sae-import-error')).toContainText('my photo.png is a file that is not an SAE');
+  expect(((await page.getByTestId('sae-import-error').textContent()) ?? '').length).toBeLessThan(400);
+  await saePath.fill(`${copy}${sep}`);
   await page.once('dialog', (dialog) => void dialog.accept());
   await row.getByTestId('sae-remove').click();
   await expect(page.getByTestId('sae-row')).toHaveCount(0);

@@ -39,6 +39,31 @@ export function defaultFeatureCount(embeddingLength: number | null): number {
   return Math.min(65_536, Math.max(1024, 2 ** Math.round(Math.log2(wanted))));
 }
 
+/** A typed number (thousands separators allowed); NaN when empty or not a number. */
+function numberIn(text: string): number {
+  const trimmed = text.replace(/,/g, '').trim();
+  return trimmed === '' ? Number.NaN : Number(trimmed);
+}
+
+/** The training form's ranges in plain words (the engine's schema says the same in its own terms). */
+export function trainFormProblem(values: { layer: number; features: number; k: number; epochs: number; batchTokens: number }, model: ModelSummary | null): { text: string; param: string } | null {
+  const blocks = model?.blockCount ?? null;
+  const maxK = Math.min(1024, Number.isInteger(values.features) ? values.features : 1024);
+  const checks: { param: string; value: number; min: number; max: number; text: string }[] = [
+    { param: 'layer', value: values.layer, min: 0, max: blocks !== null ? blocks - 1 : 1023, text: blocks !== null ? `Layer: 0 to ${formatCount(blocks - 1)} for ${model?.name ?? 'this model'}` : 'Layer: a block index, 0 or more' },
+    { param: 'features', value: values.features, min: 8, max: 1 << 20, text: `Features: 8 to ${formatCount(1 << 20)}` },
+    { param: 'k', value: values.k, min: 1, max: maxK, text: `K: 1 to ${formatCount(maxK)} (at most the number of features)` },
+    { param: 'epochs', value: values.epochs, min: 1, max: 100, text: 'Epochs: 1 to 100 passes over the dataset' },
+    { param: 'batchTokens', value: values.batchTokens, min: 16, max: 1 << 20, text: `Batch: a number of tokens, at least 16 (at most ${formatCount(1 << 20)})` },
+  ];
+  for (const check of checks) {
+    if (Number.isInteger(check.value) && check.value >= check.min && check.value <= check.max) continue;
+    const given = Number.isNaN(check.value) ? 'it is empty or not a number' : `not ${formatCount(check.value)}`;
+    return { text: `${check.text}; ${given}.`, param: check.param };
+  }
+  return null;
+}
+
 function ErrorBox({ text, testId }: { text: string | null; testId: string }) {
   return text === null ? null : (
     <div className="error" role="alert" data-testid={testId}>
@@ -119,6 +144,88 @@ function ModelEstimatePanel({ model }: { model: ModelSummary }) {
   );
 }
 
+/** llama.cpp quantization types offered, most used first (the engine checks the type again). */
+const quantizeTypes = ['q8_0', 'q4_k_m', 'q5_k_m', 'q6_k', 'q4_0', 'q4_k_s', 'q5_k_s', 'q5_0', 'q3_k_m', 'q2_k', 'f16', 'bf16'];
+const quantizeControls = { model: 'Model', type: 'Type', name: 'New name', out: 'New name', path: 'New name' };
+
+/** The new file's path: `<name>.gguf` beside the model it is made from. */
+function quantizedPath(modelPath: string, name: string): string {
+  const cut = Math.max(modelPath.lastIndexOf('/'), modelPath.lastIndexOf('\\'));
+  return `${cut >= 0 ? modelPath.slice(0, cut + 1) : ''}${name}.gguf`;
+}
+
+/** A quantized copy of a registered model (llama.cpp's quantizer), written beside it and registered, as a job. */
+function QuantizePanel({ models, jobs }: { models: ModelSummary[]; jobs: Record<string, JobSnapshot> }) {
+  const [source, setSource] = usePersistentState('models.quantizeModel', '');
+  const [type, setType] = usePersistentState('models.quantizeType', 'q8_0');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const model = models.find((candidate) => candidate.name === source) ?? models[0] ?? null;
+  const defaultName = model !== null ? `${model.name}-${type}` : '';
+  const quantizeJobs = pinnedJobs(jobs, ['model.quantize']);
+
+  async function quantize(): Promise<void> {
+    if (model === null) return;
+    setError(null);
+    const newName = name.trim() === '' ? defaultName : name.trim();
+    if (!/^[\w.+-]+$/.test(newName)) {
+      setError("'New name': letters, digits, '.', '-', '_' or '+' only (it is also the new file's name).");
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.call('models.quantize', { model: model.name, type, out: quantizedPath(model.path, newName), name: newName });
+      setName('');
+    } catch (caught) {
+      setError(guiErrorText(caught, { controls: quantizeControls }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="panel" data-testid="quantize-panel">
+      <h2>Quantize a model</h2>
+      {models.length === 0 ? (
+        <p className="muted">Register a model above to make a quantized copy of it.</p>
+      ) : (
+        <>
+          <div className="form-row">
+            <label>
+              Model
+              <select value={model?.name ?? ''} onChange={(event) => setSource(event.target.value)} data-testid="quantize-model">
+                {models.map((candidate) => (
+                  <option key={candidate.id}>{candidate.name}</option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Type
+              <select value={type} onChange={(event) => setType(event.target.value)} data-testid="quantize-type">
+                {quantizeTypes.map((value) => (
+                  <option key={value}>{value}</option>
+                ))}
+              </select>
+            </label>
+            <label className="grow">
+              New name <input className="quantize-name" value={name} placeholder={defaultName} onChange={(event) => setName(event.target.value)} data-testid="quantize-name" />
+            </label>
+            <button type="button" className="primary" disabled={model === null || busy} onClick={() => void quantize()} data-testid="quantize-start">
+              {busy ? 'Starting…' : 'Quantize'}
+            </button>
+          </div>
+          <p className="help">
+            Writes <code>{quantizedPath(model?.path ?? '', name.trim() === '' ? defaultName : name.trim())}</code> beside the model ({model?.quantization ?? '?'} now) with llama.cpp's quantizer and registers it, so the Evaluate page can compare the two. q8_0 is near-lossless; q4_k_m is about a third of f16's size.
+          </p>
+        </>
+      )}
+      <ErrorBox text={error} testId="quantize-error" />
+      {quantizeJobs.map((job) => (job.state === 'failed' || job.state === 'cancelled' ? <JobErrorCard key={job.id} job={job} context={{ controls: quantizeControls }} /> : <JobProgress key={job.id} job={job} />))}
+    </section>
+  );
+}
+
 /** Models (register, download, estimate, remove) and sparse autoencoders (train, import, remove). */
 export function ModelsPage() {
   const { models, saes } = useRegistryStore();
@@ -193,16 +300,9 @@ export function ModelsPage() {
     setTrainError(null);
     const layer = trainLayer.trim() === '' ? defaultLayer : Number(trainLayer);
     const features = trainFeatures.trim() === '' ? featuresDefault : Number(trainFeatures);
-    const whole: [string, number][] = [
-      ['layer', layer],
-      ['features', features],
-      ['k', Number(trainK)],
-      ['epochs', Number(trainEpochs)],
-      ['batchTokens', Number(trainBatch.replace(/,/g, ''))],
-    ];
-    const bad = whole.find(([, value]) => !Number.isInteger(value) || value < 0);
-    if (bad !== undefined) {
-      setTrainError({ text: `'${trainControls[bad[0] as keyof typeof trainControls]}' must be a whole number.`, param: bad[0] });
+    const problem = trainFormProblem({ layer, features, k: numberIn(trainK), epochs: numberIn(trainEpochs), batchTokens: numberIn(trainBatch) }, chosenModel);
+    if (problem !== null) {
+      setTrainError(problem);
       return;
     }
     try {
@@ -280,7 +380,7 @@ export function ModelsPage() {
           <label>
             Name <input value={modelName} placeholder="from the file name" onChange={(event) => setModelName(event.target.value)} data-testid="model-name" />
           </label>
-          <button type="button" className="primary" disabled={path.trim() === ''} onClick={() => void register()} data-testid="model-add">
+          <button type="button" className="primary" disabled={path.trim() === ''} title={path.trim() === '' ? "Type or pick a .gguf file in 'GGUF file' first" : undefined} onClick={() => void register()} data-testid="model-add">
             Register
           </button>
         </div>
@@ -293,7 +393,7 @@ export function ModelsPage() {
           <label>
             Name <input value={downloadName} placeholder="from the file name" onChange={(event) => setDownloadName(event.target.value)} data-testid="model-download-name" />
           </label>
-          <button type="button" disabled={uri.trim() === ''} onClick={() => void download()} data-testid="model-download">
+          <button type="button" disabled={uri.trim() === ''} title={uri.trim() === '' ? "Type an address in 'Or download' first (hf:user/repo:Q4_K_M or https://…/model.gguf)" : undefined} onClick={() => void download()} data-testid="model-download">
             Download
           </button>
         </div>
@@ -356,6 +456,8 @@ export function ModelsPage() {
 
       {openModel !== null ? <ModelEstimatePanel model={openModel} /> : null}
 
+      <QuantizePanel models={models} jobs={jobs} />
+
       <section className="panel">
         <h2>Train a sparse autoencoder</h2>
         <div className="form-row">
@@ -391,9 +493,9 @@ export function ModelsPage() {
             Batch <input {...invalid('batchTokens')} value={trainBatch} onChange={(event) => setTrainBatch(event.target.value)} data-testid="train-batch" />
           </label>
           <label>
-            SAE name <input className={trainError?.param === 'name' ? 'invalid' : ''} aria-invalid={trainError?.param === 'name' ? true : undefined} value={trainName} placeholder="model-L<layer>-<features>-k<K>" onChange={(event) => setTrainName(event.target.value)} data-testid="train-name" />
+            SAE name <input className={trainError?.param === 'name' ? 'invalid' : ''} aria-invalid={trainError?.param === 'name' ? true : undefined} value={trainName} placeholder="automatic" title="Empty: named after the model, layer, features and K" onChange={(event) => setTrainName(event.target.value)} data-testid="train-name" />
           </label>
-          <button type="button" className="primary" disabled={chosenModel === null || chosenDataset === null} onClick={() => void train()} data-testid="train-start">
+          <button type="button" className="primary" disabled={chosenModel === null || chosenDataset === null} title={chosenModel === null ? 'Register a model first' : chosenDataset === null ? 'Import a dataset first (Datasets page)' : undefined} onClick={() => void train()} data-testid="train-start">
             Train
           </button>
         </div>
@@ -442,7 +544,7 @@ export function ModelsPage() {
           <label title="llama.cpp 0-based l_out index; empty: what the SAE's files say">
             Layer <input className="narrow" value={saeLayer} placeholder="from files" onChange={(event) => setSaeLayer(event.target.value)} data-testid="sae-layer" />
           </label>
-          <button type="button" className="primary" disabled={saePath.trim() === '' || saeBusy} onClick={() => void importSae()} data-testid="sae-import">
+          <button type="button" className="primary" disabled={saePath.trim() === '' || saeBusy} title={saePath.trim() === '' ? "Type or pick an SAE folder or file first" : undefined} onClick={() => void importSae()} data-testid="sae-import">
             {saeBusy ? 'Importing…' : 'Import'}
           </button>
         </div>
