@@ -1,4 +1,5 @@
 import type { WireError } from '../../shared/FacetError.ts';
+import { formatCount } from '../../shared/formatNumber.ts';
 
 /** What a form tells {@link guiErrorText}: the label of its control for each request parameter, and the user's names for server paths. */
 export interface GuiErrorContext {
@@ -22,6 +23,20 @@ function wireErrorOf(error: unknown): WireError {
   return { code: 'INTERNAL', message: String(error) };
 }
 
+/** A schema (zod) refusal in plain words: "Too big: expected number to be <=1024" → "must be at most 1,024"; null when not one of these. */
+function plainSchemaIssue(message: string | undefined): string | null {
+  const bound = /^Too (big|small): expected (number|string|array) to (?:be|have) (<|>)(=?)(-?[\d.]+)( characters| items)?$/.exec(message ?? '');
+  if (bound !== null) {
+    const [, , kind, side, equal, limit, unit] = bound;
+    const value = `${formatCount(Number(limit))}${kind === 'string' ? ' characters' : (unit ?? '')}`;
+    if (kind === 'string' && side === '>' && Number(limit) === 1) return 'must not be empty';
+    return side === '<' ? `must be ${equal === '=' ? 'at most' : 'less than'} ${value}` : `must be ${equal === '=' ? 'at least' : 'more than'} ${value}`;
+  }
+  if (/^Invalid input: expected int, received number$/.test(message ?? '')) return 'must be a whole number';
+  if (/^Invalid input: expected number, received/.test(message ?? '')) return 'must be a number';
+  return null;
+}
+
 /**
  * An engine error in the words of the GUI. The engine's messages stay written for the CLI; its
  * coded errors say which request parameter they are about (`details.param`) and which option
@@ -41,7 +56,8 @@ export function guiErrorText(error: unknown, context: GuiErrorContext): string {
   const issueParam = issues[0]?.path?.[0];
   if (wire.code === 'INVALID_ARGUMENT' && typeof issueParam === 'string') {
     const label = context.controls[issueParam] ?? issueParam;
-    return `'${label}': ${issues[0]?.message ?? 'not a valid value'}.`;
+    const plain = plainSchemaIssue(issues[0]?.message);
+    return plain !== null ? `'${label}' ${plain}.` : `'${label}': ${issues[0]?.message ?? 'not a valid value'}.`;
   }
 
   const sentences = message.split(/(?<=[.!?])\s+(?=[A-Z`'(])/);
