@@ -66,6 +66,9 @@ test('registers a model through path completion, shows the estimate before loadi
   await quantize.getByTestId('quantize-start').click();
   await expect(quantize.getByTestId('quantize-error')).toContainText('already exists');
   await expect(quantize.getByTestId('quantize-error')).not.toContainText('--out');
+  await page.setViewportSize({ width: 1024, height: 1000 });
+  await quantize.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/models-quantize-1024.png' });
 });
 
 test('refuses a layer past the depth before a job starts, trains with live curves, imports and removes SAEs', async ({ page, appUrl, home }) => {

@@ -208,7 +208,7 @@ function QuantizePanel({ models, jobs }: { models: ModelSummary[]; jobs: Record<
                 ))}
               </select>
             </label>
-            <label className="grow">
+            <label>
               New name <input className="quantize-name" value={name} placeholder={defaultName} onChange={(event) => setName(event.target.value)} data-testid="quantize-name" />
             </label>
             <button type="button" className="primary" disabled={model === null || busy} onClick={() => void quantize()} data-testid="quantize-start">
