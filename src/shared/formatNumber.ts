@@ -52,3 +52,8 @@ export function formatBytes(bytes: number | null | undefined): string {
 export function formatRate(perSecond: number | null | undefined, unit: string): string {
   return `${formatCount(perSecond === null || perSecond === undefined ? perSecond : Math.round(perSecond))} ${unit}/s`;
 }
+
+/** A count with its noun: plural(1, 'sample') → "1 sample", plural(2312, 'sample') → "2,312 samples". */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatCount(count)} ${count === 1 ? singular : pluralForm}`;
+}

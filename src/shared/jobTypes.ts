@@ -145,6 +145,7 @@ export function jobUnit(kind: string): string {
       return 'bytes';
     case 'features.index':
     case 'coverage.measure':
+    case 'synthesis.plain':
       return 'samples';
     case 'features.explain':
     case 'features.judge':

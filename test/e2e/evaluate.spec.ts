@@ -67,7 +67,7 @@ test('compares seed, guided and plain synthesis on every measure, trains probes,
   await expect(steering.getByTestId('steer-vector-path')).toHaveValue(/sycophancy-ab-l1\.npy$/);
   await steering.getByTestId('steer-multipliers').fill('-1, 0, 1');
   await steering.getByTestId('steer-eval-start').click();
-  await expect(steering.getByTestId('steering-control-rate')).toHaveText(/^-?\d\.\d{3}$/, { timeout: 180_000 });
+  await expect(steering.getByTestId('steering-control-rate')).toHaveText(/^[+-]?\d+\.\d points$/, { timeout: 180_000 });
   await expect(steering.getByTestId('steering-curve').locator('path.recharts-curve')).toHaveCount(1);
 
   // quantization drift: the f16 demo model against its q8_0 variant

@@ -26,7 +26,7 @@ test('pages and features have URLs that survive a reload and follow Back/Forward
   await page.goBack();
   await expect(page.getByTestId('feature-detail')).toContainText(`Feature ${first}`);
   await page.getByTestId('nav-Coverage').click();
-  await expect(page).toHaveURL(/#\/Coverage$/);
+  await expect(page).toHaveURL(/#\/Coverage(\?run=\d+)?$/);
   await page.goBack();
   await expect(page).toHaveURL(new RegExp(`feature=${first}$`));
   await expect(page.getByTestId('feature-detail')).toContainText(`Feature ${first}`);
@@ -37,7 +37,28 @@ test('pages and features have URLs that survive a reload and follow Back/Forward
   await page.getByTestId('sort-feature').focus();
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('sort-feature')).toHaveAttribute('aria-sort', 'ascending');
+  // Back returns to where the page was scrolled; another page starts at its top
+  const pane = page.locator('main.content');
+  await pane.evaluate((element) => {
+    element.scrollTop = 1200;
+  });
+  await page.waitForTimeout(400); // the position is saved a moment after scrolling stops
+  const saved = await pane.evaluate((element) => element.scrollTop);
+  expect(saved).toBeGreaterThan(600);
+  await page.getByTestId('nav-Jobs').click();
+  await expect.poll(() => pane.evaluate((element) => element.scrollTop)).toBe(0);
+  await expect(pane).toBeFocused();
+  await page.goBack();
+  await expect.poll(() => pane.evaluate((element) => element.scrollTop)).toBeGreaterThan(saved - 5);
   expect(missing).toEqual([]);
+});
+
+test('an address without the access token says so instead of retrying forever', async ({ page, appUrl }) => {
+  const url = new URL(appUrl);
+  url.search = '';
+  await page.goto(`${url.toString()}#/Coverage`);
+  await expect(page.getByTestId('connection-no-token')).toContainText('no access token');
+  await expect(page.getByTestId('connection-status')).toHaveText('no connection');
 });
 
 test('the command palette opens pages by name or purpose and features by id; Alt+number opens pages; Escape gives focus back', async ({ page, appUrl }) => {

@@ -33,4 +33,10 @@ describe('guiErrorText: engine errors in the words of the GUI', () => {
     expect(shownJobTitle("Import 1733-my_data.jsonl as 'my-data'", files)).toBe("Import my data.jsonl as 'my-data'");
     expect(shownJobTitle("Import other.jsonl as 'o'", files)).toBe("Import other.jsonl as 'o'");
   });
+
+  it('keeps a message whose only sentence names a flag, telling the flag as the form control', () => {
+    const layer = new FacetError('LAYER_OUT_OF_RANGE', '--layer must be 1..3 for demo-llama3 (llama.cpp 0-based block; block 0 cannot be steered).', { layer: 9 });
+    expect(guiErrorText(layer, { controls: { layer: 'Layer (l_out, ≥ 1)' } })).toBe("'Layer (l_out, ≥ 1)' must be 1 to 3 for demo-llama3 (llama.cpp 0-based block; block 0 cannot be steered).");
+    expect(guiErrorText(new FacetError('INVALID_ARGUMENT', '--max-new-tokens must be 8..4096.'), { controls: {} })).toBe("'max-new-tokens' must be 8 to 4096.");
+  });
 });

@@ -60,6 +60,9 @@ export function App() {
   return (
     <div className="app">
       <nav className="sidebar">
+        <button type="button" className="skip-link" onClick={() => document.querySelector<HTMLElement>('main.content')?.focus()}>
+          Skip to the page
+        </button>
         <div className="brand">Facet</div>
         {pages.map((name, i) => (
           <button key={name} type="button" className={name === page ? 'nav active' : 'nav'} onClick={() => go(name)} data-testid={`nav-${name}`} title={`${name} (Alt+${i + 1})`} aria-current={name === page ? 'page' : undefined}>
@@ -71,10 +74,15 @@ export function App() {
           <kbd>Ctrl</kbd> <kbd>K</kbd> commands
         </div>
         <div className={`status status-${status}`} data-testid="connection-status">
-          {status === 'open' ? 'engine connected' : status === 'closed' ? 'engine disconnected, retrying…' : status === 'refused' ? 'no connection' : 'connecting…'}
+          {status === 'open' ? 'engine connected' : status === 'closed' ? 'engine disconnected, retrying…' : status === 'refused' || status === 'no-token' ? 'no connection' : 'connecting…'}
         </div>
       </nav>
-      <main className="content">
+      <main className="content" tabIndex={-1}>
+        {status === 'no-token' ? (
+          <div className="error" data-testid="connection-no-token">
+            This address has no access token, so it cannot reach the Facet engine. Open the address that facet serve printed (it ends in ?token=…); links copied from that page keep it.
+          </div>
+        ) : null}
         {status === 'refused' ? (
           <div className="error" data-testid="connection-refused">
             Cannot reach the Facet engine. If facet serve was restarted, this page's token is from an earlier run: open the URL it printed.

@@ -61,7 +61,12 @@ export function guiErrorText(error: unknown, context: GuiErrorContext): string {
   }
 
   const sentences = message.split(/(?<=[.!?])\s+(?=[A-Z`'(])/);
-  const kept = sentences.filter((sentence) => !cliSentence.test(sentence));
+  let kept = sentences.filter((sentence) => !cliSentence.test(sentence));
+  // when every sentence names a flag ("--layer must be 1..3 for …"), keep the first with the flag
+  // told as the form's control (or as a plain name), rather than say nothing
+  if (kept.length === 0 && sentences.length > 0) {
+    kept = [sentences[0]!.replace(/--([a-z][a-z-]*)/g, (_, flag: string) => `'${context.controls[flag.replace(/-([a-z])/g, (__, c: string) => c.toUpperCase())] ?? flag}'`).replace(/(\d+)\.\.(\d+)/g, '$1 to $2')];
+  }
   // errors about a file (details.path) concern the form's file field when it has one
   const param = typeof details['param'] === 'string' ? details['param'] : typeof details['path'] === 'string' && 'path' in context.controls ? 'path' : undefined;
   const option = typeof details['option'] === 'string' ? details['option'] : undefined;

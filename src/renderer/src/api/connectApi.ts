@@ -2,8 +2,11 @@ import { ApiClient, type WireChannel } from '../../../shared/api/ApiClient.ts';
 import { desktopBridgeKey, type DesktopBridge } from '../../../shared/api/desktopBridge.ts';
 import { isWireMessage, type WireMessage } from '../../../shared/api/wireMessages.ts';
 
-/** `refused`: a browser that never got a connection (most likely a token from an earlier run). */
-export type ConnectionStatus = 'open' | 'closed' | 'refused';
+/**
+ * `refused`: a browser that never got a connection (most likely a token from an earlier run);
+ * `no-token`: the page's address carries no access token at all, so no connection is tried.
+ */
+export type ConnectionStatus = 'open' | 'closed' | 'refused' | 'no-token';
 
 export interface Connection {
   client: ApiClient;
@@ -88,6 +91,12 @@ export function connectApi(): Connection {
     return { client, desktop, token: undefined, onStatus };
   }
   const token = new URLSearchParams(location.search).get('token') ?? '';
+  if (token === '') {
+    // an address without ?token= (typed by hand, or a link shared without it) can never connect
+    const client = new ApiClient({ send: () => undefined, onMessage: () => () => undefined });
+    emitStatus('no-token');
+    return { client, desktop: undefined, token: undefined, onStatus };
+  }
   const channel = webSocketChannel(token, emitStatus, () => client.failPending('The connection to the Facet engine dropped; reconnecting.'));
   const client = new ApiClient(channel);
   return { client, desktop: undefined, token, onStatus };

@@ -29,7 +29,10 @@ export function JobProgress({ job, selected = false }: { job: JobSnapshot; selec
   const status = jobStatus(job);
   const active = isActive(job);
   const cancelling = status === 'cancelling';
-  const unit = jobUnit(job.kind);
+  // a gzipped import counts the compressed bytes read (its records are not known until the end)
+  const unit = job.kind === 'dataset.import' && /\.gz\b/.test(job.title) ? 'bytes read (gzip)' : jobUnit(job.kind);
+  // a job that reported no counts (steering, reports) shows none rather than "0 steps"
+  const counted = job.done > 0 || (job.total !== null && job.total > 0) || active;
   const share = job.total ? Math.min(1, job.done / job.total) : job.state === 'done' ? 1 : 0;
   const link = jobResultLink(job);
   const again = resumeKind(job);
@@ -53,10 +56,12 @@ export function JobProgress({ job, selected = false }: { job: JobSnapshot; selec
         <div className="progress-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
       </div>
       <div className="job-meta">
-        <span data-testid="job-done">
-          {formatCount(job.done)}
-          {job.total !== null ? ` / ${formatCount(job.total)}` : ''} {unit}
-        </span>
+        {counted ? (
+          <span data-testid="job-done">
+            {formatCount(job.done)}
+            {job.total !== null ? ` / ${formatCount(job.total)}` : ''} {unit}
+          </span>
+        ) : null}
         {job.rate !== null && active ? <span>{formatRate(job.rate, unit)}</span> : null}
         {active && job.etaSeconds !== null ? <span>{formatDuration(job.etaSeconds * 1000)} left</span> : null}
         <span className="job-actions">
@@ -90,7 +95,7 @@ export function JobProgress({ job, selected = false }: { job: JobSnapshot; selec
       {job.error !== null ? (
         <div className="error" data-testid="job-error">
           {/* in the GUI's words: CLI-only advice (flags, `facet jobs resume`) is dropped; the buttons above do that */}
-          [{job.error.code}] {guiErrorText(job.error, { controls: {} })}
+          {guiErrorText({ ...job.error, message: job.error.message }, { controls: {}, files: uploadedFileNames() })} <span className="error-code">{job.error.code}</span>
         </div>
       ) : null}
       {actionError !== null ? (

@@ -1,10 +1,11 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { DiversityReport, ProbeReport, SaeDriftReport, SteeringEvaluation, SteeringVectorResult } from '../../../shared/evaluateTypes.ts';
-import { formatCount, formatDecimal } from '../../../shared/formatNumber.ts';
+import { formatCount, formatDecimal, plural } from '../../../shared/formatNumber.ts';
 import type { JobSnapshot } from '../../../shared/jobTypes.ts';
 import { renderReportHtml } from '../../../shared/renderReportHtml.ts';
 import { plainBaselineSource, type SynthesisRunView } from '../../../shared/synthesisTypes.ts';
 import { api } from '../api/connection.ts';
+import { guiErrorText } from '../guiErrorText.ts';
 import { DiversityReportView } from '../components/evaluate/DiversityReportView.tsx';
 import { DriftTable } from '../components/evaluate/DriftTable.tsx';
 import { ProbeResults } from '../components/evaluate/ProbeResults.tsx';
@@ -27,6 +28,23 @@ function jobsOf(jobs: Record<string, JobSnapshot>, kind: string): { current: Job
 const numbers = (text: string): number[] | null => {
   const values = text.split(',').map((part) => Number(part.trim()));
   return values.length > 0 && values.every((value) => Number.isFinite(value)) ? values : null;
+};
+
+/** The page's controls by request parameter, so engine errors name them (see guiErrorText). */
+const evaluateControls: Record<string, string> = {
+  model: 'Model',
+  sae: 'SAE',
+  datasets: 'datasets ticked',
+  anchor: 'Anchor',
+  thresholds: 'δ',
+  train: 'Training sets',
+  eval: 'Eval set',
+  dataset: 'A/B items',
+  layer: 'Layer (l_out, ≥ 1)',
+  vector: 'Vector file',
+  multipliers: 'Multipliers',
+  models: 'models ticked',
+  like: 'Synthesis run',
 };
 
 /** Progress of the newest job of a panel while it runs, or its error when it failed. */
@@ -107,7 +125,7 @@ export function EvaluatePage() {
     try {
       await work();
     } catch (caught) {
-      setError((caught as Error).message);
+      setError(guiErrorText(caught, { controls: evaluateControls }));
     }
   }
 
@@ -187,18 +205,18 @@ export function EvaluatePage() {
                 <select value={String(run.id)} onChange={(event) => setRunId(event.target.value)} data-testid="ab-run">
                   {finishedRuns.map((entry) => (
                     <option key={entry.id} value={String(entry.id)}>
-                      run {entry.id} · {entry.task} · {entry.dataset} ({formatCount(entry.report!.acceptedCount)} samples)
+                      run {entry.id} · {entry.task} · {entry.dataset} ({plural(entry.report!.acceptedCount, 'sample')})
                     </option>
                   ))}
                 </select>
               </label>
               {baseline === undefined ? (
                 <button type="button" data-testid="ab-plain-start" disabled={plain.current !== undefined && plain.current.state === 'running'} onClick={() => void start(() => api.call('synthesis.plain', { like: run.id }))}>
-                  Write the plain baseline ({formatCount(run.report!.acceptedCount)} samples)
+                  Write the plain baseline ({plural(run.report!.acceptedCount, 'sample')})
                 </button>
               ) : (
                 <span className="muted" data-testid="ab-plain-dataset">
-                  plain baseline: {baseline.name} ({formatCount(baseline.sampleCount)} samples)
+                  plain baseline: {baseline.name} ({plural(baseline.sampleCount, 'sample')})
                 </span>
               )}
               <button type="button" className="primary" data-testid="ab-use" onClick={() => compareRun(run, baseline?.name)}>

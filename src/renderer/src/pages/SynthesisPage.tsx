@@ -2,7 +2,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { useEffect, useMemo, useState } from 'react';
 import type { CoverageRunView } from '../../../shared/featureTypes.ts';
 import { exportFormats, synthesisTasks, type DatasetExportView, type ExportFormat, type SynthesisCandidateView, type SynthesisRunView, type SynthesisTaskName } from '../../../shared/synthesisTypes.ts';
-import { formatPercent } from '../../../shared/formatNumber.ts';
+import { formatCount, formatDecimal, formatPercent, plural } from '../../../shared/formatNumber.ts';
 import { api } from '../api/connection.ts';
 import { chartTheme } from '../charts/chartTheme.ts';
 import { JobProgress } from '../components/JobProgress.tsx';
@@ -14,7 +14,7 @@ import { useRegistryStore } from '../stores/useRegistryStore.ts';
 import { useSynthesisStore } from '../stores/useSynthesisStore.ts';
 
 const percent = (value: number | null | undefined): string => formatPercent(value);
-const fixed = (value: number | null, digits = 3): string => (value === null ? '—' : value.toFixed(digits));
+const fixed = (value: number | null, digits = 3): string => formatDecimal(value, digits);
 
 function numbers(text: string): number[] | null {
   if (text.trim() === '') return [];
@@ -73,7 +73,9 @@ export function SynthesisPage() {
           </div>
           <p className="muted">
             {run.finishedFeatures} of {run.features.length} features done · {run.state}
-            {run.report !== null ? ` · ${run.report.acceptedCount} accepted, ${run.report.rejectedCount} rejected of ${run.report.candidates} candidates · coherence bound ${fixed(run.report.coherence.bound, 1)} (perplexity)` : ''}
+            {run.report !== null
+              ? ` · ${plural(run.report.candidates, 'candidate')}: ${formatCount(run.report.acceptedCount)} accepted, ${formatCount(run.report.rejectedCount)} rejected, ${formatCount(run.report.candidates - run.report.acceptedCount - run.report.rejectedCount)} kept as contrastive examples or ranked below the kept ones · coherence bound: perplexity ≤ ${fixed(run.report.coherence.bound, 1)}`
+              : ''}
           </p>
           {run.report !== null ? <CoverageChart run={run} /> : null}
           {run.report !== null && run.report.steering.length > 1 ? (
@@ -155,6 +157,7 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
     };
   }, [coverage, task]);
 
+  const budgetValid = limit.trim() === '' || (Number.isInteger(Number(limit)) && Number(limit) >= 1);
   const chosen = (scope === 'all' ? missing : missing.filter((feature) => picked.has(feature))).filter((feature) => !relevantOnly || relevant === null || relevant.has(feature));
 
   async function start(): Promise<void> {
@@ -247,7 +250,7 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
       </p>
       <div className="form-row">
         <label>
-          <input type="radio" checked={scope === 'all'} onChange={() => setScope('all')} /> all {missing.length} missing features
+          <input type="radio" checked={scope === 'all'} onChange={() => setScope('all')} /> {missing.length === 1 ? 'the 1 missing feature' : `all ${plural(missing.length, 'missing feature')}`}
         </label>
         <label>
           <input type="radio" checked={scope === 'picked'} onChange={() => setScope('picked')} data-testid="synthesis-scope-picked" /> picked ({picked.size})
@@ -299,8 +302,8 @@ function StartPanel({ coverageRuns, models }: { coverageRuns: CoverageRunView[];
         <label title="Perplexity under the unsteered generator, bounded from the anchor set. Needs the generator's output head stored as F32, F16 or BF16.">
           <input type="checkbox" checked={coherence} onChange={(event) => setCoherence(event.target.checked)} /> coherence check
         </label>
-        <button type="button" className="primary" onClick={() => void start()} data-testid="synthesis-start-button">
-          Synthesize {Math.min(chosen.length, Number(limit) || chosen.length)} features
+        <button type="button" className="primary" onClick={() => void start()} disabled={!budgetValid} title={budgetValid ? undefined : "'Budget (features)' must be a whole number of at least 1"} data-testid="synthesis-start-button">
+          Synthesize {plural(Math.min(chosen.length, budgetValid && limit.trim() !== '' ? Number(limit) : chosen.length), 'feature')}
         </button>
       </div>
       {error !== null ? <div className="error">{error}</div> : null}
@@ -368,6 +371,7 @@ function Candidates({ run }: { run: SynthesisRunView }) {
           <input type="checkbox" checked={showContrast} onChange={(event) => setShowContrast(event.target.checked)} /> show step-1 candidates (contrastive pairs)
         </label>
       </div>
+      <div className="table-scroll">
       <table className="grid" data-testid="synthesis-candidates">
         <thead>
           <tr>
@@ -387,6 +391,7 @@ function Candidates({ run }: { run: SynthesisRunView }) {
           ))}
         </tbody>
       </table>
+      </div>
     </div>
   );
 }

@@ -4,15 +4,15 @@ import { formatCount, formatDecimal, formatPercent } from '../../../../shared/fo
 import { chartTheme, seriesColor } from '../../charts/chartTheme.ts';
 
 /** The report's metrics in display order; `better` says which direction means more diverse. */
-const metrics: { key: keyof DatasetDiversity; label: string; better: 'higher' | 'lower'; digits: number }[] = [
+const metrics: { key: keyof DatasetDiversity; label: string; better: 'higher' | 'lower'; digits: number; pairwise?: true }[] = [
   { key: 'distinct1', label: 'distinct-1', better: 'higher', digits: 3 },
   { key: 'distinct2', label: 'distinct-2', better: 'higher', digits: 3 },
   { key: 'ngramDiversity', label: 'n-gram diversity', better: 'higher', digits: 3 },
   { key: 'bigramEntropy', label: 'bigram entropy', better: 'higher', digits: 2 },
-  { key: 'selfBleu4', label: 'self-BLEU-4', better: 'lower', digits: 3 },
+  { key: 'selfBleu4', pairwise: true, label: 'self-BLEU-4', better: 'lower', digits: 3 },
   { key: 'compressionRatio', label: 'compression ratio', better: 'lower', digits: 2 },
-  { key: 'embeddingCosineDistance', label: 'embedding cosine distance', better: 'higher', digits: 3 },
-  { key: 'vendi', label: 'Vendi score', better: 'higher', digits: 2 },
+  { key: 'embeddingCosineDistance', pairwise: true, label: 'embedding cosine distance', better: 'higher', digits: 3 },
+  { key: 'vendi', pairwise: true, label: 'Vendi score', better: 'higher', digits: 2 },
 ];
 
 /** Long dataset names are cut on the bar charts' axes (the table and tooltips give them whole). */
@@ -21,8 +21,13 @@ const shortName = (name: string): string => (name.length > 14 ? `${name.slice(0,
 /** A histogram edge: whole token counts as they are, fractional ones with one decimal. */
 const edgeLabel = (edge: number | undefined): string => (edge === undefined ? '' : Number.isInteger(edge) ? formatCount(edge) : formatDecimal(edge, 1));
 
+/** A measure between samples says nothing about a set of one sample: shown as n/a, not as a best score. */
+function metricValue(dataset: DatasetDiversity, metric: (typeof metrics)[number]): number | null {
+  return metric.pairwise === true && dataset.size < 2 ? null : (dataset[metric.key] as number);
+}
+
 function MetricBars({ report, metric }: { report: DiversityReport; metric: (typeof metrics)[number] }) {
-  const data = report.datasets.map((dataset) => ({ name: dataset.name, value: dataset[metric.key] as number }));
+  const data = report.datasets.map((dataset) => ({ name: dataset.name, value: metricValue(dataset, metric) }));
   return (
     <div className="chart" data-testid="report-metric-chart">
       <div className="chart-title">
@@ -72,8 +77,15 @@ function FacChart({ report }: { report: DiversityReport }) {
 
 function LengthHistogram({ dataset, index }: { dataset: DatasetDiversity; index: number }) {
   const { edges, counts } = dataset.tokenHistogram;
-  // bins share quantile edges across datasets, so a bin can hold one length only ("9", not "9–9")
-  const data = counts.map((count, i) => ({ bin: edgeLabel(edges[i]) === edgeLabel(edges[i + 1]) ? edgeLabel(edges[i]) : `${edgeLabel(edges[i])}–${edgeLabel(edges[i + 1])}`, count }));
+  // bins share quantile edges across datasets, so a bin can hold one length only ("9", not "9–9"),
+  // and neighbouring bins can read the same: those are shown as one bar
+  const data: { bin: string; count: number }[] = [];
+  counts.forEach((count, i) => {
+    const bin = edgeLabel(edges[i]) === edgeLabel(edges[i + 1]) ? edgeLabel(edges[i]) : `${edgeLabel(edges[i])}–${edgeLabel(edges[i + 1])}`;
+    const last = data.at(-1);
+    if (last !== undefined && last.bin === bin) last.count += count;
+    else data.push({ bin, count });
+  });
   return (
     <div className="chart" data-testid="report-length-chart">
       <div className="chart-title">
@@ -101,7 +113,7 @@ export function DiversityReportView({ report }: { report: DiversityReport }) {
   return (
     <div className="report" data-testid="report-view">
       <p className="muted">
-        {report.model}, SAE {report.sae} at l_out-{report.layer}; FAC against the anchor {report.anchor}. Embeddings: {report.embedding}. {report.lengthMatching}
+        {report.model}, SAE {report.sae} at l_out-{report.layer}; FAC against the anchor {report.anchor}. Embeddings: {report.embedding}. {report.lengthMatching.replace(/\.?$/, '.')}
       </p>
       <table className="grid" data-testid="report-table">
         <thead>
@@ -131,7 +143,7 @@ export function DiversityReportView({ report }: { report: DiversityReport }) {
                 <td key={threshold}>{formatPercent(dataset.coverage.find((entry) => entry.threshold === threshold)?.fac ?? null)}</td>
               ))}
               {metrics.map((metric) => (
-                <td key={metric.key}>{formatDecimal(dataset[metric.key] as number, metric.digits)}</td>
+                <td key={metric.key}>{metricValue(dataset, metric) === null ? <span className="muted" title="needs at least two samples">n/a</span> : formatDecimal(metricValue(dataset, metric), metric.digits)}</td>
               ))}
             </tr>
           ))}

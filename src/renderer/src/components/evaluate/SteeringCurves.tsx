@@ -32,7 +32,7 @@ export function SteeringCurves({ evaluations }: { evaluations: SteeringEvaluatio
             <th>vector</th>
             <th>layer</th>
             <th>items</th>
-            <th title="robust accuracy at multiplier +1 minus at −1">Steering Control Rate</th>
+            <th title="robust accuracy at multiplier +1 minus at −1, in percentage points">Steering Control Rate</th>
           </tr>
         </thead>
         <tbody>
@@ -43,7 +43,7 @@ export function SteeringCurves({ evaluations }: { evaluations: SteeringEvaluatio
               </td>
               <td>l_out-{evaluation.layer}</td>
               <td>{formatCount(evaluation.items)}</td>
-              <td data-testid={i === 0 ? 'steering-control-rate' : undefined}>{evaluation.steeringControlRate === null ? 'needs multipliers 1 and −1' : formatDecimal(evaluation.steeringControlRate)}</td>
+              <td data-testid={i === 0 ? 'steering-control-rate' : undefined}>{evaluation.steeringControlRate === null ? 'needs multipliers 1 and −1' : `${evaluation.steeringControlRate > 0 ? '+' : ''}${formatDecimal(evaluation.steeringControlRate * 100, 1)} points`}</td>
             </tr>
           ))}
         </tbody>
