@@ -386,7 +386,7 @@ export function EvaluatePage() {
         {evaluations.length > 0 ? <SteeringCurves evaluations={evaluations} /> : null}
       </Panel>
 
-      <Panel title="Quantization drift" testId="drift-panel" intro="One SAE on the same dataset under several quantized variants of a model (make them with 'facet models quantize'); the first model checked is the reference.">
+      <Panel title="Quantization drift" testId="drift-panel" intro="One SAE on the same dataset under several quantized variants of a model (make them under “Quantize a model” on the Models page); the first model ticked is the reference.">
         <div className="form-row">
           {saeSelect('drift-sae')}
           <label>
