@@ -122,6 +122,9 @@ test('a photo is refused at once as not text, and an empty file names the Choose
   const photo = join(home, 'my photo.png');
   writeFileSync(photo, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]));
   await page.goto(appUrl);
+  // Import without a file is disabled and says what is missing
+  await expect(page.getByTestId('import-start')).toBeDisabled();
+  await expect(page.getByTestId('import-start')).toHaveAttribute('title', "Choose a file first with 'Choose File'");
   await page.getByTestId('import-file').setInputFiles(photo);
   await page.getByTestId('import-start').click();
   const formError = page.getByTestId('import-error');

@@ -101,7 +101,7 @@ export function ImportPanel() {
         <label className="check">
           <input type="checkbox" checked={skipInvalid} onChange={(event) => setSkipInvalid(event.target.checked)} data-testid="import-skip-invalid" /> Skip invalid rows
         </label>
-        <button type="button" className="primary" disabled={busy || chosen == null} onClick={() => void start()} data-testid="import-start">
+        <button type="button" className="primary" disabled={busy || chosen == null} title={chosen == null ? "Choose a file first with 'Choose File'" : undefined} onClick={() => void start()} data-testid="import-start">
           {busy ? 'Starting…' : 'Import'}
         </button>
       </div>
