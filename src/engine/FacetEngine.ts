@@ -30,6 +30,7 @@ import { transferFeatures } from '../core/compare/transferFeatures.ts';
 import { createCoverageJob } from '../core/coverage/coverageJob.ts';
 import { coverageRunDetail, deleteCoverageRun, getCoverageRun, listCoverageRuns } from '../core/coverage/measureCoverage.ts';
 import { checkCoverageDatasets, requireCoverageDatasets } from '../core/coverage/checkCoverageDatasets.ts';
+import { requireJudgedTask } from '../core/coverage/requireJudgedTask.ts';
 import { compareCoverageRuns, coverageMissingAt, coverageScatter } from '../core/coverage/coverageRunQueries.ts';
 import { exportCoverageRun } from '../core/coverage/exportCoverageRun.ts';
 import { resolveFeatureSpace, resolveIndexDataset } from '../core/features/resolveFeatureSpace.ts';
@@ -153,8 +154,8 @@ export class FacetEngine {
       if (finished && job.kind === 'dataset.import') this.emit({ event: 'datasets.changed', payload: {} });
       if (finished && (job.kind === 'model.add' || job.kind === 'sae.train')) this.emit({ event: 'models.changed', payload: {} });
       if (finished && job.kind === 'model.pull') this.emit({ event: 'models.changed', payload: {} });
-      if (finished && (job.kind === SYNTHESIS_JOB || job.kind === PLAIN_SYNTHESIS_JOB)) {
       if (finished && job.kind === MODEL_QUANTIZE_JOB) this.emit({ event: 'models.changed', payload: {} });
+      if (finished && (job.kind === SYNTHESIS_JOB || job.kind === PLAIN_SYNTHESIS_JOB)) {
         this.emit({ event: 'datasets.changed', payload: {} });
         this.emit({ event: 'features.changed', payload: {} });
       }
@@ -309,9 +310,10 @@ export class FacetEngine {
       'coverage.run': async (params) => {
         const request = { topMissing: 20, spansPerFeature: 3, ...params };
         // Names are checked now so a typo fails at once rather than inside the job.
-        await resolveFeatureSpace(this.store, this.home, request);
+        const resolvedSpace = await resolveFeatureSpace(this.store, this.home, request);
         for (const dataset of [params.anchor, params.seed, ...(params.eval !== undefined ? [params.eval] : [])]) resolveIndexDataset(this.store, dataset);
         requireCoverageDatasets(this.store, params.anchor, params.seed, params.eval);
+        if (params.task !== undefined) requireJudgedTask(this.store, resolvedSpace, params.task);
         return this.jobs.submit('coverage.measure', request);
       },
       'evaluate.report': async (params) => {

@@ -74,6 +74,8 @@ export interface CompareRunView extends CompareSummary {
   pairs: ComparePair[];
   /** True when the same request had been answered before and nothing was computed. */
   reused: boolean;
+  /** When the run was made (ISO 8601), so runs over the same datasets can be told apart. */
+  createdAt?: string;
 }
 
 export interface TransferredFeature {

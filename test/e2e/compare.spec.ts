@@ -44,12 +44,21 @@ test('compares forged LLaMA-3, Qwen2 and Mistral spaces on the Compare page, sho
   await page.getByTestId('compare-model-C').selectOption('mistral');
   await page.getByTestId('compare-sae-C').selectOption('sae-mistral');
   await page.getByTestId('compare-dataset-shared').check();
+  // a min support under 2 is refused in the form, by name and range, not silently raised
+  await page.getByTestId('compare-min-support').fill('1');
+  await expect(page.getByTestId('compare-min-support-error')).toContainText('Min support: a whole number from 2 to 1,000,000');
+  await expect(page.getByTestId('compare-run')).toBeDisabled();
   await page.getByTestId('compare-min-support').fill('3');
+  await expect(page.getByTestId('compare-min-support-error')).toHaveCount(0);
   await page.getByTestId('compare-run').click();
   const result = page.getByTestId('compare-result');
   await expect(result).toBeVisible({ timeout: 150_000 });
   // three spaces: A↔B, A↔C and B↔C, all over the same dataset
   await expect(page.getByTestId('compare-same-data-row')).toHaveCount(3, { timeout: 150_000 });
+  // rows of different runs tell them apart: run id, date, datasets and min support
+  const runCells = await page.getByTestId('compare-same-data-run').allTextContents();
+  expect(new Set(runCells).size).toBe(3);
+  await expect(page.getByTestId('compare-same-data-row').first()).toContainText('shared (40)');
   // the page shows what the CLI prints for the same (stored) request
   const cli = await runFacet(['compare', '--a', 'llama:sae-llama', '--b', 'qwen:sae-qwen', '--dataset', 'shared', '--min-support', '3', '--json'], home, { timeoutMs: 60_000 });
   expect(cli.code, cli.stderr).toBe(0);

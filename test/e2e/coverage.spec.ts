@@ -34,8 +34,8 @@ test('runs a coverage measurement from the UI and follows a missing feature to t
   await expect(page.getByTestId('coverage-scatter').locator('.recharts-scatter-symbol').first()).toBeVisible();
   await page.screenshot({ path: 'test-results/coverage-page.png' });
   await page.setViewportSize({ width: 1300, height: 850 });
-  const featureLabel = (await missing.locator('button.link').textContent()) ?? '';
-  await missing.locator('button.link').click();
+  const featureLabel = (await missing.getByTestId('missing-feature-link').textContent()) ?? '';
+  await missing.getByTestId('missing-feature-link').click();
   const detail = page.getByTestId('feature-detail');
   await expect(detail).toContainText(featureLabel.replace('feature', 'Feature'));
   await expect(detail.getByTestId('feature-histogram')).toBeVisible();
@@ -74,10 +74,14 @@ test('coverage runs: help, δ selector, charts, export, compare, delete, warning
 
   // δ selector: every threshold of the run; the missing list follows it (anchor spans only)
   await expect(page.getByTestId('coverage-delta').locator('option')).toHaveText(['0 (3 missing)', '0.75 (3 missing)', '1.5 (2 missing)']);
-  await expect(page.getByTestId('missing-feature').locator('button.link')).toHaveText(['feature 4', 'feature 5', 'feature 3']);
+  await expect(page.getByTestId('missing-feature').getByTestId('missing-feature-link')).toHaveText(['feature 4', 'feature 5', 'feature 3']);
+  // missing features are real links to the Features page (Ctrl-click, middle-click and copy work)
+  await expect(page.getByTestId('missing-feature-link').first()).toHaveAttribute('href', /^#\/Features\?space=\d+&feature=4$/);
+  // FAC against δ: a tick per measured δ, no fractional ticks between them
+  await expect(page.getByTestId('coverage-fac-chart').locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value')).toHaveText(['0', '0.75', '1.5']);
   await page.getByTestId('coverage-delta').selectOption('0.75');
   await expect(page).toHaveURL(/delta=0\.75/);
-  await expect(page.getByTestId('missing-feature').locator('button.link')).toHaveText(['feature 0', 'feature 4', 'feature 2']);
+  await expect(page.getByTestId('missing-feature').getByTestId('missing-feature-link')).toHaveText(['feature 0', 'feature 4', 'feature 2']);
   await expect(page.getByTestId('coverage-scatter')).toContainText('at δ = 0.75');
   for (const meta of await page.getByTestId('coverage-missing').locator('.span-meta').allTextContents()) expect(meta).toContain('anchor');
   // the page scrolls inside its main pane, so a tall viewport shows all of it
@@ -85,10 +89,21 @@ test('coverage runs: help, δ selector, charts, export, compare, delete, warning
   await page.screenshot({ path: 'test-results/coverage-1440.png' });
   await page.setViewportSize({ width: 1440, height: 900 });
 
+  // a link naming no run shows the newest and says so in the URL without a new Back entry;
+  // a δ that run lacks is said beside the δ picker
+  const entries = await page.evaluate(() => history.length);
+  await page.goto(`${appUrl}#/Coverage?delta=1.5`);
+  await expect(page).toHaveURL(new RegExp(`#/Coverage\\?delta=1\\.5&run=${second.runId}$`));
+  await expect(page.getByTestId('coverage-delta-note')).toHaveText(`run ${second.runId} has no δ = 1.5; showing δ = 0`);
+  expect(await page.evaluate(() => history.length)).toBe(entries + 1);
+  await page.goBack();
+  await expect(page.getByTestId('coverage-delta')).toHaveValue('0.75');
+  await expect(page.getByTestId('coverage-delta-note')).toHaveCount(0);
+
   // URL survives reload and Back
   await page.reload();
   await expect(page.getByTestId('coverage-delta')).toHaveValue('0.75');
-  await expect(page.getByTestId('missing-feature').first().locator('button.link')).toHaveText('feature 0');
+  await expect(page.getByTestId('missing-feature').first().getByTestId('missing-feature-link')).toHaveText('feature 0');
   await page.goBack();
   await expect(page.getByTestId('coverage-delta')).toHaveValue('0');
   await page.goForward();

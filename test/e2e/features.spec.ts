@@ -95,6 +95,16 @@ test('features by dataset: per-dataset columns, anchor-not-seed filter, go to id
   await page.goBack();
   await expect(page.getByTestId('dataset-scope')).toHaveValue('');
 
+  // the per-dataset columns scroll inside the table's card, not past it
+  const tableCard = page.getByTestId('features-table').locator('xpath=ancestor::section[1]');
+  expect(await tableCard.evaluate((card) => card.scrollWidth - card.clientWidth)).toBeLessThanOrEqual(1);
+
+  // an explanation search that finds nothing says so (nothing is explained in this workspace)
+  await page.getByTestId('explanation-search').fill('zzz');
+  await page.getByTestId('explanation-search-go').click();
+  await expect(page.getByTestId('features-search-empty')).toContainText("No feature's explanation matches 'zzz'");
+  await expect(page.getByTestId('feature-row')).toHaveCount(0);
+
   // the dark theme
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.setViewportSize({ width: 1440, height: 900 });

@@ -183,7 +183,7 @@ export function compareReportOf(store: Store, runId: number, options: { reused: 
   const run = runs.get<CompareSummary>(runId);
   if (run === undefined || run.state !== 'done' || run.summary === null) throw new FacetError('NOT_FOUND', `No finished comparison run ${runId}. List runs with 'facet compare runs'.`, { runId });
   const pairs = options.pairs === false ? [] : runs.bestPartners(runId).map((p) => ({ a: p.a, b: p.b, correlation: p.correlation, mutual: p.mutual }));
-  return { ...run.summary, runId, method: run.method, params: run.params, datasets: run.datasets, pairs, reused: options.reused, indexing: [] };
+  return { ...run.summary, runId, method: run.method, params: run.params, datasets: run.datasets, pairs, reused: options.reused, createdAt: run.createdAt, indexing: [] };
 }
 
 export function compareParams(request: Pick<CompareRequest, 'minSupport' | 'top' | 'threshold' | 'maxPairs'>): CompareParams {

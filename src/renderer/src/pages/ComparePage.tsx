@@ -4,7 +4,7 @@ import type { CompareRunView, CompareScores, PairTokenSide, PairTokenView, Share
 import type { FeatureDetail } from '../../../shared/featureTypes.ts';
 import type { FeatureExplanationView } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
-import { formatDecimal } from '../../../shared/formatNumber.ts';
+import { formatCount, formatDecimal, plural } from '../../../shared/formatNumber.ts';
 import { chartTheme, seriesColor } from '../charts/chartTheme.ts';
 import { FeatureSpans } from '../components/FeatureSpans.tsx';
 import { JobProgress } from '../components/JobProgress.tsx';
@@ -33,6 +33,8 @@ export function ComparePage() {
   const [space, setSpace] = usePersistentState('compare.spaces', { modelA: '', saeA: '', encodeA: '' as Encode, modelB: '', saeB: '', encodeB: '' as Encode, modelC: '', saeC: '', encodeC: '' as Encode });
   const [chosen, setChosen] = usePersistentState<string[]>('compare.datasets', []);
   const [minSupport, setMinSupport] = usePersistentState('compare.minSupport', 5);
+  // the engine refuses a min support under 2 (a correlation needs two nonzero samples): said here, never silently raised
+  const minSupportError = Number.isInteger(minSupport) && minSupport >= 2 && minSupport <= 1_000_000 ? null : `Min support: a whole number from 2 to 1,000,000 (samples a feature must be active in to be matched; a correlation needs two), not ${Number.isFinite(minSupport) ? String(minSupport) : 'empty'}.`;
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -134,12 +136,17 @@ export function ComparePage() {
         </div>
         <div className="form-row">
           <label>
-            Min support <input type="number" min={2} value={minSupport} onChange={(event) => setMinSupport(Math.max(2, Number(event.target.value) || 2))} data-testid="compare-min-support" />
+            Min support <input type="number" min={2} max={1_000_000} step={1} value={Number.isFinite(minSupport) ? minSupport : ''} onChange={(event) => setMinSupport(event.target.value === '' ? NaN : Number(event.target.value))} aria-invalid={minSupportError !== null} data-testid="compare-min-support" />
           </label>
-          <button type="button" className="primary" disabled={!space.modelA || !space.saeA || !space.modelB || !space.saeB || chosen.length === 0} onClick={() => void start()} data-testid="compare-run">
+          <button type="button" className="primary" disabled={!space.modelA || !space.saeA || !space.modelB || !space.saeB || chosen.length === 0 || minSupportError !== null} onClick={() => void start()} data-testid="compare-run">
             Compare
           </button>
         </div>
+        {minSupportError !== null ? (
+          <div className="error" data-testid="compare-min-support-error">
+            {minSupportError}
+          </div>
+        ) : null}
         <p className="muted">
           Each feature of A with enough nonzero samples gets its best partners in B by Pearson correlation of per-sample activations (zeros included), so different tokenizers need no alignment. Partners are
           analogous, not the same feature: even two SAEs trained on one model share only about half their features.
@@ -327,7 +334,7 @@ function PairDetail({ run, a, b }: { run: CompareRunView; a: number; b: number }
           feature {feature}
         </button>
       </h4>
-      <p className="muted">active in {d.count} samples</p>
+      <p className="muted">active in {plural(d.count, 'sample')}</p>
       <FeatureSpans spans={d.spans} />
     </div>
   );
@@ -485,15 +492,15 @@ function SharedMap({ map, modelA, modelB, onPick }: { map: SharedFeatureMap; mod
   };
   return (
     <div data-testid="compare-map" onWheel={(event) => setZoom((current) => Math.min(40, Math.max(0.5, current * (event.deltaY < 0 ? 1.25 : 0.8))))}>
-      <h3>Shared map</h3>
+      <h3 className="compare-map-heading">Shared map</h3>
       <p className="muted">
         {half} random pairs; lines join matched pairs. Close points fire on the same samples. Scroll to zoom ({zoom.toFixed(1)}×).
       </p>
       <ResponsiveContainer width="100%" height={440}>
         <ScatterChart margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
           <CartesianGrid stroke={chartTheme.grid} />
-          <XAxis type="number" dataKey="x" domain={domain} allowDataOverflow tick={chartTheme.tick} tickFormatter={(value: number) => formatDecimal(value, 2)} label={{ value: 'MDS axis 1', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
-          <YAxis type="number" dataKey="y" domain={domain} allowDataOverflow tick={chartTheme.tick} width={48} tickFormatter={(value: number) => formatDecimal(value, 2)} label={{ value: 'MDS axis 2', angle: -90, position: 'insideLeft', ...chartTheme.tick }} />
+          <XAxis type="number" dataKey="x" domain={domain} allowDataOverflow tick={false} label={{ value: 'MDS axis 1 (arbitrary units)', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
+          <YAxis type="number" dataKey="y" domain={domain} allowDataOverflow tick={false} width={24} label={{ value: 'MDS axis 2 (arbitrary units)', angle: -90, position: 'insideLeft', ...chartTheme.tick }} />
           {points.slice(0, half).map((p, i) => (
             <ReferenceLine key={`pair-${i}`} segment={[{ x: p.x, y: p.y }, { x: points[half + i]!.x, y: points[half + i]!.y }]} stroke={chartTheme.axis} strokeOpacity={0.35} ifOverflow="hidden" />
           ))}
@@ -571,9 +578,14 @@ function SameDataRuns({ run, runs, onSelect }: { run: CompareRunView; runs: Omit
   return (
     <>
       <h3>All spaces compared over {run.datasets.map((d) => d.dataset).join(', ')}</h3>
+      <div className="table-scroll">
       <table className="grid" data-testid="compare-same-data">
         <thead>
           <tr>
+            <th>run</th>
+            <th>made</th>
+            <th>datasets (samples)</th>
+            <th>min support</th>
             <th>A</th>
             <th>B</th>
             <th>mutual pairs</th>
@@ -584,6 +596,10 @@ function SameDataRuns({ run, runs, onSelect }: { run: CompareRunView; runs: Omit
         <tbody>
           {same.map((candidate) => (
             <tr key={candidate.runId} className={candidate.runId === run.runId ? 'selected' : ''} onClick={() => onSelect(candidate.runId)} data-testid="compare-same-data-row">
+              <td data-testid="compare-same-data-run">run {candidate.runId}</td>
+              <td className="nowrap">{candidate.createdAt !== undefined ? new Date(candidate.createdAt).toLocaleString('en-US') : 'n/a'}</td>
+              <td>{candidate.datasets.map((d) => `${d.dataset} (${formatCount(d.samples)})`).join(', ')}</td>
+              <td>{formatCount(candidate.params.minSupport)}</td>
               <td>
                 {candidate.spaceA.model}:{candidate.spaceA.sae}
               </td>
@@ -601,6 +617,7 @@ function SameDataRuns({ run, runs, onSelect }: { run: CompareRunView; runs: Omit
           ))}
         </tbody>
       </table>
+      </div>
     </>
   );
 }

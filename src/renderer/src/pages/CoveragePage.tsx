@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { CoverageCheck, CoverageExportFormat, CoverageRunDetail, CoverageScatter } from '../../../shared/coverageTypes.ts';
-import { formatCount, formatPercent } from '../../../shared/formatNumber.ts';
+import { formatCount, formatPercent, plural } from '../../../shared/formatNumber.ts';
 import { builtInTasks } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
 import { JobProgress } from '../components/JobProgress.tsx';
@@ -8,6 +8,7 @@ import { ActivationScatterChart, FacByThresholdChart } from '../components/cover
 import { CoverageCompare } from '../components/coverage/CoverageCompare.tsx';
 import { CoverageMissingList } from '../components/coverage/CoverageMissingList.tsx';
 import { CoverageTerms, termTitle } from '../components/coverage/CoverageTerms.tsx';
+import { guiErrorText } from '../guiErrorText.ts';
 import { usePersistentState } from '../hooks/usePersistentState.ts';
 import { useDatasetsStore } from '../stores/useDatasetsStore.ts';
 import { useFeaturesStore } from '../stores/useFeaturesStore.ts';
@@ -21,6 +22,9 @@ function parseThresholds(text: string): number[] | null {
 }
 
 const positiveId = (text: string | undefined): number | null => (text !== undefined && /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : null);
+
+/** The form's label for each coverage.run parameter (errors name the field to change). */
+const coverageControls: Record<string, string> = { model: 'Model', sae: 'SAE', anchor: 'Anchor', seed: 'Seed', eval: 'Evaluate', thresholds: 'Thresholds δ', encode: 'Encode', task: 'Features F' };
 
 /** Saves a file the engine wrote (CSV or JSON) through the browser's download. */
 function download(fileName: string, mediaType: string, content: string): void {
@@ -47,6 +51,7 @@ export function CoveragePage() {
   const openFeature = useFeaturesStore((state) => state.open);
   const params = useNavigationStore((state) => state.params);
   const setParams = useNavigationStore((state) => state.setParams);
+  const replaceParams = useNavigationStore((state) => state.replaceParams);
   const jobs = useJobsStore((state) => state.jobs);
   const [model, setModel] = usePersistentState('coverage.model', '');
   const [sae, setSae] = usePersistentState('coverage.sae', '');
@@ -64,6 +69,8 @@ export function CoveragePage() {
   const [scatter, setScatter] = useState<CoverageScatter | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  // after Run: the newest run id then; the URL is not pinned to a run until a newer one is saved
+  const [pinAbove, setPinAbove] = useState<number | null>(null);
 
   // Defaults once the registry is known (and when a remembered name no longer exists): the first model and SAE, anchor/seed by role.
   const datasetNames = datasets.map((dataset) => dataset.name);
@@ -116,6 +123,16 @@ export function CoveragePage() {
   const wantedDelta = params['delta'] !== undefined ? Number(params['delta']) : NaN;
   const delta = run === null ? null : (run.result.results.find((row) => row.threshold === wantedDelta) ?? run.result.results[0])?.threshold ?? null;
   const compareId = positiveId(params['compare']);
+  // a δ the URL names that this run lacks: said beside the δ picker, never silently replaced
+  const missingDelta = run !== null && params['delta'] !== undefined && delta !== wantedDelta ? params['delta'] : null;
+
+  // The run shown when the URL names none (the newest) goes into the URL, replacing the entry
+  // (no new Back step), so a copied link keeps showing this run after newer ones are made.
+  useEffect(() => {
+    if (run === null || params['run'] !== undefined || (pinAbove !== null && run.id <= pinAbove)) return;
+    setPinAbove(null);
+    replaceParams({ ...params, run: String(run.id) });
+  }, [run, params, pinAbove]);
 
   useEffect(() => {
     setScatter(null);
@@ -152,10 +169,11 @@ export function CoveragePage() {
     }
     try {
       await api.call('coverage.run', { model, sae, anchor, seed, ...(evalSet !== '' ? { eval: evalSet } : {}), ...(task.trim() !== '' ? { task: task.trim() } : {}), thresholds: deltas, encode });
-      // show the newest run once it is saved
+      // show the newest run once it is saved (and name it in the URL then)
+      setPinAbove(runs[0]?.id ?? 0);
       setParams({});
     } catch (caught) {
-      setError((caught as Error).message);
+      setError(guiErrorText(caught, { controls: coverageControls }));
     }
   }
 
@@ -176,7 +194,9 @@ export function CoveragePage() {
     try {
       await api.call('coverage.delete', { id: run.id });
       setConfirmDelete(false);
-      setParams({});
+      // the newest remaining run (named in the URL), or none
+      const next = runs.find((candidate) => candidate.id !== run.id);
+      setParams(next !== undefined ? { run: String(next.id) } : {});
     } catch (caught) {
       setActionError((caught as Error).message);
     }
@@ -250,7 +270,11 @@ export function CoveragePage() {
           The layer comes from the SAE (l_out-L, blocks counted from 0). Datasets not indexed yet for this model and SAE are indexed first. A feature counts as activated by a sample when g &gt; δ. Leave F empty for every feature, or name a task judged on the Features page to count only the features relevant to it.
         </p>
         <CoverageTerms />
-        {error !== null ? <div className="error">{error}</div> : null}
+        {error !== null ? (
+          <div className="error" data-testid="coverage-run-form-error">
+            {error}
+          </div>
+        ) : null}
         {active.map((job) => (
           <JobProgress key={job.id} job={job} />
         ))}
@@ -307,9 +331,9 @@ export function CoveragePage() {
           <p className="muted" data-testid="coverage-run-meta">
             run {run.id} · {run.result.model} · {run.result.sae} · <span title={termTitle('layer')} className="term">l_out-{run.result.layer}</span> · <span title={termTitle('encode')} className="term">{run.result.encode}</span> ·{' '}
             <span title={termTitle('F')} className="term">
-              {formatCount(run.result.featureCount)} features in F
+              {plural(run.result.featureCount, 'feature')} in F
             </span>
-            {run.result.task !== undefined ? ` (judged relevant to ${run.result.task}; ${formatCount(run.result.unjudgedFeatures ?? 0)} anchor-active features not judged yet)` : ''} · anchor {formatCount(run.result.anchor.samples)} samples, seed {formatCount(run.result.seed.samples)}
+            {run.result.task !== undefined ? ` (judged relevant to ${run.result.task}; ${plural(run.result.unjudgedFeatures ?? 0, 'anchor-active feature')} not judged yet)` : ''} · anchor {plural(run.result.anchor.samples, 'sample')}, seed {formatCount(run.result.seed.samples)}
             {run.result.eval !== undefined ? `, evaluated ${run.result.eval.dataset} ${formatCount(run.result.eval.samples)}` : ''}
           </p>
           {(run.result.warnings ?? []).map((warning) => (
@@ -373,12 +397,17 @@ export function CoveragePage() {
             </label>
             <span className="help">The scatter and the missing features below use this δ; every δ of the run can be picked.</span>
           </div>
+          {missingDelta !== null ? (
+            <div className="warning" data-testid="coverage-delta-note">
+              run {run.id} has no δ = {missingDelta}; showing δ = {delta}
+            </div>
+          ) : null}
           <div className="charts-row">
             <FacByThresholdChart results={run.result.results} evalName={run.result.eval?.dataset} />
             {scatter !== null && scatter.runId === run.id ? <ActivationScatterChart scatter={scatter} onOpen={open} /> : <div className="chart muted">Loading the scatter…</div>}
           </div>
           <h3 title={termTitle('missing')}>Missing features at δ = {delta}</h3>
-          {delta !== null ? <CoverageMissingList runId={run.id} anchorName={run.result.anchor.dataset} threshold={delta} missingIds={run.result.results.find((row) => row.threshold === delta)?.missing ?? []} onOpen={open} /> : null}
+          {delta !== null ? <CoverageMissingList runId={run.id} spaceId={run.result.spaceId} anchorName={run.result.anchor.dataset} threshold={delta} missingIds={run.result.results.find((row) => row.threshold === delta)?.missing ?? []} onOpen={open} /> : null}
           <h3>Compare with another run</h3>
           <CoverageCompare runId={run.id} otherId={compareId !== run.id ? compareId : null} runs={runs} onPick={(id) => updateParams({ compare: id === null ? null : String(id) })} onOpen={open} />
         </section>

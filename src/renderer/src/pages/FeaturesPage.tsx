@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { FeatureDetail, FeatureSpaceView, FeatureSpanContext, FeatureTablePage } from '../../../shared/featureTypes.ts';
-import { formatCount, formatDecimal, formatPercent } from '../../../shared/formatNumber.ts';
+import { formatCount, formatDecimal, formatPercent, plural } from '../../../shared/formatNumber.ts';
 import type { FeatureExplanationView, FeatureVerdictView, RelevanceVerdict } from '../../../shared/interpretationTypes.ts';
 import { api } from '../api/connection.ts';
+import { usePersistentState } from '../hooks/usePersistentState.ts';
 import { FeatureHistogram } from '../components/FeatureHistogram.tsx';
 import { FeatureInterpretation } from '../components/FeatureInterpretation.tsx';
 import { contextKey, FeatureSpans } from '../components/FeatureSpans.tsx';
@@ -69,6 +70,11 @@ export function FeaturesPage() {
   const [taskVerdicts, setTaskVerdicts] = useState<FeatureVerdictView[] | null>(null);
   const [queryText, setQueryText] = useState('');
   const [searchHits, setSearchHits] = useState<number[] | null>(null);
+  // the words the shown search hits answer (for the empty state)
+  const [searchedFor, setSearchedFor] = useState('');
+  // 'Explain and judge features': open while nothing of the space is explained or judged on screen
+  // ('auto'), then collapsed unless the user opened or used it (remembered)
+  const [interpretShown, setInterpretShown] = usePersistentState<'auto' | 'open' | 'closed'>('features.interpretPanel', 'auto');
   const space = spaces.find((candidate) => candidate.id === spaceId) ?? null;
 
   useEffect(() => {
@@ -135,6 +141,7 @@ export function FeaturesPage() {
     }
     try {
       const hits = await api.call('features.search', { query: words, spaceId, limit: 500 });
+      setSearchedFor(words);
       setSearchHits([...new Set(hits.map((hit) => hit.feature))]);
     } catch (caught) {
       setError((caught as Error).message);
@@ -228,7 +235,7 @@ export function FeaturesPage() {
         </div>
         {space !== null ? (
           <p className="muted">
-            {formatCount(space.dSae)} features · indexed: {space.indexes.map((index) => `${datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}: ${formatCount(index.indexedCount)}${index.state === 'ready' ? '' : ` of ${formatCount(index.sampleCount)}, indexing`} samples`).join(' · ')}
+            {plural(space.dSae, 'feature')} · indexed: {space.indexes.map((index) => `${datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}: ${index.state === 'ready' ? plural(index.indexedCount, 'sample') : `${formatCount(index.indexedCount)} of ${plural(index.sampleCount, 'sample')}, indexing`}`).join(' · ')}
           </p>
         ) : null}
         <div className="form-row">
@@ -334,11 +341,38 @@ export function FeaturesPage() {
         </div>
         {error !== null ? <div className="error">{error}</div> : null}
       </section>
-      {spaceId !== null ? <InterpretPanel spaceId={spaceId} missingRuns={runs.filter((run) => run.result.spaceId === spaceId).map((run) => ({ id: run.id, label: `run ${run.id} (${run.result.seed.dataset} vs ${run.result.anchor.dataset})` }))} /> : null}
+      {spaceId !== null
+        ? (() => {
+            const open = interpretShown === 'open' || (interpretShown === 'auto' && tasks.length === 0 && explanations.size === 0);
+            return (
+              <details className="panel interpret-details" open={open} data-testid="interpret-details">
+                <summary
+                  onClick={(event) => {
+                    event.preventDefault();
+                    setInterpretShown(open ? 'closed' : 'open');
+                  }}
+                  data-testid="interpret-toggle"
+                >
+                  Explain and judge features
+                </summary>
+                {/* using the panel keeps it open from then on */}
+                <div onClickCapture={() => setInterpretShown('open')} onFocusCapture={() => interpretShown === 'auto' && setInterpretShown('open')}>
+                  <InterpretPanel spaceId={spaceId} missingRuns={runs.filter((run) => run.result.spaceId === spaceId).map((run) => ({ id: run.id, label: `run ${run.id} (${run.result.seed.dataset} vs ${run.result.anchor.dataset})` }))} />
+                </div>
+              </details>
+            );
+          })()
+        : null}
       <div className="samples-split">
         <section className="panel grow">
           {page !== null ? (
             <>
+              {searchHits !== null && searchHits.length === 0 ? (
+                <p className="empty-state" data-testid="features-search-empty">
+                  {`No feature's explanation matches '${searchedFor}'. Only explained features can be found: use Explain in 'Explain and judge features' to explain some first, or clear the search.`}
+                </p>
+              ) : null}
+              <div className="table-scroll features-table-scroll">
               <table className="grid" data-testid="features-table">
                 <thead>
                   <tr>
@@ -405,16 +439,17 @@ export function FeaturesPage() {
                   ))}
                 </tbody>
               </table>
+              </div>
               <div className="form-row pager">
                 <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - pageSize))}>
                   Previous
                 </button>
                 <span className="muted">
-                  {page.total === 0 ? 0 : formatCount(offset + 1)}–{formatCount(Math.min(offset + pageSize, page.total))} of {formatCount(page.total)} features
+                  {page.total === 0 ? 0 : formatCount(offset + 1)}–{formatCount(Math.min(offset + pageSize, page.total))} of {plural(page.total, 'feature')}
                   {activeIn !== undefined && absentIn !== undefined
                     ? ` active in ${datasetLabel(columns.find((d) => d.datasetId === activeIn) ?? { name: null, datasetId: activeIn })} and absent in ${datasetLabel(columns.find((d) => d.datasetId === absentIn) ?? { name: null, datasetId: absentIn })}`
                     : ' active'}
-                  {scope !== undefined ? ` · counts over ${formatCount(page.samples)} samples of ${columns.find((d) => d.datasetId === scope)?.name ?? scope}` : ` · ${formatCount(page.samples)} samples`}
+                  {scope !== undefined ? ` · counts over ${plural(page.samples, 'sample')} of ${columns.find((d) => d.datasetId === scope)?.name ?? scope}` : ` · ${plural(page.samples, 'sample')}`}
                 </span>
                 <button type="button" disabled={offset + pageSize >= page.total} onClick={() => setOffset(offset + pageSize)}>
                   Next
@@ -429,8 +464,9 @@ export function FeaturesPage() {
           <aside className="panel feature-detail" data-testid="feature-detail">
             <h2>Feature {detail.feature}</h2>
             <p data-testid="feature-summary">
-              active in {formatCount(detail.count)} of {formatCount(detail.samples)} samples{scope !== undefined ? ` of ${(detail.datasets ?? []).find((d) => d.datasetId === scope)?.name ?? scope}` : ''} ({formatPercent(detail.samples > 0 ? detail.count / detail.samples : null)}) · mean g {formatDecimal(detail.mean)} · max g {formatDecimal(detail.max)}
+              active in {formatCount(detail.count)} of {plural(detail.samples, 'sample')}{scope !== undefined ? ` of ${(detail.datasets ?? []).find((d) => d.datasetId === scope)?.name ?? scope}` : ''} ({formatPercent(detail.samples > 0 ? detail.count / detail.samples : null)}) · mean g {formatDecimal(detail.mean)} · max g {formatDecimal(detail.max)}
             </p>
+            <div className="table-scroll">
             <table className="grid compact" data-testid="feature-datasets">
               <thead>
                 <tr>
@@ -465,6 +501,7 @@ export function FeaturesPage() {
                 ))}
               </tbody>
             </table>
+            </div>
             <FeatureHistogram
               edges={detail.histogram.edges}
               series={(detail.histogram.byDataset ?? [{ datasetId: 0, counts: detail.histogram.counts }]).map((entry) => ({ name: (detail.datasets ?? []).find((d) => d.datasetId === entry.datasetId)?.name ?? 'samples', counts: entry.counts }))}

@@ -1,7 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
 import type { CoverageScatter, CoverageScatterPoint } from '../../../../shared/coverageTypes.ts';
 import type { CoverageAtThreshold } from '../../../../shared/featureTypes.ts';
-import { formatCount, formatPercent } from '../../../../shared/formatNumber.ts';
+import { formatCount, formatPercent, plural } from '../../../../shared/formatNumber.ts';
 import { chartTheme, seriesColor } from '../../charts/chartTheme.ts';
 import { termTitle } from './CoverageTerms.tsx';
 
@@ -22,7 +22,7 @@ export function FacByThresholdChart({ results, evalName }: { results: CoverageAt
       <ResponsiveContainer width="100%" height={chartTheme.height}>
         <LineChart data={data} margin={{ top: 4, right: 16, bottom: 18, left: 4 }}>
           <CartesianGrid stroke={chartTheme.grid} />
-          <XAxis dataKey="threshold" type="number" domain={['dataMin', 'dataMax']} tick={chartTheme.tick} label={{ value: 'δ (activated when g > δ)', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
+          <XAxis dataKey="threshold" type="number" domain={['dataMin', 'dataMax']} ticks={results.map((row) => row.threshold)} interval={0} tick={chartTheme.tick} label={{ value: 'δ (activated when g > δ)', position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
           <YAxis domain={[0, 1]} tick={chartTheme.tick} width={44} tickFormatter={(value: number) => formatPercent(value, 0)} />
           <Tooltip {...chartTheme.tooltip} formatter={(value) => formatPercent(value === null ? null : Number(value))} labelFormatter={(label) => `δ = ${String(label)}`} />
           <Legend verticalAlign="top" height={28} wrapperStyle={{ fontSize: 12 }} />
@@ -47,12 +47,12 @@ export function ActivationScatterChart({ scatter, onOpen }: { scatter: CoverageS
     <div className="chart" data-testid="coverage-scatter">
       <div className="chart-title" title={termTitle('frequency')}>
         Activation frequency per feature at δ = {scatter.threshold}: anchor against seed
-        {scatter.points.length < scatter.total ? ` (${formatCount(scatter.points.length)} of ${formatCount(scatter.total)} features: every missing one, then the most frequent)` : ` (${formatCount(scatter.total)} features)`}
+        {scatter.points.length < scatter.total ? ` (${formatCount(scatter.points.length)} of ${formatCount(scatter.total)} features: every missing one, then the most frequent)` : ` (${plural(scatter.total, 'feature')})`}
       </div>
       <ResponsiveContainer width="100%" height={chartTheme.height}>
         <ScatterChart margin={{ top: 4, right: 16, bottom: 18, left: 4 }}>
           <CartesianGrid stroke={chartTheme.grid} />
-          <XAxis dataKey="anchor" type="number" domain={[0, 1]} tick={chartTheme.tick} tickFormatter={(value: number) => formatPercent(value, 0)} label={{ value: `share of ${formatCount(scatter.anchorSamples)} anchor samples`, position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
+          <XAxis dataKey="anchor" type="number" domain={[0, 1]} tick={chartTheme.tick} tickFormatter={(value: number) => formatPercent(value, 0)} label={{ value: `share of ${plural(scatter.anchorSamples, 'anchor sample')}`, position: 'insideBottom', offset: -8, ...chartTheme.tick }} />
           <YAxis dataKey="seed" type="number" domain={[0, 1]} tick={chartTheme.tick} width={44} tickFormatter={(value: number) => formatPercent(value, 0)} label={{ value: 'seed share', angle: -90, position: 'insideLeft', ...chartTheme.tick }} />
           <ZAxis range={[22, 22]} />
           <ReferenceLine segment={[{ x: 0, y: 0 }, { x: 1, y: 1 }]} stroke={chartTheme.axis} strokeDasharray="3 3" />
