@@ -61,6 +61,15 @@ test('features by dataset: per-dataset columns, anchor-not-seed filter, go to id
   await page.screenshot({ path: `${shots}/features-by-dataset-spans-1440.png`, fullPage: true });
   await page.setViewportSize({ width: 1024, height: 800 });
   await expect(span.getByTestId('span-context')).toBeVisible();
+  // 'Explain and judge features' is open while nothing is explained; collapsed (and remembered so),
+  // the filters' compact grid lets the table start high enough to be seen at 1024 px
+  await expect(page.getByTestId('interpret-panel')).toBeVisible();
+  await page.getByTestId('interpret-toggle').click();
+  await expect(page.getByTestId('interpret-panel')).toBeHidden();
+  await page.evaluate(() => document.querySelector('main.content')?.scrollTo(0, 0));
+  await page.screenshot({ path: `${shots}/features-top-1024.png` });
+  const tableTop = await page.getByTestId('features-table').evaluate((table) => table.getBoundingClientRect().top + (document.querySelector('main.content')?.scrollTop ?? 0));
+  expect(tableTop).toBeLessThan(450);
   // nothing runs past the detail panel at 1024 px
   const overflow = await detail.evaluate((panel) => panel.scrollWidth - panel.clientWidth);
   expect(overflow).toBeLessThanOrEqual(1);
@@ -85,6 +94,7 @@ test('features by dataset: per-dataset columns, anchor-not-seed filter, go to id
   await expect(page.getByTestId('active-in')).toHaveValue(/\d+/);
   await page.reload();
   await expect(page.getByTestId('feature-detail').getByRole('heading', { name: `Feature ${id}` })).toBeVisible();
+  await expect(page.getByTestId('interpret-panel')).toBeHidden();
   await expect(page.getByTestId('absent-in')).not.toHaveValue('');
   await expect(page.locator('.pager')).toContainText('absent in demo-seed');
 

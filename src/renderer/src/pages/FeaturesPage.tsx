@@ -238,7 +238,7 @@ export function FeaturesPage() {
             {plural(space.dSae, 'feature')} · indexed: {space.indexes.map((index) => `${datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}: ${index.state === 'ready' ? plural(index.indexedCount, 'sample') : `${formatCount(index.indexedCount)} of ${plural(index.sampleCount, 'sample')}, indexing`}`).join(' · ')}
           </p>
         ) : null}
-        <div className="form-row">
+        <div className="features-filters" data-testid="features-filters">
           <label title="Count, mean and max over one dataset's samples (and sort by them), or over every indexed dataset">
             Counts over
             <select value={scope ?? ''} onChange={(event) => setTable({ dataset: event.target.value || undefined })} data-testid="dataset-scope">
@@ -290,8 +290,7 @@ export function FeaturesPage() {
               Go
             </button>
           </form>
-        </div>
-        <div className="form-row">
+          <div className="search-cell">
           <input
             type="search"
             value={queryText}
@@ -317,6 +316,7 @@ export function FeaturesPage() {
               Clear search ({searchHits.length} found)
             </button>
           ) : null}
+          </div>
           <label>
             Task
             <select value={task} onChange={(event) => setTask(event.target.value)} data-testid="verdict-task">
