@@ -61,8 +61,8 @@ export async function fileSize(path: string): Promise<number> {
 const binarySniffBytes = 1024;
 
 /**
- * Refuses a file that is not text before any row is read: NUL bytes or bytes that are not UTF-8 in
- * its first KiB (`DATASET_NOT_TEXT`), so a photo is not reported as "line 1 is not valid JSON".
+ * Refuses a file that is not text before any row is read: NUL bytes, or more than a tenth of its
+ * first KiB not UTF-8 (`DATASET_NOT_TEXT`), so a photo is not reported as "line 1 is not valid JSON".
  * `.gz` files are decompressed later and not looked at here.
  */
 export async function requireTextFile(path: string): Promise<void> {
@@ -80,14 +80,14 @@ export async function requireTextFile(path: string): Promise<void> {
   } catch {
     return; // unreadable files get their own error from the reader
   }
+  // NUL bytes, or mostly bytes that are not UTF-8: a text file in another encoding (a Latin-1 'é'
+  // here and there) is still text, imported with a warning naming its lines
   let binary = head.includes(0);
-  if (!binary) {
-    try {
-      // stream: true keeps a character cut at the end of the KiB from counting as invalid
-      new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
-    } catch {
-      binary = true;
-    }
+  if (!binary && head.length > 0) {
+    // stream: true keeps a character cut at the end of the KiB from counting as invalid
+    const text = new TextDecoder('utf-8').decode(head, { stream: true });
+    const replaced = text.length - text.replaceAll('\ufffd', '').length;
+    binary = replaced / text.length > 0.1;
   }
   if (binary) {
     const gzip = head[0] === 0x1f && head[1] === 0x8b;
