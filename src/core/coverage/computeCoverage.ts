@@ -92,17 +92,7 @@ export function computeCoverage(input: CoverageInput): { results: CoverageAtThre
         const end = chunk.starts[k + 1]!;
         for (const { delta, j } of above) {
           const { counts, sums } = stats[j]!;
-          let n = 0;
-          let sum = 0;
-          for (let e = chunk.starts[k]!; e < end; e++) {
-            const v = chunk.values[e]!;
-            if (v > delta) {
-              n++;
-              sum += v;
-            }
-          }
-          counts[feature] = n;
-          sums[feature] = sum;
+          countAbove(chunk.values, chunk.starts[k]!, end, delta, counts, sums, feature);
         }
       }
     }
@@ -153,4 +143,22 @@ export function computeCoverage(input: CoverageInput): { results: CoverageAtThre
     return result;
   });
   return { results, anchorStats: stats };
+}
+
+/**
+ * Counts and sums the values of `values[start, end)` above `delta` (one feature's stored
+ * activations in a column chunk) into `counts[feature]` and `sums[feature]`.
+ */
+export function countAbove(values: Float32Array, start: number, end: number, delta: number, counts: Uint32Array, sums: Float64Array, feature: number): void {
+  let n = 0;
+  let sum = 0;
+  for (let e = start; e < end; e++) {
+    const v = values[e]!;
+    if (v > delta) {
+      n++;
+      sum += v;
+    }
+  }
+  counts[feature] = n;
+  sums[feature] = sum;
 }

@@ -3,7 +3,7 @@ import type { CoverageComparison, CoverageMissingPage, CoverageRunSummary, Cover
 import { FeatureIndexRepository, type FeatureIndexTotals } from '../features/FeatureIndexRepository.ts';
 import { relevantFeaturesOf } from '../interpret/relevantFeaturesOf.ts';
 import type { Store } from '../store/Store.ts';
-import type { AnchorFeatureStats } from './computeCoverage.ts';
+import { countAbove, type AnchorFeatureStats } from './computeCoverage.ts';
 import type { CoverageRunRecord } from './CoverageRepository.ts';
 import { FeatureBitset } from './FeatureBitset.ts';
 import { rankMissingFeatures } from './rankMissingFeatures.ts';
@@ -23,17 +23,7 @@ export function indexStatsAbove(repository: FeatureIndexRepository, indexId: num
     for (let k = 0; k < chunk.featureCount; k++) {
       const feature = chunk.firstFeature + k;
       if (!(totals.maxima[feature]! > delta)) continue;
-      let n = 0;
-      let sum = 0;
-      for (let e = chunk.starts[k]!; e < chunk.starts[k + 1]!; e++) {
-        const v = chunk.values[e]!;
-        if (v > delta) {
-          n++;
-          sum += v;
-        }
-      }
-      counts[feature] = n;
-      sums[feature] = sum;
+      countAbove(chunk.values, chunk.starts[k]!, chunk.starts[k + 1]!, delta, counts, sums, feature);
     }
   }
   return { counts, sums };

@@ -7,7 +7,7 @@ import type { FeatureIndexParams, FeatureIndexSummary } from '../features/indexD
 import { featureSpaceParams, resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import type { Store } from '../store/Store.ts';
 import type { CoverageRunDetail, CoverageWarning } from '../../shared/coverageTypes.ts';
-import { checkCoverageDatasets, requireCoverageDatasets } from './checkCoverageDatasets.ts';
+import { requireCoverageDatasets } from './checkCoverageDatasets.ts';
 import { rankMissingFeatures } from './rankMissingFeatures.ts';
 import { computeCoverage, type AnchorFeatureStats, type CoverageAtThreshold } from './computeCoverage.ts';
 import { CoverageRepository, type CoverageRunRecord } from './CoverageRepository.ts';
@@ -36,13 +36,6 @@ export interface CoverageRequest extends FeatureSpaceParams {
   spansPerFeature?: number;
   /** F = the features judged relevant to this task ('facet features judge'), within `features` when both are given. */
   task?: string;
-  /**
-   * Measure the anchor against itself (100% by construction). Only the diversity report asks for
-   * this, for its anchor row; a coverage run with anchor = seed is refused (COVERAGE_SAME_DATASET).
-   */
-  anchorAgainstItself?: boolean;
-  /** Save the run (shown on the Coverage page, `coverage.runs`). Defaults to true; the diversity report measures without keeping runs. */
-  keepRun?: boolean;
 }
 
 export interface DatasetRef {
@@ -115,7 +108,7 @@ export async function measureCoverage(store: Store, home: string, request: Cover
       throw new FacetError('INVALID_ARGUMENT', `Threshold ${delta} lies below the storage floor ${resolved.space.minActivation} (--min-activation): activations at or below it are not stored. Use δ ≥ ${resolved.space.minActivation}.`, { threshold: delta, floor: resolved.space.minActivation });
     }
   }
-  const warnings = request.anchorAgainstItself === true ? checkCoverageDatasets(store, request.anchor, request.seed, request.eval).warnings : requireCoverageDatasets(store, request.anchor, request.seed, request.eval);
+  const warnings = requireCoverageDatasets(store, request.anchor, request.seed, request.eval);
   const datasets = [request.anchor, request.seed, ...(request.eval !== undefined ? [request.eval] : [])].map((name) => resolveIndexDataset(store, name));
   const indexer = control.indexer ?? directFeatureIndexer(store, home);
   const repository = new FeatureIndexRepository(store.db);
@@ -218,7 +211,7 @@ export function recordCoverageRun(store: Store, request: CoverageRequest, contex
     indexing,
     computeSeconds: computed.seconds,
   };
-  const runId = request.keepRun === false ? 0 : new CoverageRepository(store.db).insert(space.id, request, report);
+  const runId = new CoverageRepository(store.db).insert(space.id, request, report);
   return { runId, ...report };
 }
 

@@ -1,9 +1,9 @@
 import { FacetError, throwIfAborted } from '../../shared/FacetError.ts';
 import type { SampleRow } from '../../shared/datasetTypes.ts';
 import type { DatasetDiversity, DiversityReport } from '../../shared/evaluateTypes.ts';
-import { measureCoverage } from '../coverage/measureCoverage.ts';
+import { coverageFromIndex } from '../coverage/measureCoverage.ts';
 import { DatasetRepository } from '../datasets/DatasetRepository.ts';
-import type { FeatureIndexer } from '../features/featureIndexJob.ts';
+import { directFeatureIndexer, type FeatureIndexer } from '../features/featureIndexJob.ts';
 import { FeatureIndexRepository } from '../features/FeatureIndexRepository.ts';
 import { featureSpaceParams, resolveFeatureSpace, resolveIndexDataset, type FeatureSpaceParams } from '../features/resolveFeatureSpace.ts';
 import { decodeSampleFeatures } from '../features/SampleFeatures.ts';
@@ -82,17 +82,25 @@ export async function diversityReport(store: Store, home: string, request: Diver
   const step = (): void => control.onProgress?.(++done, total);
   control.onProgress?.(0, total);
 
-  // 1. FAC per δ against the anchor (indexing whatever is missing).
-  const coverage = new Map<number, { threshold: number; fac: number | null; activeFeatures: number }[]>();
-  let spaceId = 0;
-  for (const dataset of datasets) {
+  // 1. FAC per δ against the anchor, from the space's indexes (indexing whatever is missing);
+  //    the anchor's own row is FAC of the anchor against itself. No coverage run is recorded.
+  for (const delta of thresholds) {
+    if (!(delta >= resolved.space.minActivation)) {
+      throw new FacetError('INVALID_ARGUMENT', `Threshold ${delta} lies below the storage floor ${resolved.space.minActivation} (--min-activation): activations at or below it are not stored. Use δ ≥ ${resolved.space.minActivation}.`, { threshold: delta, floor: resolved.space.minActivation });
+    }
+  }
+  const indexer = control.indexer ?? directFeatureIndexer(store, home);
+  const indexOf = async (name: string): Promise<{ indexId: number; spaceId: number }> => {
     throwIfAborted(control.signal);
-    const report = await measureCoverage(store, home, { ...featureSpaceParams(request), anchor: String(anchor.id), seed: String(dataset.id), thresholds, topMissing: 0, keepRun: false, ...(dataset.id === anchor.id ? { anchorAgainstItself: true } : {}), ...(request.threads !== undefined ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, {
-      ...(control.signal ? { signal: control.signal } : {}),
-      ...(control.indexer ? { indexer: control.indexer } : {}),
-    });
-    spaceId = report.spaceId;
-    coverage.set(dataset.id, report.results.map((result) => ({ threshold: result.threshold, fac: result.fac, activeFeatures: result.seedActive })));
+    return indexer({ ...featureSpaceParams(request), dataset: name, ...(request.threads !== undefined ? { threads: request.threads } : {}), ...(request.cpu ? { cpu: true } : {}) }, control.signal ? { signal: control.signal } : {});
+  };
+  const anchorIndexed = await indexOf(anchor.name);
+  const spaceId = anchorIndexed.spaceId;
+  const coverage = new Map<number, { threshold: number; fac: number | null; activeFeatures: number }[]>();
+  for (const dataset of datasets) {
+    const indexed = dataset.id === anchor.id ? anchorIndexed : await indexOf(dataset.name);
+    const computed = coverageFromIndex(store, { anchorIndexId: anchorIndexed.indexId, seedIndexId: indexed.indexId, thresholds });
+    coverage.set(dataset.id, computed.results.map((result) => ({ threshold: result.threshold, fac: result.fac, activeFeatures: result.seedActive })));
     step();
   }
   const repository = new FeatureIndexRepository(store.db);

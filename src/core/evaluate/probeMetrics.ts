@@ -31,25 +31,10 @@ export function auroc(scores: readonly number[], labels: readonly number[]): num
  * threshold) of (recall_k − recall_{k−1}) · precision_k. Null without positives.
  */
 export function auprc(scores: readonly number[], labels: readonly number[]): number | null {
-  const positives = labels.filter((label) => label === 1).length;
-  if (positives === 0) return null;
-  const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-  let truePositives = 0;
-  let seen = 0;
-  let previousRecall = 0;
+  const curve = precisionRecallCurve(scores, labels);
+  if (curve.length === 0) return null;
   let sum = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && scores[order[j + 1]!] === scores[order[i]!]) j++;
-    for (let k = i; k <= j; k++) {
-      seen++;
-      if (labels[order[k]!] === 1) truePositives++;
-    }
-    const recall = truePositives / positives;
-    sum += (recall - previousRecall) * (truePositives / seen);
-    previousRecall = recall;
-    i = j + 1;
-  }
+  for (let k = 1; k < curve.length; k++) sum += (curve[k]!.recall - curve[k - 1]!.recall) * curve[k]!.precision;
   return sum;
 }
 

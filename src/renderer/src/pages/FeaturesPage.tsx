@@ -23,6 +23,15 @@ function idParam(value: string | undefined): number | undefined {
 function datasetLabel(dataset: { name: string | null; datasetId: number; role?: string | null }): string {
   return `${dataset.name ?? `dataset ${dataset.datasetId}`}${dataset.role ? ` (${dataset.role})` : ''}`;
 }
+
+/** One <option> per indexed dataset, valued by its id (the dataset selectors of the table). */
+function datasetOptions(indexes: readonly { datasetId: number; datasetName: string | null; datasetRole?: string | null }[]) {
+  return indexes.map((index) => (
+    <option key={index.datasetId} value={index.datasetId}>
+      {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
+    </option>
+  ));
+}
 type VerdictFilter = 'all' | 'relevant' | RelevanceVerdict | 'unjudged';
 const pageSize = 100;
 
@@ -243,35 +252,21 @@ export function FeaturesPage() {
             Counts over
             <select value={scope ?? ''} onChange={(event) => setTable({ dataset: event.target.value || undefined })} data-testid="dataset-scope">
               <option value="">all indexed datasets</option>
-              {readyIndexes.map((index) => (
-                <option key={index.datasetId} value={index.datasetId}>
-                  {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
-                </option>
-              ))}
+              {datasetOptions(readyIndexes)}
             </select>
           </label>
           <label title="Only features some sample of the first dataset activates and no sample of the second does">
             Active in
             <select value={activeIn ?? ''} onChange={(event) => setTable({ activeIn: event.target.value || undefined, ...(event.target.value === '' ? { absentIn: undefined } : absentIn === undefined ? { absentIn: String(readyIndexes.find((index) => String(index.datasetId) !== event.target.value)?.datasetId ?? '') } : {}) })} data-testid="active-in">
               <option value="">(any)</option>
-              {readyIndexes.map((index) => (
-                <option key={index.datasetId} value={index.datasetId}>
-                  {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
-                </option>
-              ))}
+              {datasetOptions(readyIndexes)}
             </select>
           </label>
           <label>
             absent in
             <select value={absentIn ?? ''} onChange={(event) => setTable({ absentIn: event.target.value || undefined, ...(event.target.value === '' ? { activeIn: undefined } : {}) })} disabled={activeIn === undefined} data-testid="absent-in">
               <option value="">(any)</option>
-              {readyIndexes
-                .filter((index) => index.datasetId !== activeIn)
-                .map((index) => (
-                  <option key={index.datasetId} value={index.datasetId}>
-                    {datasetLabel({ name: index.datasetName, datasetId: index.datasetId, role: index.datasetRole ?? null })}
-                  </option>
-                ))}
+              {datasetOptions(readyIndexes.filter((index) => index.datasetId !== activeIn))}
             </select>
           </label>
           <form
