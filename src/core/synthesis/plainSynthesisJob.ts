@@ -1,3 +1,4 @@
+import { plural } from '../../shared/formatNumber.ts';
 import type { PlainSynthesisReport } from '../../shared/synthesisTypes.ts';
 import type { JobDefinition } from '../jobs/JobRunner.ts';
 import type { Store } from '../store/Store.ts';
@@ -12,7 +13,7 @@ export const PLAIN_SYNTHESIS_JOB = 'synthesis.plain';
 export function createPlainSynthesisJob(store: Store, home: string): JobDefinition<PlainSynthesisRequest, never, PlainSynthesisReport> {
   return {
     kind: PLAIN_SYNTHESIS_JOB,
-    title: (request) => `Plain synthesis baseline for run ${request.like} (${request.count ?? 'same'} samples, same budget, no feature targets)`,
+    title: (request) => `Plain synthesis baseline for run ${request.like} (${request.count === undefined ? 'as many samples as it kept' : plural(request.count, 'sample')}, same budget, no feature targets)`,
     run: (request, ctx) => synthesizePlain(store, home, request, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) }),
   };
 }
